@@ -1,0 +1,29 @@
+"""courier-platform: the Pulumi program. Thin by design: spec in, environment out.
+
+`pulumi preview -s prod` / `pulumi up -s prod` run this with the real engine;
+`python -m courier plan prod` runs the very same file under the offline mock engine.
+"""
+
+import pulumi
+
+from components.environment import CourierEnvironment, CourierEnvironmentArgs
+from components.providers import aws_providers
+from components.spec import load_spec
+
+# Invalid config stops here, with every problem listed, before any resource is declared.
+spec = load_spec()
+
+environment = CourierEnvironment(
+    "courier",
+    CourierEnvironmentArgs(spec=spec, aws_providers=aws_providers(spec)),
+)
+
+pulumi.export("environment", spec.environment)
+pulumi.export("apiUrl", environment.api_url)
+pulumi.export(
+    "regions",
+    {
+        code: {"loadBalancer": region.load_balancer.dns_name, "fleets": {k: f.group_name for k, f in region.fleets.items()}}
+        for code, region in environment.regions.items()
+    },
+)

@@ -1,0 +1,147 @@
+"""GlobalTraffic: Route 53 health checks and records that send users to healthy regions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.certificates import regional_name
+
+TYPE = "courier:aws:GlobalTraffic"
+
+
+@dataclass(frozen=True)
+class RegionEndpoint:
+    code: str
+    region: str
+    #: primary | secondary | standby. Primary and secondary share traffic by latency; a
+    #: standby only receives traffic when every active region is unhealthy.
+    role: str
+    dns_name: pulumi.Input[str]
+    zone_id: pulumi.Input[str]
+    #: Paths checked through the load balancer, one per service (``/orders/healthz``).
+    health_paths: Sequence[str]
+
+
+@dataclass(frozen=True)
+class GlobalTrafficArgs:
+    #: ``api.<domain>``: the one name clients use.
+    global_name: str
+    zone_id: pulumi.Input[str]
+    endpoints: Sequence[RegionEndpoint]
+    #: Seconds between checks from each Route 53 checker (10 = fast, detects in ~30 s).
+    request_interval: int = 10
+    failure_threshold: int = 3
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class GlobalTraffic(pulumi.ComponentResource):
+    """Per region: an alias ``<code>.api.<domain>`` to its load balancer, an HTTPS health
+    check per service through it and a calculated check that is healthy only when every
+    service is. Then latency records for the active regions (primary and secondary) and, when
+    there are standby regions, a failover pair: ``api.<domain>`` answers with the nearest
+    healthy active region, and with a standby only when no active region is healthy."""
+
+    health_check_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: GlobalTrafficArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        self._name = name
+        self._args = args
+        self._child = pulumi.ResourceOptions(parent=self)
+
+        self.health_check_ids = {}
+        for endpoint in args.endpoints:
+            self.health_check_ids[endpoint.code] = self._region_health(endpoint)
+
+        active = [e for e in args.endpoints if e.role in ("primary", "secondary")]
+        standby = [e for e in args.endpoints if e.role == "standby"]
+        if standby:
+            active_name = f"active.{args.global_name}"
+            standby_name = f"standby.{args.global_name}"
+            self._latency_set("active", active_name, active)
+            self._latency_set("standby", standby_name, standby)
+            self._failover("PRIMARY", active_name)
+            self._failover("SECONDARY", standby_name)
+        else:
+            self._latency_set("active", args.global_name, active)
+        self.register_outputs({"healthCheckIds": self.health_check_ids})
+
+    def _region_health(self, endpoint: RegionEndpoint) -> pulumi.Output[str]:
+        args, name = self._args, self._name
+        fqdn = regional_name(endpoint.code, args.global_name)
+        aws.route53.Record(
+            f"{name}-{endpoint.code}",
+            zone_id=args.zone_id,
+            name=fqdn,
+            type="A",
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=endpoint.dns_name, zone_id=endpoint.zone_id, evaluate_target_health=True
+                )
+            ],
+            opts=self._child,
+        )
+        checks = []
+        for path in endpoint.health_paths:
+            service = path.strip("/").split("/", 1)[0]
+            check = aws.route53.HealthCheck(
+                f"{name}-{endpoint.code}-{service}",
+                type="HTTPS",
+                fqdn=fqdn,
+                port=443,
+                resource_path=path,
+                enable_sni=True,
+                request_interval=args.request_interval,
+                failure_threshold=args.failure_threshold,
+                measure_latency=True,
+                tags={**args.tags, "Name": f"{fqdn}{path}", "service": service},
+                opts=self._child,
+            )
+            checks.append(check.id)
+        # The region takes traffic only while every service answers: an order that cannot be
+        # paid for is a failed order, so one broken service fails the whole region over.
+        region_check = aws.route53.HealthCheck(
+            f"{name}-{endpoint.code}",
+            type="CALCULATED",
+            child_health_threshold=len(checks),
+            child_healthchecks=checks,
+            tags={**args.tags, "Name": fqdn},
+            opts=self._child,
+        )
+        return region_check.id
+
+    def _latency_set(self, label: str, record_name: str, endpoints: Sequence[RegionEndpoint]) -> None:
+        for endpoint in endpoints:
+            aws.route53.Record(
+                f"{self._name}-{label}-{endpoint.code}",
+                zone_id=self._args.zone_id,
+                name=record_name,
+                type="A",
+                set_identifier=endpoint.code,
+                latency_routing_policies=[aws.route53.RecordLatencyRoutingPolicyArgs(region=endpoint.region)],
+                health_check_id=self.health_check_ids[endpoint.code],
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=endpoint.dns_name, zone_id=endpoint.zone_id, evaluate_target_health=True
+                    )
+                ],
+                opts=self._child,
+            )
+
+    def _failover(self, kind: str, target: str) -> None:
+        aws.route53.Record(
+            f"{self._name}-{kind.lower()}",
+            zone_id=self._args.zone_id,
+            name=self._args.global_name,
+            type="A",
+            set_identifier=kind.lower(),
+            failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=kind)],
+            aliases=[
+                aws.route53.RecordAliasArgs(name=target, zone_id=self._args.zone_id, evaluate_target_health=True)
+            ],
+            opts=self._child,
+        )

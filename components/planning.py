@@ -1,0 +1,122 @@
+"""Pure planning: subnet layout and capacity math. Creates no resources.
+
+Kept apart from the components so it can be tested exhaustively (property tests in
+tests/property/) and reused by the spec to reject a config before anything is declared.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# AWS refuses subnets smaller than /28; a fleet subnet that small would also run out of
+# addresses during a promotion, so private subnets get a larger floor.
+MIN_PUBLIC_PREFIX = 28
+MIN_PRIVATE_PREFIX = 26
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    zone: str
+    public: ipaddress.IPv4Network
+    private: ipaddress.IPv4Network
+
+
+def _slot_bits(zone_count: int) -> int:
+    # At least 4 slots, so a VPC planned for 2 zones keeps every subnet when a third zone is
+    # added later (a changed CIDR would replace the subnet and everything in it).
+    return max(2, math.ceil(math.log2(zone_count + 1)))
+
+
+def subnet_layout(vpc: ipaddress.IPv4Network, zone_count: int) -> tuple[int, int]:
+    """Prefix lengths (private, public) for ``zone_count`` zones in ``vpc``.
+
+    The VPC is cut into 2^k equal slots with 2^k > zone_count: the first ``zone_count``
+    slots are the private subnets (where fleets live and grow), the last slot is cut again
+    into 2^k small public subnets, one per zone (load balancer nodes and NAT gateways only).
+    Raises ValueError when the subnets would be smaller than the floors above.
+    """
+    if zone_count < 1:
+        raise ValueError("at least one zone is needed")
+    bits = _slot_bits(zone_count)
+    private_prefix = vpc.prefixlen + bits
+    public_prefix = private_prefix + bits
+    if private_prefix > MIN_PRIVATE_PREFIX or public_prefix > MIN_PUBLIC_PREFIX:
+        raise ValueError(
+            f"/{vpc.prefixlen} is too small for {zone_count} zones "
+            f"(needs /{largest_prefix_for(zone_count)} or larger)"
+        )
+    return private_prefix, public_prefix
+
+
+def largest_prefix_for(zone_count: int) -> int:
+    """The longest VPC prefix (smallest VPC) that still fits ``zone_count`` zones."""
+    bits = _slot_bits(zone_count)
+    return min(MIN_PRIVATE_PREFIX - bits, MIN_PUBLIC_PREFIX - 2 * bits)
+
+
+def plan_subnets(vpc_cidr: str, zones: list[str] | tuple[str, ...]) -> list[SubnetPlan]:
+    """One public and one private subnet per zone, none overlapping, all inside the VPC."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    private_prefix, public_prefix = subnet_layout(vpc, len(zones))
+    blocks = list(vpc.subnets(new_prefix=private_prefix))
+    public_pool = blocks[-1].subnets(new_prefix=public_prefix)
+    return [
+        SubnetPlan(zone=zone, private=blocks[i], public=next(public_pool))
+        for i, zone in enumerate(zones)
+    ]
+
+
+@dataclass(frozen=True)
+class Capacity:
+    min: int
+    desired: int
+    max: int
+
+
+def regional_capacity(base: Capacity, percent: int, floor: int) -> Capacity:
+    """Capacity of a fleet in a region that runs ``percent`` of the full fleet.
+
+    A warm standby keeps a fraction of min/desired running but the full max, so that when
+    traffic fails over to it, target tracking can grow it to a whole region's size.
+    ``floor`` is the smallest min the environment accepts (2 in prod: one per zone survives).
+    """
+    if percent >= 100:
+        return base
+    min_size = min(base.max, max(floor, math.ceil(base.min * percent / 100)))
+    desired = min(base.max, max(min_size, math.ceil(base.desired * percent / 100)))
+    return Capacity(min=min_size, desired=desired, max=base.max)
+
+
+def promotion_capacity(base: Capacity, multiplier: float, cpu_target: int) -> Capacity:
+    """Capacity to hold during a promotion expected to bring ``multiplier`` x normal load.
+
+    Normal load is assumed to keep ``desired`` instances at the CPU target, so the forecast
+    peak needs ``ceil(desired x multiplier)`` instances at that target: min and desired are
+    raised to that before the promotion. Max is raised (never lowered) so target tracking can
+    still add capacity if the peak exceeds the forecast until the fleet would run at 100% CPU.
+    """
+    peak = math.ceil(base.desired * multiplier - 1e-9)
+    peak = max(peak, base.min)
+    headroom = math.ceil(peak * 100 / cpu_target - 1e-9)
+    return Capacity(min=peak, desired=peak, max=max(base.max, headroom, peak))
+
+
+@dataclass(frozen=True)
+class ScheduleWindow:
+    raise_at: datetime
+    restore_at: datetime
+
+
+def promotion_window(start: datetime, end: datetime, prewarm_minutes: int) -> ScheduleWindow:
+    """When to raise capacity (``prewarm_minutes`` before the start) and when to restore it."""
+    return ScheduleWindow(raise_at=start - timedelta(minutes=prewarm_minutes), restore_at=end)
+
+
+def aws_timestamp(moment: datetime) -> str:
+    """AWS scheduled actions take UTC timestamps in ``YYYY-MM-DDThh:mm:ssZ`` form."""
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

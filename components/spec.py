@@ -1,0 +1,736 @@
+"""EnvironmentSpec: the typed, validated, frozen description of one stack.
+
+This module is the only place that knows the ``courier:*`` config key names. It reads them
+(through ``pulumi.Config``, exactly as the Pulumi CLI provides them), checks everything,
+and either returns an :class:`EnvironmentSpec` or raises :class:`SpecError` listing every
+problem at once, one line each, before a single resource is declared:
+
+    courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)
+
+Environment-specific safe defaults (NAT per zone, warm pools, deletion protection, ...) are
+also decided here and only here, so components receive concrete values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from components import catalog, planning
+
+NAMESPACE = "courier"
+
+Environment = Literal["dev", "staging", "prod"]
+Role = Literal["primary", "secondary", "standby"]
+Platform = Literal["vm", "kubernetes"]
+NatGateways = Literal["perZone", "single"]
+
+_CLOUD_NAMES = {"aws": "an AWS", "alicloud": "an Alibaba Cloud"}
+
+# Keys whose value is a list or mapping: Pulumi hands them to the program as JSON text.
+_STRUCTURED_KEYS = ("regions", "services", "promotions")
+
+
+# --------------------------------------------------------------------------------------
+# Field validators with messages in the house style ("must ... (got ...)").
+# --------------------------------------------------------------------------------------
+
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {_num(low)} and {_num(high)} (got {_num(value)})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _matching(pattern: str, allowed: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {allowed} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-11T00:00:00+08:00 "
+            f"(got {value.isoformat()!r})"
+        )
+    return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+_SERVICE_NAME = _matching(
+    r"[a-z][a-z0-9-]{0,14}[a-z0-9]", "a lowercase DNS label of 2 to 16 characters"
+)
+_DNS_NAME = _matching(
+    r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    "a lowercase DNS name such as courier.example.com",
+)
+_PATH = _matching(r"/[A-Za-z0-9._~/-]*", "an absolute URL path such as /healthz")
+_AWS_INSTANCE_TYPE = _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as c6i.large")
+_IMAGE = _matching(
+    r"/[A-Za-z0-9_./-]+",
+    "an SSM parameter path such as /courier/images/orders (an AMI ID differs per region, so "
+    "fleets look their image up in each region)",
+)
+_PROMOTION_NAME = _matching(r"[a-z0-9][a-z0-9-]{0,39}", "a lowercase name of letters, digits and -")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The spec.
+# --------------------------------------------------------------------------------------
+
+
+class RegionSpec(_Model):
+    """One region the environment runs in. Order in config = failover priority."""
+
+    name: str
+    cloud: catalog.Cloud = "aws"
+    role: Role
+    availability_zones: tuple[str, ...]
+    cidr: str
+    #: A warm standby runs this share of the active fleets' min/desired (max stays full).
+    capacity_percent: Annotated[int, _between(1, 100)] = 100
+    #: Default: one NAT gateway per zone in prod (a zone outage keeps egress), one elsewhere.
+    nat_gateways: NatGateways | None = None
+
+    @property
+    def info(self) -> catalog.RegionInfo:
+        found = catalog.region(self.cloud, self.name)
+        assert found is not None, "validated in _check_regions"
+        return found
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+
+class CapacitySpec(_Model):
+    min: Annotated[int, _between(0, 1000)]
+    desired: Annotated[int, _between(0, 1000)]
+    max: Annotated[int, _between(1, 1000)]
+
+    def as_capacity(self) -> planning.Capacity:
+        return planning.Capacity(self.min, self.desired, self.max)
+
+
+class ScalingSpec(_Model):
+    #: Average CPU the target-tracking policy holds the fleet at.
+    cpu_target: Annotated[int, _between(10, 95)] = 80
+    #: Seconds a new instance needs before its metrics count (boot + app start).
+    warmup_seconds: Annotated[int, _between(0, 3600)] = 300
+    #: Seconds after launch before a failing load balancer health check replaces an instance.
+    health_check_grace_seconds: Annotated[int, _between(0, 7200)] = 300
+    #: Stopped, pre-initialised instances that join in seconds. Default: on in prod.
+    warm_pool: bool | None = None
+
+
+class SloSpec(_Model):
+    availability_percent: Annotated[float, _between(90, 99.999)] = 99.9
+    latency_p99_ms: Annotated[int, _between(1, 60000)] = 500
+
+
+class ServiceSpec(_Model):
+    """One courier service (orders, dispatch, tracking, payments)."""
+
+    name: Annotated[str, _SERVICE_NAME]
+    port: Annotated[int, _between(1024, 65535)]
+    health_check_path: Annotated[str, _PATH] = "/healthz"
+    platform: Platform = "vm"
+    instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("c6i.large",)
+    #: SSM parameter holding the AMI ID in each region (an image pipeline publishes it).
+    #: Default: AWS's parameter for the current Amazon Linux 2023 of the instance types'
+    #: architecture. A new AMI rolls the fleet (instance refresh) on the next `up`.
+    image: Annotated[str, _IMAGE] | None = None
+    capacity: CapacitySpec
+    scaling: ScalingSpec = ScalingSpec()
+    slo: SloSpec = SloSpec()
+
+    @property
+    def path_patterns(self) -> tuple[str, str]:
+        """The load balancer routes ``/<name>`` and everything under it to this service."""
+        return (f"/{self.name}", f"/{self.name}/*")
+
+    @property
+    def public_health_path(self) -> str:
+        """The service's health check as seen through the load balancer."""
+        return f"/{self.name}{self.health_check_path}"
+
+    @property
+    def cpu_architecture(self) -> str:
+        return _architecture(self.instance_types[0])
+
+
+class PromotionSpec(_Model):
+    """A known traffic storm (festival sale) that fleets are pre-scaled for."""
+
+    name: Annotated[str, _PROMOTION_NAME]
+    start: Annotated[datetime, AfterValidator(_aware)]
+    end: Annotated[datetime, AfterValidator(_aware)]
+    expected_peak_multiplier: Annotated[float, _between(1, 20)]
+    prewarm_minutes: Annotated[int, _between(0, 1440)] = 60
+
+    @property
+    def window(self) -> planning.ScheduleWindow:
+        return planning.promotion_window(self.start, self.end, self.prewarm_minutes)
+
+
+class _StackConfig(_Model):
+    environment: Environment
+    domain: Annotated[str, _DNS_NAME]
+    owner: Annotated[str, Field(min_length=1, max_length=128)] = "courier-platform-team"
+    regions: tuple[RegionSpec, ...] = Field(min_length=1)
+    services: tuple[ServiceSpec, ...] = Field(min_length=1)
+    promotions: tuple[PromotionSpec, ...] = ()
+
+
+KNOWN_KEYS: tuple[str, ...] = tuple(
+    (field.alias or name) for name, field in _StackConfig.model_fields.items()
+)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Environment-level defaults that make prod safe and dev cheap."""
+
+    deletion_protection: bool
+    nat_per_zone: bool
+    warm_pools: bool
+    min_capacity_floor: int
+    log_retention_days: int
+    protect_stateful: bool
+
+
+_SAFETY: dict[str, Safety] = {
+    "prod": Safety(True, True, True, 2, 365, True),
+    "staging": Safety(False, False, False, 1, 90, False),
+    "dev": Safety(False, False, False, 1, 30, False),
+}
+
+
+class EnvironmentSpec(_StackConfig):
+    """Everything one stack builds, validated. Frozen: components only read it."""
+
+    project: str
+    stack: str
+    #: The moment the plan is made; promotions that ended before it are not scheduled.
+    as_of: datetime
+
+    @property
+    def safety(self) -> Safety:
+        return _SAFETY[self.environment]
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def primary(self) -> RegionSpec:
+        return next(r for r in self.regions if r.role == "primary")
+
+    def regions_of(self, cloud: str) -> tuple[RegionSpec, ...]:
+        return tuple(r for r in self.regions if r.cloud == cloud)
+
+    def services_on(self, platform: str) -> tuple[ServiceSpec, ...]:
+        return tuple(s for s in self.services if s.platform == platform)
+
+    def nat_per_zone(self, region: RegionSpec) -> bool:
+        if region.nat_gateways is None:
+            return self.safety.nat_per_zone
+        return region.nat_gateways == "perZone"
+
+    def warm_pool(self, service: ServiceSpec) -> bool:
+        if service.scaling.warm_pool is None:
+            return self.safety.warm_pools
+        return service.scaling.warm_pool
+
+    def upcoming_promotions(self) -> tuple[PromotionSpec, ...]:
+        """Promotions whose end is still ahead (AWS refuses scheduled actions in the past)."""
+        return tuple(p for p in self.promotions if p.end > self.as_of)
+
+    def capacity(self, service: ServiceSpec, region: RegionSpec) -> planning.Capacity:
+        return planning.regional_capacity(
+            service.capacity.as_capacity(), region.capacity_percent, self.safety.min_capacity_floor
+        )
+
+    def tags(self, service: str = "shared") -> dict[str, str]:
+        """Tags every resource carries; ``service`` is ``shared`` for regional plumbing."""
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "stack": self.stack,
+            "owner": self.owner,
+            "service": service,
+            "managed-by": "pulumi",
+        }
+
+
+# --------------------------------------------------------------------------------------
+# Errors.
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class SpecError(pulumi.RunError):
+    """Invalid stack config. A RunError, so the Pulumi CLI prints the message, not a traceback."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems), key=_problem_order)
+        count = len(self.problems)
+        lines = "\n".join(str(p) for p in self.problems)
+        super().__init__(f"invalid stack config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+
+def _problem_order(problem: Problem) -> tuple[int, str]:
+    key = problem.path.split(":", 1)[-1].split("[", 1)[0].split(".", 1)[0]
+    position = KNOWN_KEYS.index(key) if key in KNOWN_KEYS else len(KNOWN_KEYS)
+    return (position, problem.path)
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
+    for part in loc[1:]:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that holds the field at ``loc`` (for "did you mean" hints)."""
+    model: type[BaseModel] = _StackConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
+        )
+        if field is None:
+            return None
+        inner = _find_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _aliases(model: type[BaseModel]) -> list[str]:
+    return [(f.alias or n) for n, f in model.model_fields.items()]
+
+
+_TYPE_WORDS = {
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+    "datetime_parsing": "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-11T00:00:00+08:00",
+    "datetime_type": "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-11T00:00:00+08:00",
+    "datetime_from_date_parsing": "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-11T00:00:00+08:00",
+}
+
+
+def _describe(error: Mapping[str, Any]) -> Problem:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    got = error.get("input")
+    if kind == "missing":
+        return Problem(_path(loc), "is required")
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = _aliases(model) if model else []
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+        return Problem(_path(loc), f"unknown key (allowed: {', '.join(allowed)}){suffix}")
+    if kind == "value_error":
+        return Problem(_path(loc), str(error["ctx"]["error"]))
+    if kind == "literal_error":
+        return Problem(_path(loc), f"must be one of {error['ctx']['expected']} (got {got!r})")
+    if kind == "too_short":
+        least = error["ctx"]["min_length"]
+        return Problem(_path(loc), f"must have at least {least} item{'s' if least != 1 else ''}")
+    if kind == "string_too_long":
+        return Problem(_path(loc), f"must be at most {error['ctx']['max_length']} characters")
+    words = _TYPE_WORDS.get(kind, str(error["msg"]).lower())
+    return Problem(_path(loc), f"{words} (got {got!r})")
+
+
+# --------------------------------------------------------------------------------------
+# Rules that span several fields (each reports its own precise path).
+# --------------------------------------------------------------------------------------
+
+
+def _architecture(instance_type: str) -> str:
+    family = instance_type.split(".", 1)[0]
+    return "arm64" if re.fullmatch(r"a1|[a-z]+\d+g[a-z-]*", family) else "x86_64"
+
+
+Indexed = list[tuple[int, Any]]
+
+
+def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterator[Problem]:
+    seen_names: dict[tuple[str, str], int] = {}
+    networks: list[tuple[int, ipaddress.IPv4Network]] = []
+    for i, region in regions:
+        at = f"{NAMESPACE}:regions[{i}]"
+        info = catalog.region(region.cloud, region.name)
+        if info is None:
+            known = ", ".join(catalog.region_names(region.cloud))
+            yield Problem(
+                f"{at}.name", f"is not {_CLOUD_NAMES[region.cloud]} region (got {region.name!r}; known: {known})"
+            )
+        key = (region.cloud, region.name)
+        if key in seen_names:
+            yield Problem(f"{at}.name", f"duplicates regions[{seen_names[key]}] (got {region.name!r})")
+        seen_names.setdefault(key, i)
+        if region.cloud == "alicloud":
+            yield Problem(
+                f"{at}.cloud",
+                "Alibaba Cloud regions are not built by this version of the stack "
+                "(got 'alicloud'; allowed: 'aws')",
+            )
+        yield from _check_zones(at, region, info)
+        network = yield from _check_cidr(at, region)
+        if network is not None:
+            for j, other in networks:
+                if network.overlaps(other):
+                    yield Problem(
+                        f"{at}.cidr",
+                        f"overlaps regions[{j}].cidr {other} (got {region.cidr!r}); regions need "
+                        "distinct ranges so they can be peered for replication",
+                    )
+            networks.append((i, network))
+    if not complete:
+        return
+    roles = [r.role for _, r in regions]
+    if roles.count("primary") != 1:
+        yield Problem(
+            f"{NAMESPACE}:regions",
+            f"must have exactly one region with role 'primary' (got {roles.count('primary')})",
+        )
+    if environment == "prod" and len(regions) < 2:
+        yield Problem(
+            f"{NAMESPACE}:regions",
+            "prod needs at least two regions (a primary plus a secondary or standby) to survive "
+            f"a region outage (got {len(regions)})",
+        )
+
+
+def _check_zones(at: str, region: RegionSpec, info: catalog.RegionInfo | None) -> Iterator[Problem]:
+    zones = region.availability_zones
+    if len(zones) < 2:
+        yield Problem(
+            f"{at}.availabilityZones",
+            f"must list at least 2 zones so losing one keeps the region serving (got {len(zones)})",
+        )
+    for k, zone in enumerate(zones):
+        if info is not None and zone not in info.zones:
+            yield Problem(
+                f"{at}.availabilityZones[{k}]",
+                f"is not a zone of {region.name} (got {zone!r}; known: {', '.join(info.zones)})",
+            )
+        if zone in zones[:k]:
+            yield Problem(f"{at}.availabilityZones[{k}]", f"is listed twice (got {zone!r})")
+
+
+def _check_cidr(
+    at: str, region: RegionSpec
+) -> typing.Generator[Problem, None, ipaddress.IPv4Network | None]:
+    try:
+        network = ipaddress.IPv4Network(region.cidr)
+    except ValueError:
+        yield Problem(f"{at}.cidr", f"must be an IPv4 network such as 10.10.0.0/16 (got {region.cidr!r})")
+        return None
+    if not network.is_private:
+        yield Problem(f"{at}.cidr", f"must be a private (RFC 1918) range (got {region.cidr!r})")
+        return None
+    if network.prefixlen < 16:
+        yield Problem(f"{at}.cidr", f"must be /16 or smaller, the largest VPC AWS allows (got {region.cidr!r})")
+        return None
+    try:
+        planning.subnet_layout(network, max(1, len(region.availability_zones)))
+    except ValueError as too_small:
+        yield Problem(f"{at}.cidr", f"{too_small} (got {region.cidr!r})")
+        return None
+    return network
+
+
+def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    ports_seen: dict[int, int] = {}
+    floor = _SAFETY[environment].min_capacity_floor
+    for i, service in services:
+        at = f"{NAMESPACE}:services[{i}]"
+        if service.name in seen:
+            yield Problem(f"{at}.name", f"duplicates services[{seen[service.name]}] (got {service.name!r})")
+        seen.setdefault(service.name, i)
+        if service.port in ports_seen:
+            yield Problem(
+                f"{at}.port",
+                f"is already used by services[{ports_seen[service.port]}] (got {service.port})",
+            )
+        ports_seen.setdefault(service.port, i)
+        if service.platform == "kubernetes":
+            yield Problem(
+                f"{at}.platform",
+                "Kubernetes workloads are not built by this version of the stack "
+                "(got 'kubernetes'; allowed: 'vm')",
+            )
+        cap = service.capacity
+        if not cap.min <= cap.desired <= cap.max:
+            yield Problem(
+                f"{at}.capacity",
+                f"must satisfy min <= desired <= max (got min={cap.min}, desired={cap.desired}, max={cap.max})",
+            )
+        if cap.min < floor:
+            yield Problem(
+                f"{at}.capacity.min",
+                f"must be at least {floor} in {environment} so one instance per zone "
+                f"survives a zone outage (got {cap.min})",
+            )
+        architectures = {_architecture(t) for t in service.instance_types}
+        if len(architectures) > 1:
+            yield Problem(
+                f"{at}.instanceTypes",
+                "must all share one CPU architecture, since the fleet boots one image "
+                f"(got {', '.join(service.instance_types)}: {' and '.join(sorted(architectures))})",
+            )
+        if len(set(service.instance_types)) != len(service.instance_types):
+            yield Problem(f"{at}.instanceTypes", f"lists an instance type twice (got {list(service.instance_types)})")
+        warm_pool = service.scaling.warm_pool
+        if warm_pool is None:
+            warm_pool = _SAFETY[environment].warm_pools
+        if warm_pool and len(service.instance_types) > 1:
+            yield Problem(
+                f"{at}.instanceTypes",
+                "must list exactly one instance type when the fleet has a warm pool (AWS does not "
+                "support warm pools with mixed instance types); list one type or set "
+                f"scaling.warmPool: false (got {list(service.instance_types)})",
+            )
+
+
+def _check_promotions(promotions: Indexed, services: Indexed) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    windows: list[tuple[int, PromotionSpec]] = []
+    for i, promotion in promotions:
+        at = f"{NAMESPACE}:promotions[{i}]"
+        if promotion.name in seen:
+            yield Problem(f"{at}.name", f"duplicates promotions[{seen[promotion.name]}] (got {promotion.name!r})")
+        seen.setdefault(promotion.name, i)
+        if promotion.end <= promotion.start:
+            yield Problem(
+                f"{at}.end",
+                f"must be after start {promotion.start.isoformat()} (got {promotion.end.isoformat()})",
+            )
+            continue
+        for j, other in windows:
+            if promotion.window.raise_at < other.end and other.window.raise_at < promotion.end:
+                yield Problem(
+                    f"{at}.start",
+                    f"its window (including prewarmMinutes) overlaps promotions[{j}] {other.name!r}; "
+                    "overlapping schedules would restore capacity in the middle of the other "
+                    f"promotion, so merge them into one (got {promotion.start.isoformat()})",
+                )
+        windows.append((i, promotion))
+        for k, service in services:
+            peak = planning.promotion_capacity(
+                service.capacity.as_capacity(), promotion.expected_peak_multiplier, service.scaling.cpu_target
+            )
+            if peak.max > 1000:
+                yield Problem(
+                    f"{at}.expectedPeakMultiplier",
+                    f"would need {peak.max} instances of services[{k}] {service.name!r}, above the "
+                    f"1000-instance limit (got {_num(promotion.expected_peak_multiplier)})",
+                )
+
+
+# --------------------------------------------------------------------------------------
+# Entry points.
+# --------------------------------------------------------------------------------------
+
+
+def build_spec(
+    raw: Mapping[str, Any],
+    *,
+    project: str,
+    stack: str,
+    as_of: datetime | None = None,
+) -> EnvironmentSpec:
+    """Validate already-parsed config values (``{"regions": [...], ...}``, keys without the
+    namespace) and return the spec, or raise SpecError listing every problem."""
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in KNOWN_KEYS:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            suffix = f"; did you mean '{NAMESPACE}:{hint[0]}'?" if hint else ""
+            problems.append(
+                Problem(f"{NAMESPACE}:{key}", f"unknown config key (allowed: {', '.join(KNOWN_KEYS)}){suffix}")
+            )
+    known = {k: v for k, v in raw.items() if k in KNOWN_KEYS}
+    try:
+        config = _StackConfig.model_validate(known)
+    except ValidationError as invalid:
+        problems.extend(_describe(e) for e in invalid.errors())
+        problems.extend(_check_sections_that_parsed(known))
+        raise SpecError(problems) from None
+    problems.extend(
+        _check_all(
+            config.environment,
+            list(enumerate(config.regions)),
+            list(enumerate(config.services)),
+            list(enumerate(config.promotions)),
+            complete=True,
+        )
+    )
+    if problems:
+        raise SpecError(problems)
+    return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now())
+
+
+def _check_all(
+    environment: str, regions: Indexed, services: Indexed, promotions: Indexed, complete: bool
+) -> Iterator[Problem]:
+    yield from _check_regions(environment, regions, complete)
+    yield from _check_services(environment, services)
+    yield from _check_promotions(promotions, services)
+
+
+def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
+    """Cross-field rules over the list items that did parse, so one bad value hides nothing else.
+
+    Items that failed to parse are left out (their own errors are already reported), rules
+    over a whole list (one primary region) are skipped, and an unusable environment counts as
+    dev, the least strict, so these checks never report a problem that is not there.
+    """
+
+    def parsed(key: str, kind: type[BaseModel]) -> Indexed:
+        items = known.get(key)
+        if not isinstance(items, list):
+            return []
+        good: Indexed = []
+        for i, item in enumerate(items):
+            try:
+                good.append((i, kind.model_validate(item)))
+            except ValidationError:
+                continue
+        return good
+
+    environment = known.get("environment")
+    yield from _check_all(
+        environment if environment in _SAFETY else "dev",
+        parsed("regions", RegionSpec),
+        parsed("services", ServiceSpec),
+        parsed("promotions", PromotionSpec),
+        complete=False,
+    )
+
+
+_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
+
+
+def _now() -> datetime:
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
+    """Replace the clock that decides which promotions are still ahead; returns the old one.
+
+    The offline plan uses it for ``--at`` ("plan as if it were this moment").
+    """
+    global _clock
+    previous, _clock = _clock, clock
+    return previous
+
+
+def load_spec() -> EnvironmentSpec:
+    """Read and validate this stack's ``courier:*`` config through ``pulumi.Config``."""
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key in sorted(_present_keys()):
+        text = config.get(key)
+        if text is None:
+            continue
+        if key in _STRUCTURED_KEYS:
+            try:
+                raw[key] = json.loads(text)
+            except json.JSONDecodeError:
+                problems.append(Problem(f"{NAMESPACE}:{key}", f"must be a list (got {text!r})"))
+                continue
+        else:
+            raw[key] = text
+    try:
+        spec = build_spec(raw, project=pulumi.get_project(), stack=pulumi.get_stack())
+    except SpecError as invalid:
+        raise SpecError(problems + invalid.problems) from None
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def _present_keys() -> set[str]:
+    """Every ``courier:*`` key the stack sets, known or not, so typos are reported."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    prefix = f"{NAMESPACE}:"
+    return {k[len(prefix):] for k in keys if k.startswith(prefix)} | set(KNOWN_KEYS)

@@ -1,0 +1,1 @@
+"""courier: the offline operator CLI for the courier-platform Pulumi project."""

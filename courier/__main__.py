@@ -1,0 +1,5 @@
+import sys
+
+from courier.cli import main
+
+sys.exit(main())

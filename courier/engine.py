@@ -1,0 +1,224 @@
+"""The offline engine: the real Pulumi program under Pulumi's own mock monitor, recorded.
+
+``run_program`` executes the project's ``__main__.py`` exactly as ``pulumi preview`` would,
+except that resource registrations and invokes are answered by :class:`RecordingMocks`
+instead of cloud providers. Pulumi's ``MockMonitor`` is extended to keep what its mocks are
+not told (parent, provider, dependencies, protect, ignoreChanges), so the result is the full
+resource graph the program declared: the Plan.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import logging
+import runpy
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from courier import invokes
+
+ACCOUNT_ID = invokes.ACCOUNT_ID
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+class ProgramError(Exception):
+    """The program could not be run to completion offline (not a config problem)."""
+
+
+@dataclass
+class Registration:
+    """One resource as the program registered it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider_ref: str
+    providers: dict[str, str]
+    protect: bool
+    dependencies: list[str]
+    ignore_changes: list[str]
+    retain_on_delete: bool
+    delete_before_replace: bool
+    inputs: dict[str, Any]
+    id: str
+
+
+@dataclass
+class Recording:
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[dict[str, str]] = field(default_factory=list)
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class RecordingMocks(pulumi_mocks.Mocks):
+    """Answers registrations with plausible outputs and invokes from the catalogue.
+
+    Mocks do no auto-naming and know no provider: physical names, IDs, ARNs and the few
+    computed attributes the components read (``arnSuffix``, ``dnsName``, ``latestVersion``,
+    ``domainValidationOptions`` ...) are made up here, deterministically, so a plan is
+    reproducible byte for byte.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        #: provider id -> provider inputs (for the region of the resources it manages)
+        self.provider_inputs: dict[str, dict[str, Any]] = {}
+        self.invoke_errors: list[str] = []
+
+    def take_last(self) -> tuple[dict[str, Any], str]:
+        last: tuple[dict[str, Any], str] = self._local.last
+        del self._local.last
+        return last
+
+    def region_of(self, provider_ref: str, inputs: Mapping[str, Any]) -> str | None:
+        if isinstance(inputs.get("region"), str):
+            return inputs["region"]
+        provider_id = provider_ref.rsplit("::", 1)[-1] if provider_ref else ""
+        with self._lock:
+            found = self.provider_inputs.get(provider_id, {}).get("region")
+        return found if isinstance(found, str) else None
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        if args.typ.startswith(PROVIDER_PREFIX):
+            resource_id = f"{args.name}-{_digest(args.typ, args.name, length=8)}"
+            with self._lock:
+                self.provider_inputs[resource_id] = inputs
+            self._local.last = (inputs, resource_id)
+            return resource_id, inputs
+        region = self.region_of(args.provider or "", inputs) or "global"
+        resource_id, state = invokes.outputs_for(args.typ, args.name, inputs, region)
+        self._local.last = (inputs, resource_id)
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        region = self.region_of(args.provider or "", args.args)
+        try:
+            # A bare dict means "no check failures" to the mock monitor.
+            return invokes.answer(args.token, dict(args.args), region)  # type: ignore[return-value]
+        except invokes.UnknownInvoke as unknown:
+            with self._lock:
+                self.invoke_errors.append(str(unknown))
+            raise
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Pulumi's mock monitor, keeping each registration's full request."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording_mocks = mocks
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            inputs, resource_id = {}, ""
+        else:
+            inputs, resource_id = self.recording_mocks.take_last()
+        registration = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            provider_ref=request.provider,
+            providers=dict(request.providers),
+            protect=bool(request.protect),
+            dependencies=sorted(set(request.dependencies)),
+            ignore_changes=list(request.ignoreChanges),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            inputs=inputs,
+            id=resource_id,
+        )
+        with self._lock:
+            self.registrations.append(registration)
+        return response
+
+
+class _DiagnosticsHandler(logging.Handler):
+    """Collects what the program logs through pulumi.log (warnings, errors)."""
+
+    def __init__(self, sink: list[dict[str, str]]) -> None:
+        super().__init__(level=logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append({"severity": record.levelname.lower(), "message": record.getMessage()})
+
+
+def run_program(
+    project_dir: Path,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str] | None = None,
+) -> Recording:
+    """Run ``project_dir/__main__.py`` under the recording mock engine and return what it built.
+
+    Each run happens in a fresh ``contextvars`` context, so runs in one process (tests, the
+    benchmark) never see each other's stack, config or root resource.
+    """
+    return contextvars.Context().run(
+        _run, project_dir, project, stack, dict(config), list(secret_keys or [])
+    )
+
+
+def _run(
+    project_dir: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str]
+) -> Recording:
+    recording = Recording()
+    logger = logging.getLogger(f"courier.engine.{id(recording)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = _DiagnosticsHandler(recording.diagnostics)
+    logger.addHandler(handler)
+
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
+
+    main = project_dir / "__main__.py"
+    root = str(project_dir)
+    added = root not in sys.path
+    if added:
+        sys.path.insert(0, root)
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+        stack_resource = pulumi.runtime.get_root_resource()
+        outputs = getattr(stack_resource, "outputs", {}) or {}
+        if outputs:
+            recording.outputs = _sync_await(pulumi.Output.from_input(outputs).future()) or {}
+    except Exception:
+        if mocks.invoke_errors:
+            raise ProgramError(mocks.invoke_errors[0]) from None
+        raise
+    finally:
+        logger.removeHandler(handler)
+        if added:
+            sys.path.remove(root)
+    if mocks.invoke_errors:
+        raise ProgramError(mocks.invoke_errors[0])
+    recording.registrations = list(monitor.registrations)
+    return recording

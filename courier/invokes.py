@@ -1,0 +1,282 @@
+"""What the offline engine answers in place of the clouds.
+
+Two kinds of answers: the outputs of a registered resource (IDs, ARNs, the computed
+attributes the components read), and the results of invokes (data sources). Invokes come
+from the catalogue of real regions and zones in components.catalog; an invoke this module
+does not know is an error, never a silent empty answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from components import catalog
+
+#: The account every offline plan pretends to run in.
+ACCOUNT_ID = "123456789012"
+
+# Prefixes of the real IDs, so a plan reads like the console would.
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+
+class UnknownInvoke(Exception):
+    """The program asked for a data source the offline engine cannot answer."""
+
+
+def _digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def _physical_name(name: str, resource_type: str) -> str:
+    # Pulumi auto-names a resource "<logical name>-<7 random hex>"; here the suffix is a hash.
+    return f"{name}-{_digest(resource_type, name, length=7)}"
+
+
+def _service(resource_type: str) -> str:
+    return resource_type.split(":")[1].split("/")[0] if ":" in resource_type else "unknown"
+
+
+def outputs_for(resource_type: str, name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    """(id, state) for a registered resource: its inputs plus what the cloud would compute."""
+    physical = inputs.get("name") if isinstance(inputs.get("name"), str) else _physical_name(name, resource_type)
+    prefix = _ID_PREFIX.get(resource_type)
+    resource_id = f"{prefix}-{_digest(resource_type, name)}" if prefix else str(physical)
+    service = _service(resource_type)
+    arn_region = "" if service in ("iam", "route53", "s3") else region
+    state: dict[str, Any] = {
+        **inputs,
+        "id": resource_id,
+        "name": physical,
+        "arn": f"arn:aws:{service}:{arn_region}:{ACCOUNT_ID}:{resource_type.rsplit(':', 1)[-1].lower()}/{physical}",
+    }
+    extra = _COMPUTED.get(resource_type)
+    if extra is not None:
+        state.update(extra(str(physical), inputs, region))
+    return resource_id, state
+
+
+def _load_balancer(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    suffix = f"app/{physical}/{_digest(physical, length=16)}"
+    return {
+        "arnSuffix": suffix,
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:loadbalancer/{suffix}",
+        "dnsName": f"{physical}-{int(_digest(physical, length=8), 16) % 10**10}.{region}.elb.amazonaws.com",
+        "zoneId": f"Z{_digest('elb', region, length=13).upper()}",
+    }
+
+
+def _target_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    suffix = f"targetgroup/{physical}/{_digest(physical, length=16)}"
+    return {
+        "arnSuffix": suffix,
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{suffix}",
+    }
+
+
+def _certificate(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    names = [inputs.get("domainName", "")] + list(inputs.get("subjectAlternativeNames") or [])
+    # ACM issues one validation record per domain name and account, the same in every region.
+    return {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_digest(physical, length=32)}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{_digest('acm-name', domain, length=32)}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest('acm-value', domain, length=32)}.acm-validations.aws.",
+            }
+            for domain in names
+        ],
+        "status": "ISSUED",
+    }
+
+
+def _bucket(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or physical.lower()
+    return {
+        "bucket": bucket,
+        "arn": f"arn:aws:s3:::{bucket}",
+        "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+    }
+
+
+def _role(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}", "uniqueId": f"AROA{_digest(physical).upper()}"}
+
+
+def _instance_profile(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:instance-profile/{physical}"}
+
+
+def _record(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
+
+
+def _kms_key(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    key_id = "-".join(_digest(physical, str(n), length=n) for n in (8, 4, 4, 4, 12))
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}"}
+
+
+def _topic(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:sns:{region}:{ACCOUNT_ID}:{physical}"}
+
+
+def _log_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"}
+
+
+def _group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{_digest(physical, length=36)}:autoScalingGroupName/{physical}"}
+
+
+def _launch_template(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"latestVersion": 1, "defaultVersion": 1}
+
+
+def _health_check(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:route53:::healthcheck/{_digest(physical, length=36)}"}
+
+
+def _certificate_validation(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"certificateArn": inputs.get("certificateArn", "")}
+
+
+_COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:acm/certificateValidation:CertificateValidation": _certificate_validation,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:iam/role:Role": _role,
+    "aws:iam/instanceProfile:InstanceProfile": _instance_profile,
+    "aws:route53/record:Record": _record,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
+    "aws:kms/key:Key": _kms_key,
+    "aws:sns/topic:Topic": _topic,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:autoscaling/group:Group": _group,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+}
+
+
+# --------------------------------------------------------------------------------------
+# Invokes.
+# --------------------------------------------------------------------------------------
+
+
+def _need_region(token: str, region: str | None) -> str:
+    if not region:
+        raise UnknownInvoke(f"invoke {token} needs a region: pass the region's provider to it")
+    return region
+
+
+def _availability_zones(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    name = _need_region("aws:index/getAvailabilityZones", region)
+    info = catalog.region("aws", name)
+    if info is None:
+        raise UnknownInvoke(f"aws:index/getAvailabilityZones: {name!r} is not in the region catalogue")
+    return {
+        "id": name,
+        "names": list(info.zones),
+        "zoneIds": [f"{info.code}-az{i + 1}" for i in range(len(info.zones))],
+        "groupNames": [name] * len(info.zones),
+        "state": args.get("state", "available"),
+    }
+
+
+def _caller_identity(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    return {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/platform-deployer/offline-plan",
+        "userId": "AROAOFFLINEPLAN:offline-plan",
+    }
+
+
+def _elb_service_account(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    name = _need_region("aws:elb/getServiceAccount", args.get("region") or region)
+    account = str(int(_digest("elb-account", name, length=10), 16) % 10**12).zfill(12)
+    return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": name}
+
+
+def _ssm_parameter(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    name = str(args.get("name", ""))
+    where = _need_region("aws:ssm/getParameter", region)
+    if "ami" not in name.lower() and "image" not in name.lower():
+        raise UnknownInvoke(
+            f"aws:ssm/getParameter: the offline engine only answers parameters that name an "
+            f"image (their path mentions 'ami' or 'image'), not {name!r}"
+        )
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:ssm:{where}::parameter{name}",
+        "type": "String",
+        "value": f"ami-{_digest(name, where)}",
+        "insecureValue": f"ami-{_digest(name, where)}",
+        "version": 1,
+        "withDecryption": True,
+    }
+
+
+def _route53_zone(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    name = str(args.get("name", "")).rstrip(".")
+    zone_id = f"Z{_digest('zone', name, length=20).upper()}"
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "name": name,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "privateZone": bool(args.get("privateZone", False)),
+        "nameServers": [f"ns-{n}.awsdns-{n:02d}.org" for n in (1, 2, 3, 4)],
+        "resourceRecordSetCount": 2,
+        "callerReference": "offline",
+        "comment": "",
+        "linkedServiceDescription": "",
+        "linkedServicePrincipal": "",
+        "primaryNameServer": "ns-1.awsdns-01.org",
+        "tags": {},
+    }
+
+
+def _region(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    name = _need_region("aws:index/getRegion", args.get("region") or args.get("name") or region)
+    return {"id": name, "name": name, "region": name, "endpoint": f"ec2.{name}.amazonaws.com", "description": name}
+
+
+_INVOKES: dict[str, Callable[[dict[str, Any], str | None], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
+    "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:route53/getZone:getZone": _route53_zone,
+    "aws:index/getRegion:getRegion": _region,
+}
+
+
+def answer(token: str, args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    """The result of an invoke, or UnknownInvoke naming it."""
+    handler = _INVOKES.get(token)
+    if handler is None:
+        known = ", ".join(sorted(_INVOKES))
+        raise UnknownInvoke(
+            f"the offline engine does not know the invoke {token!r} (args: {sorted(args)}); "
+            f"it answers: {known}. Teach courier/invokes.py to answer it from the catalogue."
+        )
+    return handler(args, region)

@@ -1,0 +1,100 @@
+"""Terminal rendering of a Plan, shaped like ``pulumi preview``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from courier.plan import Plan, Resource
+
+
+def _tree_rows(plan: Plan) -> list[tuple[str, Resource]]:
+    """(prefix, resource) in tree order with box-drawing prefixes like pulumi preview."""
+    children: dict[str | None, list[Resource]] = {}
+    known = {r.urn for r in plan.resources}
+    for resource in plan.resources:
+        parent = resource.parent if resource.parent in known else None
+        children.setdefault(parent, []).append(resource)
+    rows: list[tuple[str, Resource]] = []
+
+    def walk(parent: str | None, indent: str) -> None:
+        siblings = children.get(parent, [])
+        for index, resource in enumerate(siblings):
+            last = index == len(siblings) - 1
+            branch = "" if parent is None else ("└─ " if last else "├─ ")
+            rows.append((indent + branch, resource))
+            walk(resource.urn, indent + ("" if parent is None else ("   " if last else "│  ")))
+
+    walk(None, "")
+    return rows
+
+
+def display_type(token: str) -> str:
+    """``aws:ec2/securityGroup:SecurityGroup`` -> ``aws:ec2:SecurityGroup``, as pulumi shows it."""
+    parts = token.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        return f"{parts[0]}:{parts[1].split('/', 1)[0]}:{parts[2]}"
+    return token
+
+
+def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | None = None) -> None:
+    console.print(
+        Text.assemble(
+            ("Previewing update ", "bold"),
+            (f"({plan.stack})", "bold cyan"),
+            (" offline: the real program under the recording mock engine, no cloud calls\n", ""),
+        )
+    )
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column(" ", width=2)
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Name", no_wrap=True)
+    table.add_column("Region", no_wrap=True, style="dim")
+    for prefix, resource in _tree_rows(plan):
+        style = "" if resource.custom else "bold"
+        table.add_row(
+            Text("+", style="green"),
+            Text(prefix, style="dim") + Text(display_type(resource.type), style=style),
+            Text(resource.name + ("  [protected]" if resource.protect else "")),
+            resource.region or "",
+        )
+    console.print(table)
+
+    for diagnostic in plan.diagnostics:
+        if diagnostic["severity"] in ("warning", "error"):
+            console.print(Text(f"\n{diagnostic['severity']}: {diagnostic['message']}", style="yellow"))
+
+    summary = plan.summary()
+    console.print(Text("\nResources:", style="bold"))
+    console.print(Text(f"    + {summary['create']} to create", style="green"))
+    console.print(
+        f"      {summary['resources']} cloud resources, {summary['components']} components, "
+        f"{summary['providers']} providers"
+    )
+    for region, count in summary["byRegion"].items():
+        console.print(f"      {region:<16} {count}")
+
+    violations = plan.policies.get("violations", [])
+    pack = plan.policies.get("pack")
+    console.print(Text("\nPolicies:", style="bold"))
+    if pack is None:
+        console.print("    no policy pack was run")
+    elif not violations:
+        console.print(Text(f"    {pack}: no violations", style="green"))
+    else:
+        for violation in violations:
+            style = "red" if violation["level"] == "mandatory" else "yellow"
+            console.print(Text(f"    [{violation['level']}] {violation['policy']}: {violation['message']}", style=style))
+            console.print(Text(f"        {violation['urn']}", style="dim"))
+
+    if plan.artifacts:
+        console.print(Text("\nArtifacts:", style="bold"))
+        for artifact in plan.artifacts:
+            mark = Text("ok", style="green") if artifact.get("ok") else Text("FAILED", style="bold red")
+            console.print(Text(f"    {artifact['path']}  ({artifact['kind']}, {artifact.get('verifiedBy') or 'unverified'}) ") + mark)
+    if out_dir is not None:
+        console.print(f"\nWrote {out_dir / 'plan.json'}")
+    console.print(Text(f"\nDuration: {elapsed:.1f}s", style="dim"))
