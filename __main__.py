@@ -23,7 +23,10 @@ pulumi.export("apiUrl", environment.api_url)
 pulumi.export(
     "regions",
     {
-        code: {"loadBalancer": region.load_balancer.dns_name, "fleets": {k: f.group_name for k, f in region.fleets.items()}}
+        code: {
+            "loadBalancer": region.load_balancer.dns_name,
+            "fleets": {k: f.group_name for k, f in region.fleets.items()},
+        }
         for code, region in environment.regions.items()
     },
 )

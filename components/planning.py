@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 # AWS refuses subnets smaller than /28; a fleet subnet that small would also run out of
 # addresses during a promotion, so private subnets get a larger floor.
@@ -45,8 +45,7 @@ def subnet_layout(vpc: ipaddress.IPv4Network, zone_count: int) -> tuple[int, int
     public_prefix = private_prefix + bits
     if private_prefix > MIN_PRIVATE_PREFIX or public_prefix > MIN_PUBLIC_PREFIX:
         raise ValueError(
-            f"/{vpc.prefixlen} is too small for {zone_count} zones "
-            f"(needs /{largest_prefix_for(zone_count)} or larger)"
+            f"/{vpc.prefixlen} is too small for {zone_count} zones (needs /{largest_prefix_for(zone_count)} or larger)"
         )
     return private_prefix, public_prefix
 
@@ -63,10 +62,7 @@ def plan_subnets(vpc_cidr: str, zones: list[str] | tuple[str, ...]) -> list[Subn
     private_prefix, public_prefix = subnet_layout(vpc, len(zones))
     blocks = list(vpc.subnets(new_prefix=private_prefix))
     public_pool = blocks[-1].subnets(new_prefix=public_prefix)
-    return [
-        SubnetPlan(zone=zone, private=blocks[i], public=next(public_pool))
-        for i, zone in enumerate(zones)
-    ]
+    return [SubnetPlan(zone=zone, private=blocks[i], public=next(public_pool)) for i, zone in enumerate(zones)]
 
 
 @dataclass(frozen=True)
@@ -117,6 +113,5 @@ def promotion_window(start: datetime, end: datetime, prewarm_minutes: int) -> Sc
 
 def aws_timestamp(moment: datetime) -> str:
     """AWS scheduled actions take UTC timestamps in ``YYYY-MM-DDThh:mm:ssZ`` form."""
-    from datetime import timezone
 
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

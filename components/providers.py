@@ -13,7 +13,4 @@ def aws_providers(spec: EnvironmentSpec) -> dict[str, aws.Provider]:
     Stacks disable default providers (``pulumi:disable-default-providers``), so a resource
     that forgot its provider fails the preview instead of landing in an ambient region.
     """
-    return {
-        region.code: aws.Provider(f"aws-{region.code}", region=region.name)
-        for region in spec.regions_of("aws")
-    }
+    return {region.code: aws.Provider(f"aws-{region.code}", region=region.name) for region in spec.regions_of("aws")}

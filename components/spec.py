@@ -20,7 +20,7 @@ import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -80,9 +80,7 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-_SERVICE_NAME = _matching(
-    r"[a-z][a-z0-9-]{0,14}[a-z0-9]", "a lowercase DNS label of 2 to 16 characters"
-)
+_SERVICE_NAME = _matching(r"[a-z][a-z0-9-]{0,14}[a-z0-9]", "a lowercase DNS label of 2 to 16 characters")
 _DNS_NAME = _matching(
     r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     "a lowercase DNS name such as courier.example.com",
@@ -219,9 +217,7 @@ class _StackConfig(_Model):
     promotions: tuple[PromotionSpec, ...] = ()
 
 
-KNOWN_KEYS: tuple[str, ...] = tuple(
-    (field.alias or name) for name, field in _StackConfig.model_fields.items()
-)
+KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
 
 
 @dataclass(frozen=True)
@@ -343,9 +339,7 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = next(
-            (f for n, f in model.model_fields.items() if (f.alias or n) == part), None
-        )
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
             return None
         inner = _find_model(field.annotation)
@@ -445,8 +439,7 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
         if region.cloud == "alicloud":
             yield Problem(
                 f"{at}.cloud",
-                "Alibaba Cloud regions are not built by this version of the stack "
-                "(got 'alicloud'; allowed: 'aws')",
+                "Alibaba Cloud regions are not built by this version of the stack (got 'alicloud'; allowed: 'aws')",
             )
         yield from _check_zones(at, region, info)
         network = yield from _check_cidr(at, region)
@@ -492,9 +485,7 @@ def _check_zones(at: str, region: RegionSpec, info: catalog.RegionInfo | None) -
             yield Problem(f"{at}.availabilityZones[{k}]", f"is listed twice (got {zone!r})")
 
 
-def _check_cidr(
-    at: str, region: RegionSpec
-) -> typing.Generator[Problem, None, ipaddress.IPv4Network | None]:
+def _check_cidr(at: str, region: RegionSpec) -> typing.Generator[Problem, None, ipaddress.IPv4Network | None]:
     try:
         network = ipaddress.IPv4Network(region.cidr)
     except ValueError:
@@ -532,8 +523,7 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
         if service.platform == "kubernetes":
             yield Problem(
                 f"{at}.platform",
-                "Kubernetes workloads are not built by this version of the stack "
-                "(got 'kubernetes'; allowed: 'vm')",
+                "Kubernetes workloads are not built by this version of the stack (got 'kubernetes'; allowed: 'vm')",
             )
         cap = service.capacity
         if not cap.min <= cap.desired <= cap.max:
@@ -684,7 +674,7 @@ def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
     )
 
 
-_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # noqa: E731
+_clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
 
 def _now() -> datetime:
@@ -733,4 +723,4 @@ def _present_keys() -> set[str]:
 
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
     prefix = f"{NAMESPACE}:"
-    return {k[len(prefix):] for k in keys if k.startswith(prefix)} | set(KNOWN_KEYS)
+    return {k[len(prefix) :] for k in keys if k.startswith(prefix)} | set(KNOWN_KEYS)

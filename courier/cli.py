@@ -43,7 +43,7 @@ def _timestamp(text: str) -> datetime:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m courier", description=__doc__.split("\n\n")[0])
+    top = argparse.ArgumentParser(prog="python -m courier", description="The offline operator CLI of courier-platform.")
     commands = top.add_subparsers(dest="command", required=True)
     plan = commands.add_parser(
         "plan",
@@ -63,7 +63,9 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def make_plan(stack: str, config_file: Path | None = None, at: datetime | None = None, root: Path = PROJECT_ROOT) -> Plan:
+def make_plan(
+    stack: str, config_file: Path | None = None, at: datetime | None = None, root: Path = PROJECT_ROOT
+) -> Plan:
     """Load the stack's config, run the program offline and return its Plan.
 
     Raises ConfigFileError, spec.SpecError or ProgramError for the CLI to report.
@@ -104,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProgramError as failure:
         err.print(f"[bold red]error:[/] {failure}", markup=True)
         return EXIT_INVALID
-    except Exception as failure:  # noqa: BLE001 - any program failure is reported, not dumped
+    except Exception as failure:
         if args.debug:
             traceback.print_exc()
         err.print(

@@ -179,14 +179,10 @@ def run_program(
     Each run happens in a fresh ``contextvars`` context, so runs in one process (tests, the
     benchmark) never see each other's stack, config or root resource.
     """
-    return contextvars.Context().run(
-        _run, project_dir, project, stack, dict(config), list(secret_keys or [])
-    )
+    return contextvars.Context().run(_run, project_dir, project, stack, dict(config), list(secret_keys or []))
 
 
-def _run(
-    project_dir: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str]
-) -> Recording:
+def _run(project_dir: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str]) -> Recording:
     recording = Recording()
     logger = logging.getLogger(f"courier.engine.{id(recording)}")
     logger.propagate = False
@@ -205,7 +201,11 @@ def _run(
     if added:
         sys.path.insert(0, root)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+
+        def program() -> None:
+            runpy.run_path(str(main), run_name="__main__")
+
+        _sync_await(run_pulumi_func(program))
         stack_resource = pulumi.runtime.get_root_resource()
         outputs = getattr(stack_resource, "outputs", {}) or {}
         if outputs:

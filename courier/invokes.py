@@ -90,7 +90,7 @@ def _target_group(physical: str, inputs: dict[str, Any], region: str) -> dict[st
 
 
 def _certificate(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    names = [inputs.get("domainName", "")] + list(inputs.get("subjectAlternativeNames") or [])
+    names = [inputs.get("domainName", ""), *list(inputs.get("subjectAlternativeNames") or [])]
     # ACM issues one validation record per domain name and account, the same in every region.
     return {
         "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_digest(physical, length=32)}",
@@ -142,7 +142,9 @@ def _log_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, 
 
 
 def _group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    return {"arn": f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{_digest(physical, length=36)}:autoScalingGroupName/{physical}"}
+    return {
+        "arn": f"arn:aws:autoscaling:{region}:{ACCOUNT_ID}:autoScalingGroup:{_digest(physical, length=36)}:autoScalingGroupName/{physical}"
+    }
 
 
 def _launch_template(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:

@@ -72,7 +72,9 @@ class Plan:
             yield from self.descendants(child.urn)
 
     def regions(self) -> list[str]:
-        return sorted({r.region for r in self.resources if r.region and r.custom and not r.type.startswith(PROVIDER_PREFIX)})
+        return sorted(
+            {r.region for r in self.resources if r.region and r.custom and not r.type.startswith(PROVIDER_PREFIX)}
+        )
 
     def _index(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}

@@ -87,14 +87,19 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     else:
         for violation in violations:
             style = "red" if violation["level"] == "mandatory" else "yellow"
-            console.print(Text(f"    [{violation['level']}] {violation['policy']}: {violation['message']}", style=style))
+            console.print(
+                Text(f"    [{violation['level']}] {violation['policy']}: {violation['message']}", style=style)
+            )
             console.print(Text(f"        {violation['urn']}", style="dim"))
 
     if plan.artifacts:
         console.print(Text("\nArtifacts:", style="bold"))
         for artifact in plan.artifacts:
             mark = Text("ok", style="green") if artifact.get("ok") else Text("FAILED", style="bold red")
-            console.print(Text(f"    {artifact['path']}  ({artifact['kind']}, {artifact.get('verifiedBy') or 'unverified'}) ") + mark)
+            console.print(
+                Text(f"    {artifact['path']}  ({artifact['kind']}, {artifact.get('verifiedBy') or 'unverified'}) ")
+                + mark
+            )
     if out_dir is not None:
         console.print(f"\nWrote {out_dir / 'plan.json'}")
     console.print(Text(f"\nDuration: {elapsed:.1f}s", style="dim"))

@@ -48,7 +48,7 @@ def _read_yaml(path: Path) -> Any:
     except OSError as error:
         raise ConfigFileError(f"{path}: cannot be read ({error.strerror})") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -68,7 +68,9 @@ def load_project(root: Path) -> Project:
     )
 
 
-def load_stack_config(project: Project, stack: str, config_file: Path | None = None) -> tuple[dict[str, str], list[str]]:
+def load_stack_config(
+    project: Project, stack: str, config_file: Path | None = None
+) -> tuple[dict[str, str], list[str]]:
     """The stack's config as the engine hands it to a program: key -> string (structured
     values as JSON), plus the keys that are secrets."""
     path = config_file or project.stack_file(stack)

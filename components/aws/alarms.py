@@ -77,9 +77,7 @@ class Alarms(pulumi.ComponentResource):
             **({"category": category} if category else {}),
             "customer-impact": str(customer_impact).lower(),
         }
-        alarm = aws.cloudwatch.MetricAlarm(
-            f"{self._name}-{suffix}", settings, opts=pulumi.ResourceOptions(parent=self)
-        )
+        alarm = aws.cloudwatch.MetricAlarm(f"{self._name}-{suffix}", settings, opts=pulumi.ResourceOptions(parent=self))
         self.alarm_names.append(alarm.name)
 
     def _fleet_alarms(self, fleet: FleetWatch) -> None:

@@ -17,14 +17,14 @@ TYPE = "courier:aws:Fleet"
 
 #: Group metrics published to CloudWatch (1-minute): capacity alarms and dashboards use them.
 GROUP_METRICS = (
-    "GroupMinSize",
-    "GroupMaxSize",
-    "GroupDesiredCapacity",
-    "GroupInServiceInstances",
-    "GroupPendingInstances",
-    "GroupTerminatingInstances",
-    "GroupTotalInstances",
-    "WarmPoolWarmedCapacity",
+    aws.autoscaling.Metric.GROUP_MIN_SIZE,
+    aws.autoscaling.Metric.GROUP_MAX_SIZE,
+    aws.autoscaling.Metric.GROUP_DESIRED_CAPACITY,
+    aws.autoscaling.Metric.GROUP_IN_SERVICE_INSTANCES,
+    aws.autoscaling.Metric.GROUP_PENDING_INSTANCES,
+    aws.autoscaling.Metric.GROUP_TERMINATING_INSTANCES,
+    aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
+    aws.autoscaling.Metric.WARM_POOL_WARMED_CAPACITY,
 )
 
 
@@ -187,7 +187,7 @@ class Fleet(pulumi.ComponentResource):
             health_check_grace_period=args.health_check_grace_seconds,
             default_instance_warmup=args.warmup_seconds,
             enabled_metrics=list(GROUP_METRICS),
-            metrics_granularity="1Minute",
+            metrics_granularity=aws.autoscaling.MetricsGranularity.ONE_MINUTE,
             capacity_rebalance=len(args.instance_types) > 1,
             termination_policies=["OldestLaunchTemplate", "Default"],
             # Wait for the ELB to see the desired instances healthy before `up` finishes.
@@ -210,9 +210,7 @@ class Fleet(pulumi.ComponentResource):
             warm_pool=aws.autoscaling.GroupWarmPoolArgs(
                 pool_state="Stopped",
                 min_size=args.capacity.min,
-                instance_reuse_policy=aws.autoscaling.GroupWarmPoolInstanceReusePolicyArgs(
-                    reuse_on_scale_in=True
-                ),
+                instance_reuse_policy=aws.autoscaling.GroupWarmPoolInstanceReusePolicyArgs(reuse_on_scale_in=True),
             )
             if args.warm_pool
             else None,
@@ -253,17 +251,13 @@ class Fleet(pulumi.ComponentResource):
     def _image_id(self) -> pulumi.Input[str]:
         # Resolved to a concrete AMI ID at deploy time, not left as `resolve:ssm:`: an
         # instance refresh can only roll back to a launch template that names an AMI ID.
-        parameter = aws.ssm.get_parameter_output(
-            name=self._args.image, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        parameter = aws.ssm.get_parameter_output(name=self._args.image, opts=pulumi.InvokeOutputOptions(parent=self))
         return parameter.value
 
     @staticmethod
     def _launch_template(template: aws.ec2.LaunchTemplate) -> aws.autoscaling.GroupLaunchTemplateArgs:
         # A numbered version (not $Latest): instance refresh can only roll back to one.
-        return aws.autoscaling.GroupLaunchTemplateArgs(
-            id=template.id, version=template.latest_version.apply(str)
-        )
+        return aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str))
 
     def _mixed_instances(self, template: aws.ec2.LaunchTemplate) -> aws.autoscaling.GroupMixedInstancesPolicyArgs:
         return aws.autoscaling.GroupMixedInstancesPolicyArgs(
@@ -299,8 +293,7 @@ class Fleet(pulumi.ComponentResource):
             )
         else:
             pulumi.log.warn(
-                f"{promotion.name} is already under way: {name} is not pre-scaled for it, "
-                "only restored when it ends",
+                f"{promotion.name} is already under way: {name} is not pre-scaled for it, only restored when it ends",
                 self,
             )
         # Restore the floor and the ceiling, but leave desired to target tracking (-1: the

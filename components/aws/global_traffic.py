@@ -140,8 +140,6 @@ class GlobalTraffic(pulumi.ComponentResource):
             type="A",
             set_identifier=kind.lower(),
             failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=kind)],
-            aliases=[
-                aws.route53.RecordAliasArgs(name=target, zone_id=self._args.zone_id, evaluate_target_health=True)
-            ],
+            aliases=[aws.route53.RecordAliasArgs(name=target, zone_id=self._args.zone_id, evaluate_target_health=True)],
             opts=self._child,
         )

@@ -19,8 +19,16 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 # older ones through a regional Elastic Load Balancing account (looked up with an invoke).
 _LOG_DELIVERY_PRINCIPAL_ONLY = frozenset(
     {
-        "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-west-1",
-        "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1",
+        "ap-south-2",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "mx-central-1",
     }
 )
 
@@ -121,9 +129,7 @@ class LoadBalancer(pulumi.ComponentResource):
             desync_mitigation_mode="defensive",
             enable_http2=True,
             idle_timeout=60,
-            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=log_bucket.bucket, prefix="alb", enabled=True
-            ),
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=log_bucket.bucket, prefix="alb", enabled=True),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._log_policy]),
         )
@@ -140,7 +146,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 slow_start=30,
                 load_balancing_algorithm_type="least_outstanding_requests",
                 # Short drain: requests are short; long drains slow down scale-in and deploys.
-                deregistration_delay="30",
+                deregistration_delay=30,
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
                     enabled=True,
                     path=service.health_check_path,
@@ -199,15 +205,11 @@ class LoadBalancer(pulumi.ComponentResource):
                 priority=priority * 10,
                 conditions=[
                     aws.lb.ListenerRuleConditionArgs(
-                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
-                            values=list(service.path_patterns)
-                        )
+                        path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(service.path_patterns))
                     )
                 ],
                 actions=[
-                    aws.lb.ListenerRuleActionArgs(
-                        type="forward", target_group_arn=self.target_groups[service.name].arn
-                    )
+                    aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_groups[service.name].arn)
                 ],
                 tags={**tags, "service": service.name},
                 opts=child,

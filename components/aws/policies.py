@@ -12,9 +12,7 @@ def document(*statements: dict[str, Any]) -> str:
 
 def assume_role(service: str) -> str:
     """Trust policy letting one AWS service assume the role."""
-    return document(
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-    )
+    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:

@@ -41,7 +41,9 @@ class AwsRegion(pulumi.ComponentResource):
     fleets: dict[str, Fleet]
 
     def __init__(self, name: str, args: AwsRegionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider])))
+        super().__init__(
+            TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider]))
+        )
         spec, region = args.spec, args.region
         child = pulumi.ResourceOptions(parent=self)
         services = spec.services_on("vm")
@@ -65,9 +67,7 @@ class AwsRegion(pulumi.ComponentResource):
                 vpc_cidr=region.cidr,
                 public_subnet_ids=self.network.public_subnet_ids,
                 certificate_arn=args.certificate_arn,
-                services=[
-                    ServiceTarget(s.name, s.port, s.health_check_path, s.path_patterns) for s in services
-                ],
+                services=[ServiceTarget(s.name, s.port, s.health_check_path, s.path_patterns) for s in services],
                 deletion_protection=spec.safety.deletion_protection,
                 access_log_retention_days=spec.safety.log_retention_days,
                 protect_logs=spec.safety.protect_stateful,
