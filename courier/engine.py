@@ -9,19 +9,21 @@ resource graph the program declared: the Plan.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import logging
 import runpy
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -155,6 +157,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 class _DiagnosticsHandler(logging.Handler):
     """Collects what the program logs through pulumi.log (warnings, errors)."""
 
@@ -174,15 +186,42 @@ def run_program(
     config: Mapping[str, str],
     secret_keys: list[str] | None = None,
 ) -> Recording:
-    """Run ``project_dir/__main__.py`` under the recording mock engine and return what it built.
+    """Run ``project_dir/__main__.py`` under the recording mock engine and return what it built."""
+    main = project_dir / "__main__.py"
+    root = str(project_dir)
+
+    def program() -> None:
+        added = root not in sys.path
+        if added:
+            sys.path.insert(0, root)
+        try:
+            runpy.run_path(str(main), run_name="__main__")
+        finally:
+            if added:
+                sys.path.remove(root)
+
+    return record(program, project=project, stack=stack, config=config, secret_keys=secret_keys)
+
+
+def record(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+) -> Recording:
+    """Run ``program`` (anything that declares resources) under the recording mock engine.
 
     Each run happens in a fresh ``contextvars`` context, so runs in one process (tests, the
     benchmark) never see each other's stack, config or root resource.
     """
-    return contextvars.Context().run(_run, project_dir, project, stack, dict(config), list(secret_keys or []))
+    return contextvars.Context().run(_record, program, project, stack, dict(config or {}), list(secret_keys or []))
 
 
-def _run(project_dir: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str]) -> Recording:
+def _record(
+    program: Callable[[], None], project: str, stack: str, config: dict[str, str], secret_keys: list[str]
+) -> Recording:
     recording = Recording()
     logger = logging.getLogger(f"courier.engine.{id(recording)}")
     logger.propagate = False
@@ -190,21 +229,19 @@ def _run(project_dir: Path, project: str, stack: str, config: dict[str, str], se
     handler = _DiagnosticsHandler(recording.diagnostics)
     logger.addHandler(handler)
 
+    # A loop of its own: a failed run can leave tasks behind (an invoke that raised, the
+    # outputs waiting on it), and the SDK awaits every task of the loop at the end of a run.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor)
-
-    main = project_dir / "__main__.py"
-    root = str(project_dir)
-    added = root not in sys.path
-    if added:
-        sys.path.insert(0, root)
+    # Outputs are tracked in a process-wide set; start clean, as pulumi.runtime.test does.
+    tracked_outputs: set[Any] = getattr(SETTINGS, "outputs")  # noqa: B009 - untyped SDK attribute
+    tracked_outputs.clear()
     try:
-
-        def program() -> None:
-            runpy.run_path(str(main), run_name="__main__")
-
         _sync_await(run_pulumi_func(program))
         stack_resource = pulumi.runtime.get_root_resource()
         outputs = getattr(stack_resource, "outputs", {}) or {}
@@ -216,8 +253,8 @@ def _run(project_dir: Path, project: str, stack: str, config: dict[str, str], se
         raise
     finally:
         logger.removeHandler(handler)
-        if added:
-            sys.path.remove(root)
+        tracked_outputs.clear()
+        _close(loop)
     if mocks.invoke_errors:
         raise ProgramError(mocks.invoke_errors[0])
     recording.registrations = list(monitor.registrations)

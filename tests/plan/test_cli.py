@@ -1,0 +1,183 @@
+"""python -m courier plan: output, JSON, files, exit codes and clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from courier import cli
+from courier.engine import ProgramError
+from courier.plan import build_plan
+from tests.conftest import PROJECT, ROOT
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["plan", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def bad_copy(tmp_path: Path, old: str, new: str, stack: str = "prod") -> Path:
+    text = (ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text()
+    assert old in text
+    target = tmp_path / "candidate.yaml"
+    target.write_text(text.replace(old, new, 1))
+    return target
+
+
+def test_default_output_is_a_preview_tree_with_a_summary(capsys) -> None:
+    code, out, err = run_cli(capsys, "dev", "--at", "2026-11-25T00:00:00+00:00")
+    assert code == 0, err
+    assert "Previewing update (dev)" in out
+    assert "courier:aws:Region" in out
+    assert "└─ " in out
+    assert "aws:autoscaling:Group" in out
+    assert "to create" in out
+
+
+def test_json_prints_the_plan(capsys) -> None:
+    code, out, _ = run_cli(capsys, "dev", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["stack"] == "dev" and plan["project"] == PROJECT
+    assert plan["summary"]["resources"] == len(
+        [r for r in plan["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    )
+
+
+def test_out_writes_plan_json(capsys, tmp_path: Path) -> None:
+    code, _, _ = run_cli(capsys, "dev", "--out", str(tmp_path / "out"))
+    assert code == 0
+    written = json.loads((tmp_path / "out" / "plan.json").read_text())
+    assert written["stack"] == "dev"
+
+
+def test_config_file_replaces_the_stack_file(capsys, tmp_path: Path) -> None:
+    candidate = bad_copy(
+        tmp_path, "capacity: {min: 1, desired: 1, max: 3}", "capacity: {min: 1, desired: 2, max: 5}", "dev"
+    )
+    code, out, _ = run_cli(capsys, "dev", "--config-file", str(candidate), "--json")
+    assert code == 0
+    sizes = {r["inputs"]["maxSize"] for r in json.loads(out)["resources"] if r["type"] == "aws:autoscaling/group:Group"}
+    assert 5 in sizes
+
+
+def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path) -> None:
+    candidate = bad_copy(
+        tmp_path,
+        "cpuTarget: 80, warmupSeconds: 180, healthCheckGraceSeconds: 240}",
+        "cpuTarget: 150, warmupSeconds: 180, healthCheckGraceSeconds: 240}",
+    )
+    text = (
+        candidate.read_text().replace("ap-northeast-2c]", "ap-northeast-2z]").replace("courier:owner:", "courier:ownr:")
+    )
+    candidate.write_text(text)
+    code, out, err = run_cli(capsys, "prod", "--config-file", str(candidate))
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert "nothing was planned" in lines[0]
+    assert lines[1:] == [
+        "  courier:regions[2].availabilityZones[2]: is not a zone of ap-northeast-2 (got 'ap-northeast-2z'; "
+        "known: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d)",
+        "  courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
+        "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions); "
+        "did you mean 'courier:owner'?",
+    ]
+    assert "Traceback" not in err
+
+
+def test_malformed_yaml_exits_2_naming_the_line(capsys, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("config:\n  courier:environment: prod\n  courier:regions: [\n")
+    code, _, err = run_cli(capsys, "prod", "--config-file", str(broken))
+    assert code == 2
+    assert f"{broken}: not valid YAML at line 4" in err
+    assert "Traceback" not in err
+
+
+def test_missing_stack_file_exits_2_listing_the_stacks(capsys) -> None:
+    code, _, err = run_cli(capsys, "qa")
+    assert code == 2
+    assert "Pulumi.qa.yaml: no such stack config file (stacks here: dev, prod, staging)" in err
+
+
+def test_config_that_is_not_a_mapping_exits_2(capsys, tmp_path: Path) -> None:
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("- just\n- a list\n")
+    code, _, err = run_cli(capsys, "prod", "--config-file", str(odd))
+    assert code == 2
+    assert "must be a mapping with a 'config:' section" in err
+
+
+def test_structured_key_given_as_text_is_a_config_error(capsys, tmp_path: Path) -> None:
+    candidate = tmp_path / "text.yaml"
+    candidate.write_text(
+        (ROOT / "stacks" / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("  courier:regions:\n", "  courier:regions: us-east-1\n  courier:unused:\n", 1)
+    )
+    code, _, err = run_cli(capsys, "dev", "--config-file", str(candidate))
+    assert code == 2
+    assert "courier:regions: must be a list (got 'us-east-1')" in err
+
+
+def test_at_decides_which_promotions_are_still_ahead(capsys) -> None:
+    code, out, _ = run_cli(capsys, "staging", "--json", "--at", "2027-01-01T00:00:00+00:00")
+    assert code == 0
+    names = {
+        r["inputs"]["scheduledActionName"]
+        for r in json.loads(out)["resources"]
+        if r["type"] == "aws:autoscaling/schedule:Schedule"
+    }
+    assert names == {"spring-festival-2027-prewarm", "spring-festival-2027-restore"}
+
+
+def test_at_without_offset_is_refused(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["plan", "dev", "--at", "2027-01-01T00:00:00"])
+    assert exited.value.code == 2
+    assert "needs a UTC offset" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs_without_traceback(tmp_path: Path) -> None:
+    candidate = tmp_path / "bad.yaml"
+    candidate.write_text(
+        (ROOT / "stacks" / "Pulumi.dev.yaml").read_text().replace("environment: dev", "environment: qa")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "courier", "plan", "dev", "--config-file", str(candidate)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "courier:environment: must be one of 'dev', 'staging' or 'prod' (got 'qa')" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_invoke_is_a_clear_program_error(run_components) -> None:
+    def program() -> None:
+        provider = aws.Provider("aws-apse1", region="ap-southeast-1")
+        aws.ec2.get_vpc_output(default=True, opts=pulumi.InvokeOutputOptions(provider=provider))
+
+    with pytest.raises(ProgramError, match=r"does not know the invoke 'aws:ec2/getVpc:getVpc'"):
+        run_components(program)
+
+
+def test_a_resource_without_an_explicit_provider_is_refused() -> None:
+    from courier.engine import record
+
+    def program() -> None:
+        aws.s3.Bucket("stray")
+
+    recording = record(program, project=PROJECT, stack="test")
+    with pytest.raises(ProgramError, match="uses the default aws provider"):
+        build_plan(PROJECT, "test", recording)

@@ -1,0 +1,496 @@
+"""EnvironmentSpec: every validation rule rejects its mistake with a precise, one-line message."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import pytest
+
+from components.spec import SpecError
+from tests.builders import mutated, region, service, spec_of, valid_config
+
+
+def problems_of(config: dict[str, Any]) -> list[str]:
+    with pytest.raises(SpecError) as raised:
+        spec_of(config)
+    return [str(p) for p in raised.value.problems]
+
+
+def set_in(path: list[Any], value: Any):
+    def change(config: dict[str, Any]) -> None:
+        target = config
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+def delete(path: list[Any]):
+    def change(config: dict[str, Any]) -> None:
+        target = config
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+
+    return change
+
+
+# (test id, mutation, the exact problem line expected)
+REJECTIONS = [
+    (
+        "environment_unknown",
+        set_in(["environment"], "production"),
+        "courier:environment: must be one of 'dev', 'staging' or 'prod' (got 'production')",
+    ),
+    ("domain_missing", delete(["domain"]), "courier:domain: is required"),
+    (
+        "domain_not_dns",
+        set_in(["domain"], "Courier Example"),
+        "courier:domain: must be a lowercase DNS name such as courier.example.com (got 'Courier Example')",
+    ),
+    (
+        "regions_empty",
+        set_in(["regions"], []),
+        "courier:regions: must have at least 1 item",
+    ),
+    (
+        "region_unknown",
+        set_in(["regions", 0, "name"], "ap-southeast-9"),
+        "courier:regions[0].name: is not an AWS region (got 'ap-southeast-9'; known: us-east-1,",
+    ),
+    (
+        "region_duplicate",
+        set_in(["regions", 1], region("ap-southeast-1", "standby", "10.20.0.0/16")),
+        "courier:regions[1].name: duplicates regions[0] (got 'ap-southeast-1')",
+    ),
+    (
+        "region_role_unknown",
+        set_in(["regions", 1, "role"], "backup"),
+        "courier:regions[1].role: must be one of 'primary', 'secondary' or 'standby' (got 'backup')",
+    ),
+    (
+        "region_cloud_unknown",
+        set_in(["regions", 1, "cloud"], "gcp"),
+        "courier:regions[1].cloud: must be one of 'aws' or 'alicloud' (got 'gcp')",
+    ),
+    (
+        "region_alicloud_not_built_yet",
+        set_in(
+            ["regions", 1],
+            region("cn-hangzhou", "standby", "10.20.0.0/16", zones="", cloud="alicloud")
+            | {"availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"]},
+        ),
+        "courier:regions[1].cloud: Alibaba Cloud regions are not built by this version of the stack",
+    ),
+    (
+        "zone_of_another_region",
+        set_in(["regions", 0, "availabilityZones", 2], "ap-northeast-1a"),
+        "courier:regions[0].availabilityZones[2]: is not a zone of ap-southeast-1 (got 'ap-northeast-1a'; "
+        "known: ap-southeast-1a, ap-southeast-1b, ap-southeast-1c)",
+    ),
+    (
+        "zone_listed_twice",
+        set_in(["regions", 0, "availabilityZones", 2], "ap-southeast-1a"),
+        "courier:regions[0].availabilityZones[2]: is listed twice (got 'ap-southeast-1a')",
+    ),
+    (
+        "single_zone",
+        set_in(["regions", 0, "availabilityZones"], ["ap-southeast-1a"]),
+        "courier:regions[0].availabilityZones: must list at least 2 zones so losing one keeps the region serving (got 1)",
+    ),
+    (
+        "cidr_not_a_network",
+        set_in(["regions", 0, "cidr"], "10.10.0.0/33"),
+        "courier:regions[0].cidr: must be an IPv4 network such as 10.10.0.0/16 (got '10.10.0.0/33')",
+    ),
+    (
+        "cidr_public",
+        set_in(["regions", 0, "cidr"], "8.8.0.0/16"),
+        "courier:regions[0].cidr: must be a private (RFC 1918) range (got '8.8.0.0/16')",
+    ),
+    (
+        "cidr_too_large",
+        set_in(["regions", 0, "cidr"], "10.0.0.0/8"),
+        "courier:regions[0].cidr: must be /16 or smaller, the largest VPC AWS allows (got '10.0.0.0/8')",
+    ),
+    (
+        "cidr_too_small_for_zones",
+        set_in(["regions", 0, "cidr"], "10.10.0.0/25"),
+        "courier:regions[0].cidr: /25 is too small for 3 zones (needs /24 or larger) (got '10.10.0.0/25')",
+    ),
+    (
+        "cidr_overlapping",
+        set_in(["regions", 1, "cidr"], "10.10.128.0/17"),
+        "courier:regions[1].cidr: overlaps regions[0].cidr 10.10.0.0/16 (got '10.10.128.0/17')",
+    ),
+    (
+        "no_primary",
+        set_in(["regions", 0, "role"], "secondary"),
+        "courier:regions: must have exactly one region with role 'primary' (got 0)",
+    ),
+    (
+        "two_primaries",
+        set_in(["regions", 1, "role"], "primary"),
+        "courier:regions: must have exactly one region with role 'primary' (got 2)",
+    ),
+    (
+        "prod_single_region",
+        lambda c: c["regions"].pop(),
+        "courier:regions: prod needs at least two regions (a primary plus a secondary or standby) "
+        "to survive a region outage (got 1)",
+    ),
+    (
+        "capacity_percent_out_of_range",
+        set_in(["regions", 1, "capacityPercent"], 0),
+        "courier:regions[1].capacityPercent: must be between 1 and 100 (got 0)",
+    ),
+    (
+        "nat_gateways_unknown",
+        set_in(["regions", 0, "natGateways"], "none"),
+        "courier:regions[0].natGateways: must be one of 'perZone' or 'single' (got 'none')",
+    ),
+    (
+        "unknown_region_key",
+        set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
+        "courier:regions[0].zones: unknown key (allowed: name, cloud, role, availabilityZones, cidr, "
+        "capacityPercent, natGateways)",
+    ),
+    (
+        "services_empty",
+        set_in(["services"], []),
+        "courier:services: must have at least 1 item",
+    ),
+    (
+        "service_name_invalid",
+        set_in(["services", 0, "name"], "Orders_API"),
+        "courier:services[0].name: must be a lowercase DNS label of 2 to 16 characters (got 'Orders_API')",
+    ),
+    (
+        "service_duplicate",
+        set_in(["services", 1, "name"], "orders"),
+        "courier:services[1].name: duplicates services[0] (got 'orders')",
+    ),
+    (
+        "port_privileged",
+        set_in(["services", 0, "port"], 80),
+        "courier:services[0].port: must be between 1024 and 65535 (got 80)",
+    ),
+    (
+        "port_shared",
+        set_in(["services", 1, "port"], 8080),
+        "courier:services[1].port: is already used by services[0] (got 8080)",
+    ),
+    (
+        "health_path_relative",
+        set_in(["services", 0, "healthCheckPath"], "healthz"),
+        "courier:services[0].healthCheckPath: must be an absolute URL path such as /healthz (got 'healthz')",
+    ),
+    (
+        "platform_unknown",
+        set_in(["services", 0, "platform"], "lambda"),
+        "courier:services[0].platform: must be one of 'vm' or 'kubernetes' (got 'lambda')",
+    ),
+    (
+        "platform_kubernetes_not_built_yet",
+        set_in(["services", 0, "platform"], "kubernetes"),
+        "courier:services[0].platform: Kubernetes workloads are not built by this version of the stack",
+    ),
+    (
+        "instance_type_malformed",
+        set_in(["services", 0, "instanceTypes"], ["large"]),
+        "courier:services[0].instanceTypes[0]: must be an EC2 instance type such as c6i.large (got 'large')",
+    ),
+    (
+        "instance_types_mixed_architectures",
+        lambda c: c["services"][0].update(instanceTypes=["c6i.large", "c7g.large"], scaling={"warmPool": False}),
+        "courier:services[0].instanceTypes: must all share one CPU architecture, since the fleet boots one image "
+        "(got c6i.large, c7g.large: arm64 and x86_64)",
+    ),
+    (
+        "instance_type_twice",
+        lambda c: c["services"][0].update(instanceTypes=["c6i.large", "c6i.large"], scaling={"warmPool": False}),
+        "courier:services[0].instanceTypes: lists an instance type twice (got ['c6i.large', 'c6i.large'])",
+    ),
+    (
+        "warm_pool_with_mixed_types",
+        set_in(["services", 0, "instanceTypes"], ["c6i.large", "c5.large"]),
+        "courier:services[0].instanceTypes: must list exactly one instance type when the fleet has a warm pool",
+    ),
+    (
+        "image_not_a_parameter",
+        set_in(["services", 0, "image"], "ami-0123456789abcdef0"),
+        "courier:services[0].image: must be an SSM parameter path such as /courier/images/orders",
+    ),
+    (
+        "capacity_out_of_order",
+        set_in(["services", 0, "capacity"], {"min": 4, "desired": 3, "max": 20}),
+        "courier:services[0].capacity: must satisfy min <= desired <= max (got min=4, desired=3, max=20)",
+    ),
+    (
+        "capacity_desired_above_max",
+        set_in(["services", 0, "capacity"], {"min": 2, "desired": 30, "max": 20}),
+        "courier:services[0].capacity: must satisfy min <= desired <= max (got min=2, desired=30, max=20)",
+    ),
+    (
+        "capacity_min_below_prod_floor",
+        set_in(["services", 0, "capacity"], {"min": 1, "desired": 1, "max": 20}),
+        "courier:services[0].capacity.min: must be at least 2 in prod so one instance per zone survives a zone "
+        "outage (got 1)",
+    ),
+    (
+        "capacity_max_zero",
+        set_in(["services", 0, "capacity", "max"], 0),
+        "courier:services[0].capacity.max: must be between 1 and 1000 (got 0)",
+    ),
+    (
+        "capacity_missing",
+        delete(["services", 0, "capacity"]),
+        "courier:services[0].capacity: is required",
+    ),
+    (
+        "cpu_target_too_high",
+        set_in(["services", 0, "scaling"], {"cpuTarget": 150}),
+        "courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
+    ),
+    (
+        "cpu_target_too_low",
+        set_in(["services", 0, "scaling"], {"cpuTarget": 5}),
+        "courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 5)",
+    ),
+    (
+        "cpu_target_not_a_number",
+        set_in(["services", 0, "scaling"], {"cpuTarget": "high"}),
+        "courier:services[0].scaling.cpuTarget: must be a whole number (got 'high')",
+    ),
+    (
+        "cpu_target_misspelled",
+        set_in(["services", 0, "scaling"], {"cpuTarge": 80}),
+        "courier:services[0].scaling.cpuTarge: unknown key (allowed: cpuTarget, warmupSeconds, "
+        "healthCheckGraceSeconds, warmPool); did you mean 'cpuTarget'?",
+    ),
+    (
+        "warmup_too_long",
+        set_in(["services", 0, "scaling"], {"warmupSeconds": 7200}),
+        "courier:services[0].scaling.warmupSeconds: must be between 0 and 3600 (got 7200)",
+    ),
+    (
+        "grace_negative",
+        set_in(["services", 0, "scaling"], {"healthCheckGraceSeconds": -1}),
+        "courier:services[0].scaling.healthCheckGraceSeconds: must be between 0 and 7200 (got -1)",
+    ),
+    (
+        "warm_pool_not_boolean",
+        set_in(["services", 0, "scaling"], {"warmPool": "sometimes"}),
+        "courier:services[0].scaling.warmPool: must be true or false (got 'sometimes')",
+    ),
+    (
+        "slo_availability_too_high",
+        set_in(["services", 0, "slo"], {"availabilityPercent": 100}),
+        "courier:services[0].slo.availabilityPercent: must be between 90 and 99.999 (got 100)",
+    ),
+    (
+        "slo_latency_zero",
+        set_in(["services", 0, "slo"], {"latencyP99Ms": 0}),
+        "courier:services[0].slo.latencyP99Ms: must be between 1 and 60000 (got 0)",
+    ),
+    (
+        "promotion_without_offset",
+        set_in(["promotions", 0, "start"], "2026-12-12T00:00:00"),
+        "courier:promotions[0].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "2026-11-11T00:00:00+08:00 (got '2026-12-12T00:00:00')",
+    ),
+    (
+        "promotion_not_a_date",
+        set_in(["promotions", 0, "end"], "next friday"),
+        "courier:promotions[0].end: must be an ISO 8601 date-time with a UTC offset",
+    ),
+    (
+        "promotion_ends_before_start",
+        set_in(["promotions", 0, "end"], "2026-12-11T00:00:00+08:00"),
+        "courier:promotions[0].end: must be after start 2026-12-12T00:00:00+08:00 (got 2026-12-11T00:00:00+08:00)",
+    ),
+    (
+        "promotion_multiplier_below_one",
+        set_in(["promotions", 0, "expectedPeakMultiplier"], 0.5),
+        "courier:promotions[0].expectedPeakMultiplier: must be between 1 and 20 (got 0.5)",
+    ),
+    (
+        "promotion_prewarm_too_long",
+        set_in(["promotions", 0, "prewarmMinutes"], 5000),
+        "courier:promotions[0].prewarmMinutes: must be between 0 and 1440 (got 5000)",
+    ),
+    (
+        "promotion_duplicate",
+        lambda c: c["promotions"].append(
+            dict(c["promotions"][0], start="2027-01-01T00:00:00+08:00", end="2027-01-02T00:00:00+08:00")
+        ),
+        "courier:promotions[1].name: duplicates promotions[0] (got 'double-12')",
+    ),
+    (
+        "promotion_overlap",
+        lambda c: c["promotions"].append(
+            dict(
+                c["promotions"][0],
+                name="flash-sale",
+                start="2026-12-13T01:30:00+08:00",
+                end="2026-12-13T05:00:00+08:00",
+            )
+        ),
+        "courier:promotions[1].start: its window (including prewarmMinutes) overlaps promotions[0] 'double-12'",
+    ),
+    (
+        "promotion_peak_beyond_limit",
+        lambda c: c["services"][0].update(capacity={"min": 2, "desired": 400, "max": 800}),
+        "courier:promotions[0].expectedPeakMultiplier: would need 1500 instances of services[0] 'orders', above the "
+        "1000-instance limit (got 3)",
+    ),
+    (
+        "unknown_top_level_key",
+        set_in(["regoins"], []),
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions); "
+        "did you mean 'courier:regions'?",
+    ),
+    (
+        "services_not_a_list",
+        set_in(["services"], "orders"),
+        "courier:services: must be a list (got 'orders')",
+    ),
+    (
+        "service_not_a_mapping",
+        set_in(["services", 1], "payments"),
+        "courier:services[1]: must be a mapping of keys to values (got 'payments')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"), [(m, e) for _, m, e in REJECTIONS], ids=[i for i, _, _ in REJECTIONS]
+)
+def test_rejects_with_a_precise_message(mutation, expected: str) -> None:
+    problems = problems_of(mutated(mutation))
+    assert any(p.startswith(expected) for p in problems), f"expected a line starting with:\n  {expected}\ngot:\n  " + (
+        "\n  ".join(problems)
+    )
+
+
+def test_every_rule_has_a_distinct_rejecting_case() -> None:
+    ids = [i for i, _, _ in REJECTIONS]
+    assert len(ids) == len(set(ids))
+
+
+def test_valid_config_is_accepted_with_defaults() -> None:
+    spec = spec_of(valid_config())
+    orders = spec.services[0]
+    assert orders.scaling.cpu_target == 80
+    assert orders.scaling.warmup_seconds == 300
+    assert orders.health_check_path == "/healthz"
+    assert orders.platform == "vm"
+    assert spec.services[1].scaling.cpu_target == 70
+    assert spec.primary.name == "ap-southeast-1"
+    assert spec.primary.code == "apse1"
+
+
+def test_reports_every_problem_at_once_one_line_each() -> None:
+    def many(config: dict[str, Any]) -> None:
+        config["environment"] = "production"
+        config["services"][0]["scaling"] = {"cpuTarget": 150}
+        config["services"][1]["capacity"] = {"min": 5, "desired": 1, "max": 2}
+        config["regions"][1]["availabilityZones"][0] = "ap-northeast-1b"
+        config["promotions"][0]["expectedPeakMultiplier"] = 50
+
+    with pytest.raises(SpecError) as raised:
+        spec_of(mutated(many))
+    lines = str(raised.value).splitlines()
+    assert lines[0] == f"invalid stack config ({len(raised.value.problems)} problems):"
+    assert len(raised.value.problems) >= 5
+    assert all("\n" not in str(p) for p in raised.value.problems)
+    joined = "\n".join(lines)
+    for path in (
+        "courier:environment:",
+        "courier:services[0].scaling.cpuTarget:",
+        "courier:services[1].capacity:",
+        "courier:regions[1].availabilityZones[0]:",
+        "courier:promotions[0].expectedPeakMultiplier:",
+    ):
+        assert path in joined
+
+
+def test_spec_error_is_a_pulumi_run_error() -> None:
+    import pulumi
+
+    # The Pulumi CLI prints a RunError's message without a Python traceback.
+    assert issubclass(SpecError, pulumi.RunError)
+
+
+def test_spec_is_frozen() -> None:
+    spec = spec_of(valid_config())
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen models
+        spec.services[0].scaling.cpu_target = 90  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("environment", "nat_per_zone", "warm_pool", "deletion_protection"),
+    [("prod", True, True, True), ("staging", False, False, False), ("dev", False, False, False)],
+)
+def test_environment_decides_safe_defaults(environment, nat_per_zone, warm_pool, deletion_protection) -> None:
+    def single_region(config: dict[str, Any]) -> None:
+        if environment != "prod":
+            config["regions"].pop()
+            for s in config["services"]:
+                s["capacity"] = {"min": 1, "desired": 1, "max": 4}
+
+    spec = spec_of(mutated(single_region, environment))
+    assert spec.nat_per_zone(spec.primary) is nat_per_zone
+    assert spec.warm_pool(spec.services[0]) is warm_pool
+    assert spec.safety.deletion_protection is deletion_protection
+
+
+def test_region_settings_override_environment_defaults() -> None:
+    def overrides(config: dict[str, Any]) -> None:
+        config["regions"][1]["natGateways"] = "single"
+        config["services"][0]["scaling"] = {"warmPool": False}
+
+    spec = spec_of(mutated(overrides))
+    assert spec.nat_per_zone(spec.regions[0]) is True
+    assert spec.nat_per_zone(spec.regions[1]) is False
+    assert spec.warm_pool(spec.services[0]) is False
+
+
+def test_standby_capacity_is_scaled_but_keeps_full_max() -> None:
+    spec = spec_of(valid_config())
+    standby = spec.regions[1]
+    capacity = spec.capacity(spec.services[0], standby)
+    assert (capacity.min, capacity.desired, capacity.max) == (2, 2, 20)
+
+
+def test_past_promotions_are_not_upcoming() -> None:
+    from datetime import datetime
+
+    from components.spec import build_spec
+
+    config = valid_config()
+    later = datetime(2026, 12, 14, tzinfo=UTC)
+    spec = build_spec(config, project="p", stack="s", as_of=later)
+    assert spec.upcoming_promotions() == ()
+    assert len(spec.promotions) == 1
+
+
+def test_tags_name_service_environment_and_owner() -> None:
+    spec = spec_of(valid_config(), stack="prod")
+    assert spec.tags("orders") == {
+        "project": "courier-platform",
+        "environment": "prod",
+        "stack": "prod",
+        "owner": "platform-team",
+        "service": "orders",
+        "managed-by": "pulumi",
+    }
+
+
+def test_service_routes_and_public_health_path() -> None:
+    spec = spec_of(mutated(lambda c: c["services"].append(service("tracking", 8082, healthCheckPath="/ready"))))
+    tracking = spec.services[2]
+    assert tracking.path_patterns == ("/tracking", "/tracking/*")
+    assert tracking.public_health_path == "/tracking/ready"
