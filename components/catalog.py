@@ -94,5 +94,9 @@ def region(cloud: str, name: str) -> RegionInfo | None:
     return _BY_KEY.get((cloud, name))
 
 
+def regions(cloud: str) -> list[RegionInfo]:
+    return [r for r in _REGIONS if r.cloud == cloud]
+
+
 def region_names(cloud: str) -> list[str]:
-    return [r.name for r in _REGIONS if r.cloud == cloud]
+    return [r.name for r in regions(cloud)]
