@@ -32,6 +32,50 @@ def _tree_rows(plan: Plan) -> list[tuple[str, Resource]]:
     return rows
 
 
+def fleet_table(plan: Plan) -> Table:
+    """Per Auto Scaling group: capacity, CPU target, warm pool and the promotion pre-scales."""
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("Region", "Fleet", "Type", "min/desired/max", "CPU target", "Warm pool", "Promotions (min/max)"):
+        table.add_column(column, no_wrap=True)
+    for group in plan.of_type("aws:autoscaling/group:Group"):
+        siblings = plan.children(group.parent) if group.parent else []
+        target = next(
+            (
+                s.inputs["targetTrackingConfiguration"]["targetValue"]
+                for s in siblings
+                if s.type == "aws:autoscaling/policy:Policy" and s.inputs.get("policyType") == "TargetTrackingScaling"
+            ),
+            None,
+        )
+        prewarms = [
+            (s.inputs["scheduledActionName"].removesuffix("-prewarm"), s.inputs["minSize"], s.inputs["maxSize"])
+            for s in sorted(siblings, key=lambda r: str(r.inputs.get("startTime", "")))
+            if s.type == "aws:autoscaling/schedule:Schedule" and s.inputs["scheduledActionName"].endswith("-prewarm")
+        ]
+        inputs = group.inputs
+        instance_type = _instance_type(plan, group)
+        table.add_row(
+            group.region or "",
+            group.name.removesuffix("-asg"),
+            instance_type,
+            f"{inputs.get('minSize')}/{inputs.get('desiredCapacity')}/{inputs.get('maxSize')}",
+            f"{target:g}%" if isinstance(target, (int, float)) else "none",
+            "yes" if inputs.get("warmPool") else "no",
+            ", ".join(f"{name} {low}/{high}" for name, low, high in prewarms) or "-",
+        )
+    return table
+
+
+def _instance_type(plan: Plan, group: Resource) -> str:
+    mixed = group.inputs.get("mixedInstancesPolicy")
+    if mixed:
+        return ",".join(o["instanceType"] for o in mixed["launchTemplate"]["overrides"])
+    templates = [
+        r for r in plan.children(group.parent or "") if r.type == "aws:ec2/launchTemplate:LaunchTemplate"
+    ]
+    return templates[0].inputs.get("instanceType", "") if templates else ""
+
+
 def display_type(token: str) -> str:
     """``aws:ec2/securityGroup:SecurityGroup`` -> ``aws:ec2:SecurityGroup``, as pulumi shows it."""
     parts = token.split(":")
@@ -76,6 +120,11 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     )
     for region, count in summary["byRegion"].items():
         console.print(f"      {region:<16} {count}")
+
+    fleets = fleet_table(plan)
+    if fleets.row_count:
+        console.print(Text("\nFleets:", style="bold"))
+        console.print(fleets)
 
     violations = plan.policies.get("violations", [])
     pack = plan.policies.get("pack")
