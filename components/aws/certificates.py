@@ -51,7 +51,6 @@ class Certificates(pulumi.ComponentResource):
                 domain_name=regional_name(region.code, args.global_name),
                 subject_alternative_names=[args.global_name],
                 validation_method="DNS",
-                key_algorithm="EC_prime256v1",
                 tags=dict(args.tags),
                 opts=pulumi.ResourceOptions(parent=self, provider=region.provider),
             )
