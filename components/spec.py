@@ -694,10 +694,18 @@ def set_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
 def load_spec() -> EnvironmentSpec:
     """Read and validate this stack's ``courier:*`` config through ``pulumi.Config``."""
     config = pulumi.Config(NAMESPACE)
+    values = {key: config.get(key) for key in sorted(_present_keys())}
+    return spec_from_config(values, project=pulumi.get_project(), stack=pulumi.get_stack())
+
+
+def spec_from_config(
+    values: Mapping[str, str | None], *, project: str, stack: str, as_of: datetime | None = None
+) -> EnvironmentSpec:
+    """Validate config as the engine hands it to a program: key (without the namespace) ->
+    text, lists and mappings as JSON text. Raises SpecError listing every problem."""
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
-    for key in sorted(_present_keys()):
-        text = config.get(key)
+    for key, text in values.items():
         if text is None:
             continue
         if key in _STRUCTURED_KEYS:
@@ -705,11 +713,10 @@ def load_spec() -> EnvironmentSpec:
                 raw[key] = json.loads(text)
             except json.JSONDecodeError:
                 problems.append(Problem(f"{NAMESPACE}:{key}", f"must be a list (got {text!r})"))
-                continue
         else:
             raw[key] = text
     try:
-        spec = build_spec(raw, project=pulumi.get_project(), stack=pulumi.get_stack())
+        spec = build_spec(raw, project=project, stack=stack, as_of=as_of)
     except SpecError as invalid:
         raise SpecError(problems + invalid.problems) from None
     if problems:

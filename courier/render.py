@@ -70,9 +70,7 @@ def _instance_type(plan: Plan, group: Resource) -> str:
     mixed = group.inputs.get("mixedInstancesPolicy")
     if mixed:
         return ",".join(o["instanceType"] for o in mixed["launchTemplate"]["overrides"])
-    templates = [
-        r for r in plan.children(group.parent or "") if r.type == "aws:ec2/launchTemplate:LaunchTemplate"
-    ]
+    templates = [r for r in plan.children(group.parent or "") if r.type == "aws:ec2/launchTemplate:LaunchTemplate"]
     return templates[0].inputs.get("instanceType", "") if templates else ""
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from components import catalog
+from components.spec import EnvironmentSpec, spec_from_config
 from courier.plan import Plan, Resource
-from tests.builders import spec_of
-from tests.conftest import AS_OF, SHIPPED_STACKS, StackPlans
+from courier.stackconfig import load_project, load_stack_config
+from tests.conftest import AS_OF, PROJECT, ROOT, SHIPPED_STACKS, StackPlans
 
 EXPECTED_REGIONS = {
     "dev": {"ap-southeast-1"},
@@ -17,20 +18,11 @@ EXPECTED_REGIONS = {
 COURIER_SERVICES = {"orders", "dispatch", "tracking", "payments"}
 
 
-def spec_for(stack: str):
-    """The spec of a shipped stack, straight from its file (to cross-check the plan)."""
-    import json
-
-    from courier.stackconfig import load_project, load_stack_config
-    from tests.conftest import ROOT
-
+def spec_for(stack: str) -> EnvironmentSpec:
+    """The spec of a shipped stack, read from its file the way the program reads it."""
     config, _ = load_stack_config(load_project(ROOT), stack)
-    raw = {}
-    for key, value in config.items():
-        if key.startswith("courier:"):
-            name = key.split(":", 1)[1]
-            raw[name] = json.loads(value) if name in ("regions", "services", "promotions") else value
-    return spec_of(raw, stack=stack)
+    values = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("courier:")}
+    return spec_from_config(values, project=PROJECT, stack=stack, as_of=AS_OF)
 
 
 def in_region(plan: Plan, resource_type: str, region: str) -> list[Resource]:
