@@ -19,6 +19,7 @@ environment = CourierEnvironment(
 )
 
 pulumi.export("environment", spec.environment)
+pulumi.export("primaryRegion", spec.primary.name)
 pulumi.export("apiUrl", environment.api_url)
 pulumi.export(
     "regions",

@@ -39,7 +39,16 @@ NatGateways = Literal["perZone", "single"]
 _CLOUD_NAMES = {"aws": "an AWS", "alicloud": "an Alibaba Cloud"}
 
 # Keys whose value is a list or mapping: Pulumi hands them to the program as JSON text.
-_STRUCTURED_KEYS = ("regions", "services", "promotions")
+_STRUCTURED_KEYS = ("regions", "services", "promotions", "alerting")
+
+#: What a secret looks like to a reader that cannot decrypt it (the offline plan). Format
+#: checks are skipped for it; everything else about the config is still validated.
+SECRET_PLACEHOLDER = "[secret]"
+
+#: On-call roles of the incident command structure, plus the dead man's switch receiver.
+ONCALL_ROLES = ("incident-commander", "tech-expert", "ops-coordinator", "customer-service-lead", "data-analyst")
+DEADMANS_SWITCH = "deadmans-switch"
+RECEIVERS = (*ONCALL_ROLES, DEADMANS_SWITCH)
 
 
 # --------------------------------------------------------------------------------------
@@ -92,6 +101,7 @@ _IMAGE = _matching(
     "an SSM parameter path such as /courier/images/orders (an AMI ID differs per region, so "
     "fleets look their image up in each region)",
 )
+_HTTPS_URL = _matching(r"https://[^\s/$.?#][^\s]*", "an https:// URL")
 _PROMOTION_NAME = _matching(r"[a-z0-9][a-z0-9-]{0,39}", "a lowercase name of letters, digits and -")
 
 
@@ -208,6 +218,37 @@ class PromotionSpec(_Model):
         return planning.promotion_window(self.start, self.end, self.prewarm_minutes)
 
 
+class ReceiverSpec(_Model):
+    """Where a role's alerts are delivered (an SNS subscription on the role's topic)."""
+
+    protocol: Literal["email", "https", "sms"]
+    #: An address, an HTTPS URL (e.g. an incident tool's SNS integration) or an E.164 number.
+    #: Set secret ones with `pulumi config set --secret --path courier:alerting.receivers...`.
+    endpoint: str
+
+
+class ThresholdsSpec(_Model):
+    """Business-signal alert thresholds, tuned from the app's history."""
+
+    order_failure_percent: Annotated[float, _between(0.1, 50)] = 2
+    payment_failure_percent: Annotated[float, _between(0.1, 50)] = 5
+    dispatch_p95_seconds: Annotated[int, _between(5, 3600)] = 120
+    location_lag_p95_seconds: Annotated[int, _between(1, 600)] = 30
+    #: Traffic this many times above the same hour yesterday is an early warning (info).
+    traffic_surge_multiplier: Annotated[float, _between(1.2, 20)] = 2
+
+
+class AlertingSpec(_Model):
+    #: Base URL of docs/runbooks as published (the alert name and .md are appended).
+    runbook_base_url: Annotated[str, _HTTPS_URL]
+    #: Role -> receivers. Roles: the five on-call roles and deadmans-switch.
+    receivers: dict[str, tuple[ReceiverSpec, ...]] = {}
+    thresholds: ThresholdsSpec = ThresholdsSpec()
+
+    def runbook_url(self, alert: str) -> str:
+        return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
+
+
 class _StackConfig(_Model):
     environment: Environment
     domain: Annotated[str, _DNS_NAME]
@@ -215,6 +256,7 @@ class _StackConfig(_Model):
     regions: tuple[RegionSpec, ...] = Field(min_length=1)
     services: tuple[ServiceSpec, ...] = Field(min_length=1)
     promotions: tuple[PromotionSpec, ...] = ()
+    alerting: AlertingSpec
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
@@ -246,6 +288,8 @@ class EnvironmentSpec(_StackConfig):
     stack: str
     #: The moment the plan is made; promotions that ended before it are not scheduled.
     as_of: datetime
+    #: Config keys (without the namespace) whose values are secrets.
+    secret_keys: frozenset[str] = frozenset()
 
     @property
     def safety(self) -> Safety:
@@ -593,6 +637,37 @@ def _check_promotions(promotions: Indexed, services: Indexed) -> Iterator[Proble
                 )
 
 
+_ENDPOINT_FORMATS = {
+    "email": (re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}"), "an email address"),
+    "https": (re.compile(r"https://[^\s/$.?#][^\s]*"), "an https:// URL"),
+    "sms": (re.compile(r"\+[1-9][0-9]{6,14}"), "an E.164 phone number such as +6591234567"),
+}
+
+
+def _check_alerting(environment: str, alerting: AlertingSpec) -> Iterator[Problem]:
+    at = f"{NAMESPACE}:alerting.receivers"
+    for role, receivers in alerting.receivers.items():
+        if role not in RECEIVERS:
+            hint = difflib.get_close_matches(role, RECEIVERS, n=1)
+            suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+            yield Problem(f"{at}.{role}", f"unknown role (allowed: {', '.join(RECEIVERS)}){suffix}")
+            continue
+        for i, receiver in enumerate(receivers):
+            pattern, allowed = _ENDPOINT_FORMATS[receiver.protocol]
+            if receiver.endpoint != SECRET_PLACEHOLDER and not pattern.fullmatch(receiver.endpoint):
+                yield Problem(
+                    f"{at}.{role}[{i}].endpoint",
+                    f"must be {allowed} for protocol {receiver.protocol!r} (got {receiver.endpoint!r})",
+                )
+    if environment == "prod":
+        for role in RECEIVERS:
+            if not alerting.receivers.get(role):
+                yield Problem(
+                    f"{at}.{role}",
+                    "prod needs at least one receiver for every role, or its alerts reach nobody (got none)",
+                )
+
+
 # --------------------------------------------------------------------------------------
 # Entry points.
 # --------------------------------------------------------------------------------------
@@ -604,6 +679,7 @@ def build_spec(
     project: str,
     stack: str,
     as_of: datetime | None = None,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> EnvironmentSpec:
     """Validate already-parsed config values (``{"regions": [...], ...}``, keys without the
     namespace) and return the spec, or raise SpecError listing every problem."""
@@ -628,20 +704,28 @@ def build_spec(
             list(enumerate(config.regions)),
             list(enumerate(config.services)),
             list(enumerate(config.promotions)),
+            config.alerting,
             complete=True,
         )
     )
     if problems:
         raise SpecError(problems)
-    return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now())
+    return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)
 
 
 def _check_all(
-    environment: str, regions: Indexed, services: Indexed, promotions: Indexed, complete: bool
+    environment: str,
+    regions: Indexed,
+    services: Indexed,
+    promotions: Indexed,
+    alerting: AlertingSpec | None,
+    complete: bool,
 ) -> Iterator[Problem]:
     yield from _check_regions(environment, regions, complete)
     yield from _check_services(environment, services)
     yield from _check_promotions(promotions, services)
+    if alerting is not None:
+        yield from _check_alerting(environment, alerting)
 
 
 def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
@@ -664,12 +748,17 @@ def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
                 continue
         return good
 
+    try:
+        alerting: AlertingSpec | None = AlertingSpec.model_validate(known.get("alerting"))
+    except ValidationError:
+        alerting = None
     environment = known.get("environment")
     yield from _check_all(
         environment if environment in _SAFETY else "dev",
         parsed("regions", RegionSpec),
         parsed("services", ServiceSpec),
         parsed("promotions", PromotionSpec),
+        alerting,
         complete=False,
     )
 
@@ -693,13 +782,22 @@ def set_clock(clock: Callable[[], datetime]) -> Callable[[], datetime]:
 
 def load_spec() -> EnvironmentSpec:
     """Read and validate this stack's ``courier:*`` config through ``pulumi.Config``."""
+    from pulumi.runtime.config import is_config_secret
+
     config = pulumi.Config(NAMESPACE)
-    values = {key: config.get(key) for key in sorted(_present_keys())}
-    return spec_from_config(values, project=pulumi.get_project(), stack=pulumi.get_stack())
+    keys = sorted(_present_keys())
+    values = {key: config.get(key) for key in keys}
+    secret = frozenset(k for k in keys if is_config_secret(f"{NAMESPACE}:{k}"))
+    return spec_from_config(values, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret)
 
 
 def spec_from_config(
-    values: Mapping[str, str | None], *, project: str, stack: str, as_of: datetime | None = None
+    values: Mapping[str, str | None],
+    *,
+    project: str,
+    stack: str,
+    as_of: datetime | None = None,
+    secret_keys: frozenset[str] = frozenset(),
 ) -> EnvironmentSpec:
     """Validate config as the engine hands it to a program: key (without the namespace) ->
     text, lists and mappings as JSON text. Raises SpecError listing every problem."""
@@ -716,7 +814,7 @@ def spec_from_config(
         else:
             raw[key] = text
     try:
-        spec = build_spec(raw, project=project, stack=stack, as_of=as_of)
+        spec = build_spec(raw, project=project, stack=stack, as_of=as_of, secret_keys=secret_keys)
     except SpecError as invalid:
         raise SpecError(problems + invalid.problems) from None
     if problems:

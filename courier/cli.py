@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from components import spec as spec_module
-from courier import render
+from courier import artifacts, render
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
@@ -81,6 +82,18 @@ def make_plan(
     return build_plan(project.name, stack, recording)
 
 
+def attach_artifacts(plan: Plan, out_dir: Path | None) -> None:
+    """Render the plan's artifacts into ``out_dir`` (a scratch directory when None), verify
+    them with the real tools and record the results in the plan."""
+    rendered = artifacts.render(plan)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plan.artifacts = artifacts.write_and_verify(rendered, out_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix="courier-plan-") as scratch:
+        plan.artifacts = artifacts.write_and_verify(rendered, Path(scratch))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     out = Console(highlight=False, soft_wrap=False)
@@ -116,8 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INVALID
 
+    attach_artifacts(plan, args.out)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "plan.json").write_text(plan.dumps() + "\n", encoding="utf-8")
     if args.json:
         sys.stdout.write(plan.dumps() + "\n")

@@ -32,6 +32,7 @@ _ID_PREFIX = {
     "aws:ec2/flowLog:FlowLog": "fl",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:amp/workspace:Workspace": "ws",
 }
 
 
@@ -155,6 +156,16 @@ def _health_check(physical: str, inputs: dict[str, Any], region: str) -> dict[st
     return {"arn": f"arn:aws:route53:::healthcheck/{_digest(physical, length=36)}"}
 
 
+def _amp_workspace(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    workspace = (
+        f"ws-{_digest(physical, length=8)}-{_digest(physical, 'b', length=4)}-{_digest(physical, 'c', length=12)}"
+    )
+    return {
+        "arn": f"arn:aws:aps:{region}:{ACCOUNT_ID}:workspace/{workspace}",
+        "prometheusEndpoint": f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}/",
+    }
+
+
 def _certificate_validation(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     return {"certificateArn": inputs.get("certificateArn", "")}
 
@@ -174,6 +185,7 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:autoscaling/group:Group": _group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:amp/workspace:Workspace": _amp_workspace,
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.spec import SECRET_PLACEHOLDER
 from courier.engine import PROVIDER_PREFIX, ProgramError, Recording, Registration
 
 
@@ -107,11 +108,20 @@ class Plan:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
 
 
+# How the engine marks a secret value on the wire (pulumi.runtime.rpc).
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
 def integral(value: Any) -> Any:
-    """The engine sends every number as a float (``minSize: 2.0``); write whole ones as ints."""
+    """Inputs as a Plan shows them: the engine sends every number as a float (``minSize:
+    2.0``), whole ones are written as ints; secrets are shown as ``[secret]``, never their
+    value, as ``pulumi preview`` does."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return SECRET_PLACEHOLDER
         return {k: integral(v) for k, v in value.items()}
     if isinstance(value, list):
         return [integral(v) for v in value]

@@ -142,11 +142,16 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     if plan.artifacts:
         console.print(Text("\nArtifacts:", style="bold"))
         for artifact in plan.artifacts:
-            mark = Text("ok", style="green") if artifact.get("ok") else Text("FAILED", style="bold red")
-            console.print(
-                Text(f"    {artifact['path']}  ({artifact['kind']}, {artifact.get('verifiedBy') or 'unverified'}) ")
-                + mark
-            )
+            if not artifact.get("ok"):
+                mark = Text("FAILED", style="bold red")
+            elif artifact.get("verifiedBy"):
+                mark = Text("ok", style="green")
+            else:
+                mark = Text("not verified", style="yellow")
+            check = artifact.get("verifiedBy") or artifact.get("detail", "")
+            console.print(Text(f"    {artifact['path']:<36} {check:<24} ") + mark)
+            if not artifact.get("ok"):
+                console.print(Text("      " + str(artifact.get("detail", "")).replace("\n", "\n      "), style="red"))
     if out_dir is not None:
         console.print(f"\nWrote {out_dir / 'plan.json'}")
     console.print(Text(f"\nDuration: {elapsed:.1f}s", style="dim"))

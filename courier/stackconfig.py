@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-#: What a secret looks like to the offline engine (it has no key to decrypt it with).
-SECRET_PLACEHOLDER = "[secret]"
+# The offline engine has no key to decrypt secrets: they reach the program as this value.
+from components.spec import SECRET_PLACEHOLDER
 
 
 class ConfigFileError(Exception):

@@ -6,7 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from components.spec import EnvironmentSpec, build_spec
+from components.spec import DEADMANS_SWITCH, ONCALL_ROLES, EnvironmentSpec, build_spec
 
 AS_OF = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -42,6 +42,13 @@ def valid_config(environment: str = "prod") -> dict[str, Any]:
             region("ap-northeast-1", "standby", "10.20.0.0/16", zones="acd", capacityPercent=50),
         ],
         "services": [service("orders", 8080), service("payments", 8083, scaling={"cpuTarget": 70})],
+        "alerting": {
+            "runbookBaseUrl": "https://runbooks.courier.example.com/courier-platform",
+            "receivers": {
+                role: [{"protocol": "email", "endpoint": f"{role}@courier.example.com"}]
+                for role in (*ONCALL_ROLES, DEADMANS_SWITCH)
+            },
+        },
         "promotions": [
             {
                 "name": "double-12",

@@ -38,6 +38,8 @@ class AlarmsArgs:
     topic_arns: Mapping[str, pulumi.Input[str]]
     #: Lowest availability objective among the services (percent), for the 5xx alarm.
     availability_percent: float = 99.9
+    #: Base URL of docs/runbooks; each alarm's description ends with its runbook's link.
+    runbook_base_url: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -63,11 +65,16 @@ class Alarms(pulumi.ComponentResource):
         service: str,
         severity: oncall.Severity,
         *,
+        runbook: str,
         category: str | None = None,
         customer_impact: bool = False,
         settings: aws.cloudwatch.MetricAlarmArgs,
     ) -> None:
         topics = [self._args.topic_arns[role] for role in oncall.roles_for(severity, category, customer_impact)]
+        if self._args.runbook_base_url:
+            settings.alarm_description = (
+                f"{settings.alarm_description} Runbook: {self._args.runbook_base_url.rstrip('/')}/{runbook}.md"
+            )
         settings.alarm_actions = topics
         settings.ok_actions = topics
         settings.tags = {
@@ -90,6 +97,7 @@ class Alarms(pulumi.ComponentResource):
             f"{svc}-cpu-above-target",
             svc,
             "warning",
+            runbook="FleetCpuAboveTarget",
             category="capacity",
             settings=aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=(
@@ -114,6 +122,7 @@ class Alarms(pulumi.ComponentResource):
             f"{svc}-at-max-capacity",
             svc,
             "critical",
+            runbook="FleetAtMaxCapacity",
             category="capacity",
             customer_impact=True,
             settings=aws.cloudwatch.MetricAlarmArgs(
@@ -144,6 +153,7 @@ class Alarms(pulumi.ComponentResource):
             f"{svc}-no-healthy-targets",
             svc,
             "critical",
+            runbook="NoHealthyTargets",
             customer_impact=True,
             settings=aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=f"{svc}: no healthy targets behind the load balancer; requests fail",
@@ -164,6 +174,7 @@ class Alarms(pulumi.ComponentResource):
             f"{svc}-unhealthy-targets",
             svc,
             "warning",
+            runbook="UnhealthyTargets",
             settings=aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=f"{svc}: at least one target has failed its health check for 3 minutes",
                 namespace="AWS/ApplicationELB",
@@ -183,6 +194,7 @@ class Alarms(pulumi.ComponentResource):
             f"{svc}-latency-p99",
             svc,
             "warning",
+            runbook="LatencyP99AboveObjective",
             settings=aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=f"{svc}: p99 response time above {fleet.latency_p99_ms} ms for 5 minutes",
                 namespace="AWS/ApplicationELB",
@@ -207,6 +219,7 @@ class Alarms(pulumi.ComponentResource):
             "alb-5xx-ratio",
             "shared",
             "critical",
+            runbook="LoadBalancer5xxRatio",
             customer_impact=True,
             settings=aws.cloudwatch.MetricAlarmArgs(
                 alarm_description=(

@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components import planning
 from components.aws import policies
+from components.monitoring import agent
 
 TYPE = "courier:aws:Fleet"
 
@@ -40,6 +41,14 @@ class PromotionSchedule:
 
 
 @dataclass(frozen=True)
+class MetricsSink:
+    """The region's Amazon Managed Prometheus workspace, as the fleet's agents see it."""
+
+    workspace_arn: pulumi.Input[str]
+    remote_write_url: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class FleetArgs:
     service: str
     port: int
@@ -64,6 +73,8 @@ class FleetArgs:
     promotions: Sequence[PromotionSchedule] = ()
     environment: str = "dev"
     region: str = ""
+    #: Where the instance's Prometheus agent remote-writes (None: no agent is installed).
+    metrics: MetricsSink | None = None
     volume_size_gib: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -99,6 +110,16 @@ class Fleet(pulumi.ComponentResource):
             policy_arn="arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
             opts=child,
         )
+        if args.metrics is not None:
+            # The agent may write samples to this one workspace, nothing else.
+            aws.iam.RolePolicy(
+                f"{name}-remote-write",
+                role=role.id,
+                policy=pulumi.Output.from_input(args.metrics.workspace_arn).apply(
+                    lambda arn: policies.document({"Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": arn})
+                ),
+                opts=child,
+            )
         profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
 
         security_group = aws.ec2.SecurityGroup(
@@ -311,8 +332,15 @@ class Fleet(pulumi.ComponentResource):
         )
 
 
-def _user_data(args: FleetArgs) -> str:
-    """Boot script: hand the service its identity; the service unit itself comes with the image."""
+def _user_data(args: FleetArgs) -> pulumi.Input[str]:
+    """Boot script: hand the service its identity, start it (its unit comes with the image),
+    and install the metrics agent that remote-writes to the region's workspace."""
+    if args.metrics is None:
+        return _encode(boot_script(args, None))
+    return pulumi.Output.from_input(args.metrics.remote_write_url).apply(lambda url: _encode(boot_script(args, url)))
+
+
+def boot_script(args: FleetArgs, remote_write_url: str | None) -> str:
     script = f"""#!/bin/bash
 set -euo pipefail
 install -d -m 0755 /etc/courier
@@ -322,6 +350,14 @@ COURIER_REGION={args.region}
 COURIER_ENVIRONMENT={args.environment}
 COURIER_PORT={args.port}
 ENV
-systemctl enable --now courier-{args.service}.service
 """
+    if remote_write_url is not None:
+        script += agent.install_script(
+            agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
+        )
+    script += f"systemctl enable --now courier-{args.service}.service\n"
+    return script
+
+
+def _encode(script: str) -> str:
     return base64.b64encode(script.encode()).decode()

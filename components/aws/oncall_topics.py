@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
-from components.monitoring import oncall
+from components.spec import RECEIVERS
 
 TYPE = "courier:aws:OnCallTopics"
 
@@ -18,14 +18,25 @@ PUBLISHERS = ("cloudwatch.amazonaws.com", "aps.amazonaws.com")
 
 
 @dataclass(frozen=True)
+class Subscription:
+    #: email | https | sms
+    protocol: str
+    #: The address; secret when it came from a secret config value.
+    endpoint: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class OnCallTopicsArgs:
-    roles: Sequence[str] = oncall.ROLES
+    #: Receivers that get a topic: the on-call roles and the dead man's switch.
+    roles: Sequence[str] = RECEIVERS
+    #: Role -> who is subscribed to its topic.
+    subscriptions: Mapping[str, Sequence[Subscription]] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class OnCallTopics(pulumi.ComponentResource):
-    """A customer-managed KMS key (rotated yearly) and one SNS topic per role encrypted with
-    it. The AWS-managed ``alias/aws/sns`` key cannot be used: its key policy does not let
+    """A customer-managed KMS key (rotated yearly), one SNS topic per role encrypted with it,
+    and the role's subscribers (email, HTTPS endpoints of incident tools, SMS). The AWS-managed ``alias/aws/sns`` key cannot be used: its key policy does not let
     CloudWatch alarms publish, so alarms would fail silently on the worst day."""
 
     topic_arns: dict[str, pulumi.Output[str]]
@@ -64,6 +75,14 @@ class OnCallTopics(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            for index, subscription in enumerate(args.subscriptions.get(role, ())):
+                aws.sns.TopicSubscription(
+                    f"{name}-{role}-{index}",
+                    topic=topic.arn,
+                    protocol=subscription.protocol,
+                    endpoint=subscription.endpoint,
+                    opts=child,
+                )
             self.topic_arns[role] = topic.arn
         self.register_outputs({"topicArns": self.topic_arns})
 

@@ -9,10 +9,12 @@ import pulumi_aws as aws
 
 from components import planning
 from components.aws.alarms import Alarms, AlarmsArgs, FleetWatch
-from components.aws.fleet import Fleet, FleetArgs, PromotionSchedule
+from components.aws.fleet import Fleet, FleetArgs, MetricsSink, PromotionSchedule
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceTarget
 from components.aws.network import Network, NetworkArgs
-from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs
+from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
+from components.aws.prometheus import ManagedPrometheus, ManagedPrometheusArgs
+from components.monitoring import rules
 from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
 
 TYPE = "courier:aws:Region"
@@ -35,7 +37,9 @@ class AwsRegionArgs:
 
 
 class AwsRegion(pulumi.ComponentResource):
-    """Network, load balancer, on-call topics, one fleet per VM service and their alarms."""
+    """Network, load balancer, on-call topics, the Managed Prometheus workspace with the
+    region's rules and routing, one fleet per VM service (each instance remote-writing its
+    metrics there) and the CloudWatch alarms."""
 
     load_balancer: LoadBalancer
     fleets: dict[str, Fleet]
@@ -75,7 +79,20 @@ class AwsRegion(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.topics = OnCallTopics(name, OnCallTopicsArgs(tags=spec.tags()), opts=child)
+        self.topics = OnCallTopics(
+            name, OnCallTopicsArgs(subscriptions=_subscriptions(spec), tags=spec.tags()), opts=child
+        )
+        self.prometheus = ManagedPrometheus(
+            name,
+            ManagedPrometheusArgs(
+                region=region.name,
+                rules_yaml=rules.rule_file(spec, region),
+                topic_arns=self.topics.topic_arns,
+                log_retention_days=spec.safety.log_retention_days,
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
 
         self.fleets = {}
         for service in services:
@@ -97,6 +114,7 @@ class AwsRegion(pulumi.ComponentResource):
                 ],
                 topic_arns=self.topics.topic_arns,
                 availability_percent=min((s.slo.availability_percent for s in services), default=99.9),
+                runbook_base_url=spec.alerting.runbook_base_url,
                 tags=spec.tags(),
             ),
             opts=child,
@@ -139,7 +157,17 @@ class AwsRegion(pulumi.ComponentResource):
                 ],
                 environment=spec.environment,
                 region=region.name,
+                metrics=MetricsSink(self.prometheus.workspace_arn, self.prometheus.remote_write_url),
                 tags=spec.tags(service.name),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:
+    # Endpoints from a secret config value stay secret in the state and in previews.
+    secret = "alerting" in spec.secret_keys
+    return {
+        role: [Subscription(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint) for r in receivers]
+        for role, receivers in spec.alerting.receivers.items()
+    }

@@ -11,8 +11,9 @@ import pytest
 from components.aws.alarms import FAST_BURN, Alarms, AlarmsArgs, FleetWatch
 from components.aws.certificates import CertificateRegion, Certificates, CertificatesArgs
 from components.aws.global_traffic import GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
-from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs
+from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
 from components.monitoring import oncall
+from components.spec import RECEIVERS
 
 TOPICS = {role: f"arn:aws:sns:ap-southeast-1:123456789012:{role}" for role in oncall.ROLES}
 
@@ -96,12 +97,27 @@ def test_oncall_topics_are_encrypted_with_a_key_cloudwatch_may_use(run_component
     def program() -> None:
         provider = aws.Provider("aws-apse1", region="ap-southeast-1")
         OnCallTopics(
-            "apse1", OnCallTopicsArgs(tags={"environment": "prod"}), opts=pulumi.ResourceOptions(providers=[provider])
+            "apse1",
+            OnCallTopicsArgs(
+                subscriptions={
+                    "incident-commander": [
+                        Subscription("email", "ic@courier.example.com"),
+                        Subscription("https", pulumi.Output.secret("https://events.example.com/integration/key")),
+                    ]
+                },
+                tags={"environment": "prod"},
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider]),
         )
 
     plan = run_components(program)
     topics = plan.of_type("aws:sns/topic:Topic")
-    assert sorted(t.inputs["tags"]["oncall-role"] for t in topics) == sorted(oncall.ROLES)
+    assert sorted(t.inputs["tags"]["oncall-role"] for t in topics) == sorted(RECEIVERS)
+    subscriptions = {r.name: r.inputs for r in plan.of_type("aws:sns/topicSubscription:TopicSubscription")}
+    assert subscriptions["apse1-incident-commander-0"]["protocol"] == "email"
+    # A secret endpoint never appears in the plan.
+    assert subscriptions["apse1-incident-commander-1"]["endpoint"] == "[secret]"
+    assert len(subscriptions) == 2
     (key,) = plan.of_type("aws:kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
     assert all(

@@ -87,7 +87,7 @@ def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path
         "  courier:regions[2].availabilityZones[2]: is not a zone of ap-northeast-2 (got 'ap-northeast-2z'; "
         "known: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d)",
         "  courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
-        "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions); "
+        "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting); "
         "did you mean 'courier:owner'?",
     ]
     assert "Traceback" not in err

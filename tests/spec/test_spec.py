@@ -349,7 +349,7 @@ REJECTIONS = [
     (
         "unknown_top_level_key",
         set_in(["regoins"], []),
-        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions); "
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting); "
         "did you mean 'courier:regions'?",
     ),
     (
