@@ -351,11 +351,12 @@ COURIER_ENVIRONMENT={args.environment}
 COURIER_PORT={args.port}
 ENV
 """
+    # The service first: metrics must never keep an instance from serving.
+    script += f"systemctl enable --now courier-{args.service}.service\n"
     if remote_write_url is not None:
-        script += agent.install_script(
+        script += agent.boot_steps(
             agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
         )
-    script += f"systemctl enable --now courier-{args.service}.service\n"
     return script
 
 

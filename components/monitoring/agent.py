@@ -69,10 +69,16 @@ def agent_config_yaml(target: AgentTarget, instance: str) -> str:
     return yamltext.dump(agent_config(target, instance))
 
 
+INSTALL_PATH = "/usr/local/sbin/courier-metrics-agent"
+
+
 def install_script(target: AgentTarget) -> str:
-    """Bash for the user data: install both binaries (checksums verified), configure, start."""
+    """A standalone script: install both binaries (unless the image has them; checksums
+    verified), configure the agent, start both. Run by a systemd unit that retries it."""
     config = agent_config_yaml(target, "${INSTANCE_ID}")
-    return f"""# --- metrics: node_exporter + Prometheus agent -> Amazon Managed Prometheus ---
+    return f"""#!/bin/bash
+# node_exporter + Prometheus agent -> Amazon Managed Prometheus (written by courier-platform)
+set -euo pipefail
 ARCH=$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
 TOKEN=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
@@ -113,4 +119,30 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable --now node_exporter.service prometheus-agent.service
+"""
+
+
+def boot_steps(target: AgentTarget) -> str:
+    """User-data lines that install the agent without ever holding up the service: the
+    script runs from a oneshot unit that retries every minute (a release download can fail
+    during a mass scale-out), after the service has started. Bake the binaries into the image
+    to skip the download altogether."""
+    return f"""install -m 0755 /dev/stdin {INSTALL_PATH} <<'SCRIPT'
+{install_script(target)}SCRIPT
+cat > /etc/systemd/system/courier-metrics-agent.service <<'UNIT'
+[Unit]
+Description=Install and start the metrics agent
+Wants=network-online.target
+After=network-online.target
+StartLimitIntervalSec=0
+[Service]
+Type=oneshot
+ExecStart={INSTALL_PATH}
+Restart=on-failure
+RestartSec=60
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now --no-block courier-metrics-agent.service
 """

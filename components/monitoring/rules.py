@@ -184,7 +184,7 @@ def _slo(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
                 "ErrorBudgetBurn",
                 f"courier:http_errors:ratio_rate{long}{s} > {threshold}\n"
                 f"and courier:http_errors:ratio_rate{short}{s} > {threshold}\n"
-                f"and courier:http_requests:rate{long}{s} > {_num(MIN_REQUESTS_PER_SECOND)}",
+                f"and courier:http_requests:rate{short}{s} > {_num(MIN_REQUESTS_PER_SECOND)}",
                 duration,
                 severity,
                 f"{where}: burning the {objective}% availability error budget {_num(burn)}x too fast",

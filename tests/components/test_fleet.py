@@ -68,6 +68,25 @@ def test_user_data_tells_the_instance_its_service_and_region(run_components) -> 
     assert "COURIER_SERVICE=orders" in script
     assert "COURIER_REGION=ap-southeast-1" in script
     assert "COURIER_PORT=8080" in script
+    assert "prometheus-agent" not in script  # no workspace given: no agent
+
+
+def test_service_starts_before_the_metrics_agent_is_installed(run_components) -> None:
+    from components.aws.fleet import MetricsSink
+
+    plan = run_components(
+        declare(
+            metrics=MetricsSink(
+                "arn:aws:aps:ap-southeast-1:123456789012:workspace/ws-1", "https://aps/ws-1/api/v1/remote_write"
+            )
+        )
+    )
+    (template,) = plan.of_type("aws:ec2/launchTemplate:LaunchTemplate")
+    script = base64.b64decode(template.inputs["userData"]).decode()
+    assert script.index("systemctl enable --now courier-orders.service") < script.index("courier-metrics-agent.service")
+    assert "https://aps/ws-1/api/v1/remote_write" in script
+    policy = next(p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("remote-write"))
+    assert "aps:RemoteWrite" in policy.inputs["policy"]
 
 
 def test_instance_profile_allows_only_ssm_management(run_components) -> None:

@@ -181,3 +181,77 @@ def test_a_resource_without_an_explicit_provider_is_refused() -> None:
     recording = record(program, project=PROJECT, stack="test")
     with pytest.raises(ProgramError, match="uses the default aws provider"):
         build_plan(PROJECT, "test", recording)
+
+
+@pytest.mark.tools
+def test_out_writes_verified_rule_and_routing_files(capsys, tmp_path: Path) -> None:
+    from tests.tools import require_tool
+
+    require_tool("promtool", "Debian package prometheus")
+    require_tool("amtool", "Debian package prometheus-alertmanager")
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(capsys, "staging", "--out", str(out))
+    assert code == 0
+    assert (out / "prometheus" / "ap-southeast-1.yaml").read_text().startswith("groups:")
+    assert (out / "prometheus" / "ap-northeast-1.yaml").exists()
+    assert "route:" in (out / "alertmanager" / "alertmanager.yaml").read_text()
+    recorded = json.loads((out / "plan.json").read_text())["artifacts"]
+    kinds = {a["path"]: (a["kind"], a["verifiedBy"], a["ok"]) for a in recorded}
+    assert kinds["prometheus/ap-southeast-1.yaml"] == ("prometheus-rules", "promtool check rules", True)
+    assert kinds["alertmanager/alertmanager.yaml"] == ("alertmanager-config", "amtool check-config", True)
+    assert "promtool check rules" in stdout
+
+
+@pytest.mark.tools
+def test_a_failed_verification_makes_the_plan_exit_1(capsys, monkeypatch, tmp_path: Path) -> None:
+    from courier import artifacts
+    from tests.tools import require_tool
+
+    require_tool("promtool", "Debian package prometheus")
+    real_render = artifacts.render
+
+    def with_a_broken_rule(plan):
+        broken = artifacts.Rendered(
+            "prometheus/broken.yaml",
+            "prometheus-rules",
+            "groups:\n- name: broken\n  rules:\n  - alert: Broken\n    expr: rate(x[5m]\n",
+            ("promtool", ("check", "rules")),
+        )
+        return [*real_render(plan), broken]
+
+    monkeypatch.setattr(artifacts, "render", with_a_broken_rule)
+    code, stdout, _ = run_cli(capsys, "dev", "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert "prometheus/broken.yaml" in stdout and "FAILED" in stdout
+
+
+def test_without_the_tools_artifacts_are_written_but_marked_unverified(capsys, monkeypatch, tmp_path: Path) -> None:
+    from courier import artifacts
+
+    monkeypatch.setattr(artifacts.shutil, "which", lambda name: None)
+    code, stdout, _ = run_cli(capsys, "dev", "--out", str(tmp_path / "out"))
+    assert code == 0
+    recorded = json.loads((tmp_path / "out" / "plan.json").read_text())["artifacts"]
+    assert recorded and all(a["verifiedBy"] is None and a["ok"] for a in recorded)
+    assert "not verified" in stdout
+
+
+def test_secret_receiver_endpoints_stay_secret_in_the_plan(capsys, tmp_path: Path) -> None:
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = text.replace(
+        "        - {protocol: email, endpoint: dev-alerts@courier.example.com}",
+        "        - {protocol: email, endpoint: dev-alerts@courier.example.com}\n"
+        "        - protocol: https\n          endpoint:\n            secure: v1:c2VjcmV0LWluY2lkZW50LWtleQ==",
+    )
+    candidate = tmp_path / "secret.yaml"
+    candidate.write_text(text)
+    code, out, err = run_cli(capsys, "dev", "--config-file", str(candidate), "--json")
+    assert code == 0, err
+    assert "c2VjcmV0LWluY2lkZW50LWtleQ" not in out
+    subscriptions = {
+        r["name"]: r["inputs"]
+        for r in json.loads(out)["resources"]
+        if r["type"] == "aws:sns/topicSubscription:TopicSubscription"
+    }
+    assert subscriptions["apse1-tech-expert-1"]["endpoint"] == "[secret]"
+    assert subscriptions["apse1-tech-expert-0"]["endpoint"] == "[secret]"  # the whole key is secret

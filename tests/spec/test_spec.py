@@ -494,3 +494,79 @@ def test_service_routes_and_public_health_path() -> None:
     tracking = spec.services[2]
     assert tracking.path_patterns == ("/tracking", "/tracking/*")
     assert tracking.public_health_path == "/tracking/ready"
+
+
+ALERTING_REJECTIONS = [
+    (
+        "alerting_missing",
+        delete(["alerting"]),
+        "courier:alerting: is required",
+    ),
+    (
+        "runbook_base_not_https",
+        set_in(["alerting", "runbookBaseUrl"], "http://wiki/runbooks"),
+        "courier:alerting.runbookBaseUrl: must be an https:// URL (got 'http://wiki/runbooks')",
+    ),
+    (
+        "receiver_role_unknown",
+        set_in(["alerting", "receivers", "incident-comander"], []),
+        "courier:alerting.receivers.incident-comander: unknown role (allowed: incident-commander, tech-expert, "
+        "ops-coordinator, customer-service-lead, data-analyst, deadmans-switch); did you mean 'incident-commander'?",
+    ),
+    (
+        "receiver_email_malformed",
+        set_in(["alerting", "receivers", "tech-expert"], [{"protocol": "email", "endpoint": "sre-oncall"}]),
+        "courier:alerting.receivers.tech-expert[0].endpoint: must be an email address for protocol 'email' (got 'sre-oncall')",
+    ),
+    (
+        "receiver_https_not_https",
+        set_in(["alerting", "receivers", "deadmans-switch"], [{"protocol": "https", "endpoint": "http://beat"}]),
+        "courier:alerting.receivers.deadmans-switch[0].endpoint: must be an https:// URL for protocol 'https'",
+    ),
+    (
+        "receiver_sms_not_e164",
+        set_in(["alerting", "receivers", "incident-commander"], [{"protocol": "sms", "endpoint": "91234567"}]),
+        "courier:alerting.receivers.incident-commander[0].endpoint: must be an E.164 phone number",
+    ),
+    (
+        "receiver_protocol_unknown",
+        set_in(["alerting", "receivers", "tech-expert"], [{"protocol": "slack", "endpoint": "#sre"}]),
+        "courier:alerting.receivers.tech-expert[0].protocol: must be one of 'email', 'https' or 'sms' (got 'slack')",
+    ),
+    (
+        "prod_role_without_receiver",
+        delete(["alerting", "receivers", "data-analyst"]),
+        "courier:alerting.receivers.data-analyst: prod needs at least one receiver for every role, or its alerts "
+        "reach nobody (got none)",
+    ),
+    (
+        "threshold_out_of_range",
+        set_in(["alerting", "thresholds"], {"orderFailurePercent": 80}),
+        "courier:alerting.thresholds.orderFailurePercent: must be between 0.1 and 50 (got 80)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"), [(m, e) for _, m, e in ALERTING_REJECTIONS], ids=[i for i, _, _ in ALERTING_REJECTIONS]
+)
+def test_rejects_alerting_mistakes(mutation, expected: str) -> None:
+    problems = problems_of(mutated(mutation))
+    assert any(p.startswith(expected) for p in problems), "\n".join(problems)
+
+
+def test_a_secret_endpoint_the_offline_plan_cannot_read_is_accepted() -> None:
+    from components.spec import SECRET_PLACEHOLDER
+
+    config = mutated(
+        set_in(["alerting", "receivers", "incident-commander"], [{"protocol": "https", "endpoint": SECRET_PLACEHOLDER}])
+    )
+    assert spec_of(config).alerting.receivers["incident-commander"][0].endpoint == SECRET_PLACEHOLDER
+
+
+def test_dev_may_leave_roles_without_receivers() -> None:
+    def dev(config: dict[str, Any]) -> None:
+        config["regions"].pop()
+        config["alerting"]["receivers"] = {}
+
+    assert spec_of(mutated(dev, "dev")).alerting.receivers == {}

@@ -1,0 +1,182 @@
+"""The pure generators: rules follow the spec, routing follows the matrix, the agent config is valid."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.monitoring import agent, oncall, routing, rules
+from components.spec import RECEIVERS
+from tests.builders import mutated, service, spec_of, valid_config
+from tests.conftest import ROOT
+from tests.tools import require_tool
+
+
+def alerts_of(config: dict[str, Any], region_index: int = 0) -> list[dict[str, Any]]:
+    spec = spec_of(config)
+    groups = rules.rule_groups(spec, spec.regions[region_index])
+    return [r for g in groups for r in g["rules"] if "alert" in r]
+
+
+def test_every_alert_carries_the_required_labels_and_annotations() -> None:
+    for alert in alerts_of(valid_config()):
+        labels, annotations = alert["labels"], alert["annotations"]
+        assert labels["severity"] in ("critical", "warning", "info"), alert["alert"]
+        if alert["alert"] != "TargetDown":  # takes service and region from the series
+            assert labels["service"] and labels["region"] == "ap-southeast-1", alert["alert"]
+        assert set(annotations) == {"summary", "description", "runbook_url"}
+        assert annotations["runbook_url"] == (
+            f"https://runbooks.courier.example.com/courier-platform/{alert['alert']}.md"
+        )
+        if "customer_impact" in labels:
+            assert labels["customer_impact"] == "true"
+
+
+def test_cpu_alert_threshold_follows_each_services_target() -> None:
+    alerts = [a for a in alerts_of(valid_config()) if a["alert"] == "FleetCpuAboveTarget"]
+    by_service = {a["labels"]["service"]: a["expr"] for a in alerts}
+    assert by_service["orders"].endswith("> 0.8")
+    assert by_service["payments"].endswith("> 0.7")  # payments is configured at 70
+    assert all(a["for"] == "10m" and a["labels"]["category"] == "capacity" for a in alerts)
+
+
+def test_capacity_alert_uses_the_regions_max() -> None:
+    spec = spec_of(valid_config())
+    for index, region in enumerate(spec.regions):
+        alert = next(a for a in alerts_of(valid_config(), index) if a["alert"] == "FleetAtMaxCapacity")
+        assert f">= {spec.capacity(spec.services[0], region).max}" in alert["expr"]
+
+
+def test_burn_rate_alerts_use_the_services_objective_in_four_windows() -> None:
+    def objective(config: dict[str, Any]) -> None:
+        config["services"][0]["slo"] = {"availabilityPercent": 99.9}
+
+    alerts = [
+        a
+        for a in alerts_of(mutated(objective))
+        if a["alert"] == "ErrorBudgetBurn" and a["labels"]["service"] == "orders"
+    ]
+    windows = {(a["labels"]["long_window"], a["labels"]["short_window"]): a for a in alerts}
+    assert set(windows) == {("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h")}
+    assert "ratio_rate1h{" in windows[("1h", "5m")]["expr"] and "> 0.0144" in windows[("1h", "5m")]["expr"]
+    assert "> 0.006" in windows[("6h", "30m")]["expr"]
+    assert windows[("1h", "5m")]["labels"]["severity"] == "critical"
+    assert windows[("3d", "6h")]["labels"]["severity"] == "warning"
+    for alert in alerts:
+        assert f"courier:http_requests:rate{alert['labels']['short_window']}" in alert["expr"]  # traffic guard
+
+
+def test_business_alerts_exist_only_for_the_services_that_emit_them() -> None:
+    names = {a["alert"] for a in alerts_of(valid_config())}  # orders and payments only
+    assert {"OrderCreationFailureRatioHigh", "PaymentFailureRatioHigh"} <= names
+    assert not {"DispatchAssignmentSlow", "RiderLocationLagHigh"} & names
+
+    def all_four(config: dict[str, Any]) -> None:
+        config["services"] += [service("dispatch", 8081), service("tracking", 8082)]
+
+    names = {a["alert"] for a in alerts_of(mutated(all_four))}
+    assert {"DispatchAssignmentSlow", "RiderLocationLagHigh"} <= names
+
+
+def test_business_thresholds_come_from_config() -> None:
+    def stricter(config: dict[str, Any]) -> None:
+        config["alerting"]["thresholds"] = {"paymentFailurePercent": 1.5}
+
+    alert = next(a for a in alerts_of(mutated(stricter)) if a["alert"] == "PaymentFailureRatioHigh")
+    assert "> 0.015" in alert["expr"]
+
+
+def test_all_alert_names_are_known_and_have_a_runbook() -> None:
+    config = mutated(lambda c: c["services"].extend([service("dispatch", 8081), service("tracking", 8082)]))
+    names = {a["alert"] for a in alerts_of(config)}
+    assert names == set(rules.ALERT_NAMES)
+    for name in (*rules.ALERT_NAMES, "NoHealthyTargets", "UnhealthyTargets", "LoadBalancer5xxRatio"):
+        page = ROOT / "docs" / "runbooks" / f"{name}.md"
+        assert page.exists(), f"missing runbook {page}"
+        text = page.read_text()
+        for section in ("## What it means", "## First checks", "## Mitigation", "## Who is paged"):
+            assert section in text, f"{page} lacks {section!r}"
+
+
+def test_routing_tree_follows_the_oncall_matrix() -> None:
+    receivers = [r["receiver"] for r in routing.routes()]
+    assert receivers[0] == "deadmans-switch"
+    critical = [r for r in routing.routes() if 'severity="critical"' in r["matchers"]]
+    assert [r["receiver"] for r in critical] == [
+        oncall.INCIDENT_COMMANDER,
+        oncall.TECH_EXPERT,
+        oncall.CUSTOMER_SERVICE_LEAD,
+    ]
+    assert [r.get("continue", False) for r in critical] == [True, True, False]
+
+
+def test_routing_refuses_a_missing_topic() -> None:
+    arns = {r: f"arn:aws:sns:ap-southeast-1:123456789012:{r}" for r in RECEIVERS if r != "data-analyst"}
+    with pytest.raises(ValueError, match="no SNS topic for receivers: data-analyst"):
+        routing.alertmanager_config("ap-southeast-1", arns)
+
+
+def test_amp_definition_wraps_and_unwraps_the_config() -> None:
+    arns = {r: f"arn:aws:sns:ap-southeast-1:123456789012:{r}" for r in RECEIVERS}
+    text = routing.alertmanager_yaml("ap-southeast-1", arns)
+    wrapped = routing.amp_definition(text)
+    assert wrapped.startswith("alertmanager_config: |\n")
+    assert routing.inner_config(wrapped) == text
+    # AMP limits: SNS receivers only, repeat interval at most five days.
+    config = yaml.safe_load(text)
+    assert all(set(r) == {"name", "sns_configs"} for r in config["receivers"])
+
+
+TARGET = agent.AgentTarget(
+    "orders",
+    "ap-southeast-1",
+    "prod",
+    8080,
+    "https://aps-workspaces.ap-southeast-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write",
+)
+
+
+def test_agent_labels_series_and_remote_writes_with_sigv4() -> None:
+    config = agent.agent_config(TARGET, "i-0abc")
+    assert config["global"]["external_labels"] == {
+        "service": "orders",
+        "region": "ap-southeast-1",
+        "environment": "prod",
+    }
+    assert [job["job_name"] for job in config["scrape_configs"]] == ["node", "app"]
+    assert config["scrape_configs"][1]["static_configs"] == [{"targets": ["127.0.0.1:8080"]}]
+    for job in config["scrape_configs"]:
+        assert job["relabel_configs"] == [{"target_label": "instance", "replacement": "i-0abc"}]
+    (remote,) = config["remote_write"]
+    assert remote["url"] == TARGET.remote_write_url
+    assert remote["sigv4"] == {"region": "ap-southeast-1"}
+
+
+@pytest.mark.tools
+def test_agent_config_passes_promtool_check_config(tmp_path: Path) -> None:
+    promtool = require_tool("promtool", "Debian package prometheus")
+    path = tmp_path / "agent.yml"
+    path.write_text(agent.agent_config_yaml(TARGET, "i-0abc"))
+    result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_install_script_is_valid_bash_and_verifies_checksums(tmp_path: Path) -> None:
+    for name, text in (("install.sh", agent.install_script(TARGET)), ("boot.sh", agent.boot_steps(TARGET))):
+        script = tmp_path / name
+        script.write_text(text)
+        result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    text = agent.install_script(TARGET)
+    assert text.startswith("#!/bin/bash\n")
+    assert "sha256sum -c" in text
+    assert f"node_exporter {agent.NODE_EXPORTER_VERSION}" in text
+    assert "--enable-feature=agent" in text
+    assert TARGET.remote_write_url in text
+    # The boot steps retry the install from a unit instead of failing the boot.
+    steps = agent.boot_steps(TARGET)
+    assert "Restart=on-failure" in steps and "--no-block" in steps
