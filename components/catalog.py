@@ -100,3 +100,29 @@ def regions(cloud: str) -> list[RegionInfo]:
 
 def region_names(cloud: str) -> list[str]:
     return [r.name for r in regions(cloud)]
+
+
+#: vCPUs and memory (MiB) of the instance types an EKS node group may use; node groups are
+#: sized from the pods' requests, so the stack needs to know what a node holds.
+_INSTANCE_SPECS: dict[str, tuple[int, int]] = {
+    "t3.medium": (2, 4096),
+    "t3.large": (2, 8192),
+    "m6i.large": (2, 8192),
+    "m6i.xlarge": (4, 16384),
+    "m6i.2xlarge": (8, 32768),
+    "m7i.large": (2, 8192),
+    "m7i.xlarge": (4, 16384),
+    "c6i.large": (2, 4096),
+    "c6i.xlarge": (4, 8192),
+    "c6i.2xlarge": (8, 16384),
+    "c7i.large": (2, 4096),
+    "c7i.xlarge": (4, 8192),
+    "r6i.large": (2, 16384),
+    "r6i.xlarge": (4, 32768),
+}
+NODE_TYPES: tuple[str, ...] = tuple(_INSTANCE_SPECS)
+
+
+def instance_spec(instance_type: str) -> tuple[int, int] | None:
+    """(vCPUs, memory MiB) of a node instance type, or None when the stack does not know it."""
+    return _INSTANCE_SPECS.get(instance_type)

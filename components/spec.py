@@ -96,6 +96,7 @@ _DNS_NAME = _matching(
 )
 _PATH = _matching(r"/[A-Za-z0-9._~/-]*", "an absolute URL path such as /healthz")
 _AWS_INSTANCE_TYPE = _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type such as c6i.large")
+_ALI_INSTANCE_TYPE = _matching(r"ecs\.[a-z0-9-]+\.[a-z0-9]+", "an Alibaba Cloud instance type such as ecs.c7.large")
 _IMAGE = _matching(
     r"/[A-Za-z0-9_./-]+",
     "an SSM parameter path such as /courier/images/orders (an AMI ID differs per region, so "
@@ -120,6 +121,23 @@ class _Model(BaseModel):
 # --------------------------------------------------------------------------------------
 
 
+class ClusterSpec(_Model):
+    """The Kubernetes cluster of a region, for the services with ``platform: kubernetes``."""
+
+    #: eks: the stack builds an EKS cluster with a managed node group (AWS regions);
+    #: existing: a cluster run elsewhere, reached through ``kubeconfig``.
+    cluster: Literal["eks", "existing"] = "eks"
+    #: Kubernetes minor version of an EKS cluster.
+    version: Annotated[str, _matching(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.31")] = "1.31"
+    #: Instance types of the EKS managed node group (the first sizes it).
+    node_instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("m6i.large",)
+    #: Networks that may reach the EKS API endpoint (authentication is still required).
+    api_allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    #: Kubeconfig of an existing cluster. Set it as a secret:
+    #: `pulumi config set --secret --path 'courier:regions[N].kubernetes.kubeconfig' "$(cat kubeconfig)"`
+    kubeconfig: str | None = None
+
+
 class RegionSpec(_Model):
     """One region the environment runs in. Order in config = failover priority."""
 
@@ -132,6 +150,13 @@ class RegionSpec(_Model):
     capacity_percent: Annotated[int, _between(1, 100)] = 100
     #: Default: one NAT gateway per zone in prod (a zone outage keeps egress), one elsewhere.
     nat_gateways: NatGateways | None = None
+    #: Where the region's Kubernetes services run (required when it hosts any).
+    kubernetes: ClusterSpec | None = None
+    #: Alibaba Cloud only: the HTTPS certificate (Certificate Management Service ID) for
+    #: ``api.<domain>`` and ``<code>.api.<domain>``.
+    certificate_id: (
+        Annotated[str, _matching(r"[0-9]+(-[a-z0-9-]+)?", "a certificate ID such as 12345678-cn-hangzhou")] | None
+    ) = None
 
     @property
     def info(self) -> catalog.RegionInfo:
@@ -173,6 +198,31 @@ class SloSpec(_Model):
     latency_p99_ms: Annotated[int, _between(1, 60000)] = 500
 
 
+class WorkloadSpec(_Model):
+    """How a ``platform: kubernetes`` service runs: its container and its resources. The
+    service's capacity counts pods."""
+
+    #: Container image reference, ideally pinned by digest.
+    image: Annotated[
+        str,
+        _matching(r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"),
+    ]
+    cpu_request_millicores: Annotated[int, _between(50, 16000)] = 500
+    memory_request_mib: Annotated[int, _between(64, 65536)] = 512
+    #: Default: twice the request (headroom for bursts without starving neighbours).
+    cpu_limit_millicores: Annotated[int, _between(50, 32000)] | None = None
+    #: Default: the request (memory is not compressible: a pod over its request is evicted first).
+    memory_limit_mib: Annotated[int, _between(64, 131072)] | None = None
+
+    @property
+    def cpu_limit(self) -> int:
+        return self.cpu_limit_millicores or 2 * self.cpu_request_millicores
+
+    @property
+    def memory_limit(self) -> int:
+        return self.memory_limit_mib or self.memory_request_mib
+
+
 class ServiceSpec(_Model):
     """One courier service (orders, dispatch, tracking, payments)."""
 
@@ -185,9 +235,24 @@ class ServiceSpec(_Model):
     #: Default: AWS's parameter for the current Amazon Linux 2023 of the instance types'
     #: architecture. A new AMI rolls the fleet (instance refresh) on the next `up`.
     image: Annotated[str, _IMAGE] | None = None
+    #: Alibaba Cloud instance types for the same fleet in Alibaba regions.
+    alicloud_instance_types: tuple[Annotated[str, _ALI_INSTANCE_TYPE], ...] = ("ecs.c7.large",)
     capacity: CapacitySpec
     scaling: ScalingSpec = ScalingSpec()
     slo: SloSpec = SloSpec()
+    #: Container settings, for ``platform: kubernetes``.
+    kubernetes: WorkloadSpec | None = None
+    #: Names of the regions the service runs in. Default: every region.
+    regions: tuple[str, ...] | None = None
+
+    def runs_in(self, region: RegionSpec) -> bool:
+        return self.regions is None or region.name in self.regions
+
+    @property
+    def node_port(self) -> int:
+        """The NodePort a Kubernetes service is exposed on, derived from its port so that it
+        never changes when services are added or reordered."""
+        return 30000 + (self.port - 1024) % 2768
 
     @property
     def path_patterns(self) -> tuple[str, str]:
@@ -306,8 +371,12 @@ class EnvironmentSpec(_StackConfig):
     def regions_of(self, cloud: str) -> tuple[RegionSpec, ...]:
         return tuple(r for r in self.regions if r.cloud == cloud)
 
-    def services_on(self, platform: str) -> tuple[ServiceSpec, ...]:
-        return tuple(s for s in self.services if s.platform == platform)
+    def services_on(self, platform: str, region: RegionSpec | None = None) -> tuple[ServiceSpec, ...]:
+        return tuple(s for s in self.services_in(region) if s.platform == platform)
+
+    def services_in(self, region: RegionSpec | None) -> tuple[ServiceSpec, ...]:
+        """The services that run in ``region`` (every service when None)."""
+        return tuple(s for s in self.services if region is None or s.runs_in(region))
 
     def nat_per_zone(self, region: RegionSpec) -> bool:
         if region.nat_gateways is None:
@@ -480,11 +549,7 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
         if key in seen_names:
             yield Problem(f"{at}.name", f"duplicates regions[{seen_names[key]}] (got {region.name!r})")
         seen_names.setdefault(key, i)
-        if region.cloud == "alicloud":
-            yield Problem(
-                f"{at}.cloud",
-                "Alibaba Cloud regions are not built by this version of the stack (got 'alicloud'; allowed: 'aws')",
-            )
+        yield from _check_cloud_settings(at, region)
         yield from _check_zones(at, region, info)
         network = yield from _check_cidr(at, region)
         if network is not None:
@@ -499,6 +564,13 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
     if not complete:
         return
     roles = [r.role for _, r in regions]
+    primaries = [(i, r) for i, r in regions if r.role == "primary"]
+    if len(primaries) == 1 and primaries[0][1].cloud != "aws":
+        yield Problem(
+            f"{NAMESPACE}:regions[{primaries[0][0]}].cloud",
+            "the primary region must be an AWS region: Route 53, which sends users to the "
+            f"regions, is managed through it (got {primaries[0][1].cloud!r})",
+        )
     if roles.count("primary") != 1:
         yield Problem(
             f"{NAMESPACE}:regions",
@@ -510,6 +582,48 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             "prod needs at least two regions (a primary plus a secondary or standby) to survive "
             f"a region outage (got {len(regions)})",
         )
+
+
+def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
+    cluster = region.kubernetes
+    if region.cloud == "alicloud":
+        if region.certificate_id is None:
+            yield Problem(
+                f"{at}.certificateId",
+                "is required for an Alibaba Cloud region: the ID of the HTTPS certificate for "
+                "api.<domain> in Certificate Management Service",
+            )
+        if region.role != "secondary":
+            yield Problem(
+                f"{at}.role",
+                "an Alibaba Cloud region serves mainland China as an active region and must be "
+                f"'secondary' (got {region.role!r})",
+            )
+        if cluster is not None and cluster.cluster == "eks":
+            yield Problem(
+                f"{at}.kubernetes.cluster",
+                "eks is only for AWS regions; use 'existing' with a kubeconfig (got 'eks')",
+            )
+    elif region.certificate_id is not None:
+        yield Problem(f"{at}.certificateId", "is only for Alibaba Cloud regions (AWS regions use ACM)")
+    if cluster is None:
+        return
+    if cluster.cluster == "existing" and not cluster.kubeconfig:
+        yield Problem(
+            f"{at}.kubernetes.kubeconfig",
+            "is required when cluster is 'existing' (set it as a secret with pulumi config set --secret --path)",
+        )
+    for k, node_type in enumerate(cluster.node_instance_types):
+        if catalog.instance_spec(node_type) is None:
+            yield Problem(
+                f"{at}.kubernetes.nodeInstanceTypes[{k}]",
+                f"is not a node type the stack can size (got {node_type!r}; known: {', '.join(catalog.NODE_TYPES)})",
+            )
+    for k, cidr in enumerate(cluster.api_allowed_cidrs):
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            yield Problem(f"{at}.kubernetes.apiAllowedCidrs[{k}]", f"must be an IPv4 network (got {cidr!r})")
 
 
 def _check_zones(at: str, region: RegionSpec, info: catalog.RegionInfo | None) -> Iterator[Problem]:
@@ -552,6 +666,7 @@ def _check_cidr(at: str, region: RegionSpec) -> typing.Generator[Problem, None, 
 def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     ports_seen: dict[int, int] = {}
+    node_ports: dict[int, int] = {}
     floor = _SAFETY[environment].min_capacity_floor
     for i, service in services:
         at = f"{NAMESPACE}:services[{i}]"
@@ -564,11 +679,20 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
                 f"is already used by services[{ports_seen[service.port]}] (got {service.port})",
             )
         ports_seen.setdefault(service.port, i)
-        if service.platform == "kubernetes":
+        if service.platform == "kubernetes" and service.kubernetes is None:
             yield Problem(
-                f"{at}.platform",
-                "Kubernetes workloads are not built by this version of the stack (got 'kubernetes'; allowed: 'vm')",
+                f"{at}.kubernetes", "is required when platform is 'kubernetes' (the container image at least)"
             )
+        if service.platform == "vm" and service.kubernetes is not None:
+            yield Problem(f"{at}.kubernetes", "is only for platform: kubernetes (got platform 'vm')")
+        if service.platform == "kubernetes":
+            other = node_ports.get(service.node_port)
+            if other is not None:
+                yield Problem(
+                    f"{at}.port",
+                    f"maps to NodePort {service.node_port}, already taken by services[{other}]; pick another port",
+                )
+            node_ports.setdefault(service.node_port, i)
         cap = service.capacity
         if not cap.min <= cap.desired <= cap.max:
             yield Problem(
@@ -713,6 +837,31 @@ def build_spec(
     return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)
 
 
+def _check_placement(regions: Indexed, services: Indexed, complete: bool) -> Iterator[Problem]:
+    """Services against the regions they run in: the names exist, and a region that hosts a
+    Kubernetes service has a cluster."""
+    names = {r.name for _, r in regions}
+    for i, service in services:
+        at = f"{NAMESPACE}:services[{i}]"
+        if service.regions is not None and not service.regions:
+            yield Problem(f"{at}.regions", "must name at least one region, or be left out to run everywhere")
+        for k, name in enumerate(service.regions or ()):
+            if complete and name not in names:
+                yield Problem(
+                    f"{at}.regions[{k}]",
+                    f"is not a configured region (got {name!r}; configured: {', '.join(sorted(names))})",
+                )
+        if service.platform != "kubernetes":
+            continue
+        for j, region in regions:
+            if service.runs_in(region) and region.kubernetes is None:
+                yield Problem(
+                    f"{NAMESPACE}:regions[{j}].kubernetes",
+                    f"is required: services[{i}] {service.name!r} runs on Kubernetes in this region "
+                    "(or limit the service with its 'regions' key)",
+                )
+
+
 def _check_all(
     environment: str,
     regions: Indexed,
@@ -723,6 +872,7 @@ def _check_all(
 ) -> Iterator[Problem]:
     yield from _check_regions(environment, regions, complete)
     yield from _check_services(environment, services)
+    yield from _check_placement(regions, services, complete)
     yield from _check_promotions(promotions, services)
     if alerting is not None:
         yield from _check_alerting(environment, alerting)

@@ -76,15 +76,6 @@ REJECTIONS = [
         "courier:regions[1].cloud: must be one of 'aws' or 'alicloud' (got 'gcp')",
     ),
     (
-        "region_alicloud_not_built_yet",
-        set_in(
-            ["regions", 1],
-            region("cn-hangzhou", "standby", "10.20.0.0/16", zones="", cloud="alicloud")
-            | {"availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"]},
-        ),
-        "courier:regions[1].cloud: Alibaba Cloud regions are not built by this version of the stack",
-    ),
-    (
         "zone_of_another_region",
         set_in(["regions", 0, "availabilityZones", 2], "ap-northeast-1a"),
         "courier:regions[0].availabilityZones[2]: is not a zone of ap-southeast-1 (got 'ap-northeast-1a'; "
@@ -155,7 +146,7 @@ REJECTIONS = [
         "unknown_region_key",
         set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
         "courier:regions[0].zones: unknown key (allowed: name, cloud, role, availabilityZones, cidr, "
-        "capacityPercent, natGateways)",
+        "capacityPercent, natGateways, kubernetes, certificateId)",
     ),
     (
         "services_empty",
@@ -191,11 +182,6 @@ REJECTIONS = [
         "platform_unknown",
         set_in(["services", 0, "platform"], "lambda"),
         "courier:services[0].platform: must be one of 'vm' or 'kubernetes' (got 'lambda')",
-    ),
-    (
-        "platform_kubernetes_not_built_yet",
-        set_in(["services", 0, "platform"], "kubernetes"),
-        "courier:services[0].platform: Kubernetes workloads are not built by this version of the stack",
     ),
     (
         "instance_type_malformed",
@@ -570,3 +556,155 @@ def test_dev_may_leave_roles_without_receivers() -> None:
         config["alerting"]["receivers"] = {}
 
     assert spec_of(mutated(dev, "dev")).alerting.receivers == {}
+
+
+HANGZHOU = {
+    "name": "cn-hangzhou",
+    "cloud": "alicloud",
+    "role": "secondary",
+    "availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"],
+    "cidr": "10.40.0.0/16",
+    "certificateId": "12345678-cn-hangzhou",
+}
+KUBE_SERVICE = {
+    "name": "notify",
+    "port": 8090,
+    "platform": "kubernetes",
+    "capacity": {"min": 2, "desired": 3, "max": 12},
+    "kubernetes": {"image": "registry.example.com/notify:1.0.0"},
+}
+
+
+def with_cluster(config: dict[str, Any]) -> None:
+    config["services"].append(dict(KUBE_SERVICE))
+    for entry in config["regions"]:
+        entry["kubernetes"] = {"cluster": "eks"}
+
+
+PLATFORM_REJECTIONS = [
+    (
+        "alicloud_region_needs_a_certificate",
+        lambda c: c["regions"].append({k: v for k, v in HANGZHOU.items() if k != "certificateId"}),
+        "courier:regions[2].certificateId: is required for an Alibaba Cloud region",
+    ),
+    (
+        "alicloud_region_must_be_secondary",
+        lambda c: c["regions"].append(dict(HANGZHOU, role="standby")),
+        "courier:regions[2].role: an Alibaba Cloud region serves mainland China as an active region and must be "
+        "'secondary' (got 'standby')",
+    ),
+    (
+        "alicloud_zone_unknown",
+        lambda c: c["regions"].append(dict(HANGZHOU, availabilityZones=["cn-hangzhou-h", "cn-hangzhou-z"])),
+        "courier:regions[2].availabilityZones[1]: is not a zone of cn-hangzhou",
+    ),
+    (
+        "primary_must_be_aws",
+        lambda c: c["regions"].insert(0, dict(HANGZHOU, role="primary")) or c["regions"][1].update(role="secondary"),
+        "courier:regions[0].cloud: the primary region must be an AWS region",
+    ),
+    (
+        "certificate_id_on_aws",
+        set_in(["regions", 0, "certificateId"], "12345678"),
+        "courier:regions[0].certificateId: is only for Alibaba Cloud regions (AWS regions use ACM)",
+    ),
+    (
+        "eks_on_alicloud",
+        lambda c: c["regions"].append(dict(HANGZHOU, kubernetes={"cluster": "eks"})),
+        "courier:regions[2].kubernetes.cluster: eks is only for AWS regions; use 'existing' with a kubeconfig",
+    ),
+    (
+        "existing_cluster_without_kubeconfig",
+        set_in(["regions", 0, "kubernetes"], {"cluster": "existing"}),
+        "courier:regions[0].kubernetes.kubeconfig: is required when cluster is 'existing'",
+    ),
+    (
+        "node_type_unknown",
+        set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["x9.huge"]}),
+        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not a node type the stack can size (got 'x9.huge'",
+    ),
+    (
+        "api_cidr_invalid",
+        set_in(["regions", 0, "kubernetes"], {"apiAllowedCidrs": ["office"]}),
+        "courier:regions[0].kubernetes.apiAllowedCidrs[0]: must be an IPv4 network (got 'office')",
+    ),
+    (
+        "kubernetes_version_malformed",
+        set_in(["regions", 0, "kubernetes"], {"version": "latest"}),
+        "courier:regions[0].kubernetes.version: must be a Kubernetes minor version such as 1.31 (got 'latest')",
+    ),
+    (
+        "kubernetes_service_without_workload",
+        lambda c: with_cluster(c) or c["services"][-1].pop("kubernetes"),
+        "courier:services[2].kubernetes: is required when platform is 'kubernetes'",
+    ),
+    (
+        "vm_service_with_workload",
+        set_in(["services", 0, "kubernetes"], {"image": "registry.example.com/orders:1"}),
+        "courier:services[0].kubernetes: is only for platform: kubernetes (got platform 'vm')",
+    ),
+    (
+        "workload_image_malformed",
+        lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"image": "Not An Image"}),
+        "courier:services[2].kubernetes.image: must be a container image reference",
+    ),
+    (
+        "workload_cpu_request_too_small",
+        lambda c: (
+            with_cluster(c)
+            or c["services"][-1].update(kubernetes={"image": "registry.example.com/n:1", "cpuRequestMillicores": 10})
+        ),
+        "courier:services[2].kubernetes.cpuRequestMillicores: must be between 50 and 16000 (got 10)",
+    ),
+    (
+        "node_port_collision",
+        lambda c: with_cluster(c) or c["services"].append(dict(KUBE_SERVICE, name="notify2", port=8090 + 2768)),
+        "courier:services[3].port: maps to NodePort 31530, already taken by services[2]; pick another port",
+    ),
+    (
+        "kubernetes_service_in_a_region_without_a_cluster",
+        lambda c: c["services"].append(dict(KUBE_SERVICE)),
+        "courier:regions[0].kubernetes: is required: services[2] 'notify' runs on Kubernetes in this region",
+    ),
+    (
+        "service_region_unknown",
+        set_in(["services", 0, "regions"], ["ap-southeast-1", "eu-west-1"]),
+        "courier:services[0].regions[1]: is not a configured region (got 'eu-west-1'",
+    ),
+    (
+        "service_regions_empty",
+        set_in(["services", 0, "regions"], []),
+        "courier:services[0].regions: must name at least one region",
+    ),
+    (
+        "alicloud_instance_type_malformed",
+        set_in(["services", 0, "alicloudInstanceTypes"], ["c7.large"]),
+        "courier:services[0].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"), [(m, e) for _, m, e in PLATFORM_REJECTIONS], ids=[i for i, _, _ in PLATFORM_REJECTIONS]
+)
+def test_rejects_impossible_cloud_and_platform_combinations(mutation, expected: str) -> None:
+    problems = problems_of(mutated(mutation))
+    assert any(p.startswith(expected) for p in problems), "\n".join(problems)
+
+
+def test_a_kubernetes_service_may_be_limited_to_regions_with_a_cluster() -> None:
+    def limited(config: dict[str, Any]) -> None:
+        config["regions"].append(dict(HANGZHOU))
+        config["regions"][0]["kubernetes"] = {"cluster": "eks"}
+        config["regions"][1]["kubernetes"] = {"cluster": "existing", "kubeconfig": "[secret]"}
+        config["services"].append(dict(KUBE_SERVICE, regions=["ap-southeast-1", "ap-northeast-1"]))
+
+    spec = spec_of(mutated(limited))
+    hangzhou = spec.regions[2]
+    assert [s.name for s in spec.services_in(hangzhou)] == ["orders", "payments"]
+    assert [s.name for s in spec.services_on("kubernetes", spec.regions[0])] == ["notify"]
+    notify = spec.services[2]
+    assert notify.node_port == 30000 + (8090 - 1024) % 2768
+    assert (
+        notify.kubernetes is not None and notify.kubernetes.cpu_limit == 1000 and notify.kubernetes.memory_limit == 512
+    )
