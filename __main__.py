@@ -7,7 +7,7 @@
 import pulumi
 
 from components.environment import CourierEnvironment, CourierEnvironmentArgs
-from components.providers import aws_providers
+from components.providers import alicloud_providers, aws_providers
 from components.spec import load_spec
 
 # Invalid config stops here, with every problem listed, before any resource is declared.
@@ -15,7 +15,7 @@ spec = load_spec()
 
 environment = CourierEnvironment(
     "courier",
-    CourierEnvironmentArgs(spec=spec, aws_providers=aws_providers(spec)),
+    CourierEnvironmentArgs(spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)),
 )
 
 pulumi.export("environment", spec.environment)

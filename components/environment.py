@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
+import pulumi_alicloud as ali
 import pulumi_aws as aws
 
+from components.alicloud.region import AlicloudRegion, AlicloudRegionArgs
 from components.aws.certificates import CertificateRegion, Certificates, CertificatesArgs
-from components.aws.global_traffic import GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
+from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
 from components.aws.region import AwsRegion, AwsRegionArgs
 from components.spec import EnvironmentSpec
 
@@ -21,13 +23,17 @@ class CourierEnvironmentArgs:
     spec: EnvironmentSpec
     #: AWS provider per region code (components.providers.aws_providers).
     aws_providers: Mapping[str, aws.Provider]
+    #: Alibaba Cloud provider per region code (components.providers.alicloud_providers).
+    alicloud_providers: Mapping[str, ali.Provider] = field(default_factory=dict)
 
 
 class CourierEnvironment(pulumi.ComponentResource):
-    """Certificates for the API names, one AwsRegion per AWS region, and the global traffic
-    layer that spreads users over the active regions and fails over to the standby."""
+    """Certificates for the API names, one AwsRegion per AWS region, one AlicloudRegion per
+    Alibaba Cloud region, and the global traffic layer that spreads users over the active
+    regions, fails over to the standby and sends mainland China to Alibaba Cloud."""
 
     regions: dict[str, AwsRegion]
+    alicloud_regions: dict[str, AlicloudRegion]
     api_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: CourierEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
@@ -66,6 +72,14 @@ class CourierEnvironment(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.alicloud_regions = {}
+        for region in spec.regions_of("alicloud"):
+            self.alicloud_regions[region.code] = AlicloudRegion(
+                region.code,
+                AlicloudRegionArgs(spec=spec, region=region, provider=args.alicloud_providers[region.code]),
+                opts=child,
+            )
+
         GlobalTraffic(
             name,
             GlobalTrafficArgs(
@@ -78,9 +92,19 @@ class CourierEnvironment(pulumi.ComponentResource):
                         role=r.role,
                         dns_name=self.regions[r.code].load_balancer.dns_name,
                         zone_id=self.regions[r.code].load_balancer.zone_id,
-                        health_paths=[s.public_health_path for s in spec.services_on("vm")],
+                        health_paths=[s.public_health_path for s in spec.fronted_services(r)],
                     )
                     for r in aws_regions
+                ],
+                geo_endpoints=[
+                    GeoEndpoint(
+                        code=r.code,
+                        # Alibaba Cloud regions serve mainland China.
+                        country="CN",
+                        dns_name=self.alicloud_regions[r.code].load_balancer.dns_name,
+                        health_paths=[s.public_health_path for s in spec.fronted_services(r)],
+                    )
+                    for r in spec.regions_of("alicloud")
                 ],
                 tags=spec.tags(),
             ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -111,7 +112,92 @@ def promotion_window(start: datetime, end: datetime, prewarm_minutes: int) -> Sc
     return ScheduleWindow(raise_at=start - timedelta(minutes=prewarm_minutes), restore_at=end)
 
 
+@dataclass(frozen=True)
+class PromotionSchedule:
+    """Capacity to hold through one promotion, and when to raise and restore it."""
+
+    name: str
+    #: None when the raise moment has already passed (the promotion is under way).
+    raise_at: datetime | None
+    restore_at: datetime
+    capacity: Capacity
+    #: When the pre-scaled window starts (``raise_at``, even once it has passed).
+    window_start: datetime | None = None
+
+
+def promotion_schedules(
+    promotions: Sequence[tuple[str, datetime, datetime, int, float]], base: Capacity, cpu_target: int, now: datetime
+) -> list[PromotionSchedule]:
+    """One schedule per (name, start, end, prewarm minutes, multiplier) that has not ended."""
+    schedules = []
+    for name, start, end, prewarm_minutes, multiplier in promotions:
+        if end <= now:
+            continue
+        window = promotion_window(start, end, prewarm_minutes)
+        schedules.append(
+            PromotionSchedule(
+                name=name,
+                raise_at=window.raise_at if window.raise_at > now else None,
+                restore_at=window.restore_at,
+                capacity=promotion_capacity(base, multiplier, cpu_target),
+                window_start=window.raise_at,
+            )
+        )
+    return schedules
+
+
 def aws_timestamp(moment: datetime) -> str:
     """AWS scheduled actions take UTC timestamps in ``YYYY-MM-DDThh:mm:ssZ`` form."""
 
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def alicloud_timestamp(moment: datetime) -> str:
+    """ESS scheduled tasks take UTC timestamps in ``YYYY-MM-DDThh:mmZ`` form."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+@dataclass(frozen=True)
+class PodDemand:
+    """What one Kubernetes service asks of its cluster."""
+
+    cpu_millicores: int
+    memory_mib: int
+    min_pods: int
+    max_pods: int
+
+
+#: What a node keeps for the kubelet, the container runtime and the system daemons
+#: (EKS-style reservations, rounded up).
+NODE_RESERVED_CPU_MILLICORES = 250
+NODE_RESERVED_MEMORY_MIB = 1024
+#: Requests of the cluster's own add-ons per node (CNI, kube-proxy, metrics agents).
+NODE_DAEMON_CPU_MILLICORES = 250
+NODE_DAEMON_MEMORY_MIB = 512
+
+
+def node_group_capacity(demands: Sequence[PodDemand], vcpus: int, memory_mib: int, zones: int) -> Capacity:
+    """Size a node group for the pods it hosts.
+
+    min holds every service at its minimum with a node per zone; max holds every service at
+    its maximum (the cluster autoscaler adds nodes up to it during a storm), plus one node per
+    zone so a zone outage or a rolling node update never strands pods. Raises ValueError when
+    one pod does not fit on a node at all.
+    """
+    cpu = vcpus * 1000 - NODE_RESERVED_CPU_MILLICORES - NODE_DAEMON_CPU_MILLICORES
+    memory = memory_mib - NODE_RESERVED_MEMORY_MIB - NODE_DAEMON_MEMORY_MIB
+    for demand in demands:
+        if demand.cpu_millicores > cpu or demand.memory_mib > memory:
+            raise ValueError(
+                f"a pod requesting {demand.cpu_millicores}m CPU / {demand.memory_mib} MiB does not fit on a node "
+                f"with {cpu}m / {memory} MiB allocatable"
+            )
+
+    def nodes(pods: Callable[[PodDemand], int]) -> int:
+        by_cpu = sum(pods(d) * d.cpu_millicores for d in demands) / cpu
+        by_memory = sum(pods(d) * d.memory_mib for d in demands) / memory
+        return math.ceil(max(by_cpu, by_memory, 0) - 1e-9)
+
+    low = max(zones, nodes(lambda d: d.min_pods))
+    high = max(low, nodes(lambda d: d.max_pods) + zones)
+    return Capacity(min=low, desired=low, max=high)

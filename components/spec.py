@@ -208,11 +208,11 @@ class WorkloadSpec(_Model):
         _matching(r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"),
     ]
     cpu_request_millicores: Annotated[int, _between(50, 16000)] = 500
-    memory_request_mib: Annotated[int, _between(64, 65536)] = 512
+    memory_request_mib: Annotated[int, _between(64, 65536), Field(alias="memoryRequestMiB")] = 512
     #: Default: twice the request (headroom for bursts without starving neighbours).
     cpu_limit_millicores: Annotated[int, _between(50, 32000)] | None = None
     #: Default: the request (memory is not compressible: a pod over its request is evicted first).
-    memory_limit_mib: Annotated[int, _between(64, 131072)] | None = None
+    memory_limit_mib: Annotated[Annotated[int, _between(64, 131072)] | None, Field(alias="memoryLimitMiB")] = None
 
     @property
     def cpu_limit(self) -> int:
@@ -374,6 +374,17 @@ class EnvironmentSpec(_StackConfig):
     def services_on(self, platform: str, region: RegionSpec | None = None) -> tuple[ServiceSpec, ...]:
         return tuple(s for s in self.services_in(region) if s.platform == platform)
 
+    def fronted_services(self, region: RegionSpec) -> tuple[ServiceSpec, ...]:
+        """The services the region's load balancer routes to (and Route 53 checks): its VM
+        fleets, and Kubernetes services on a cluster the stack builds (reached on their
+        NodePort). Services on an existing cluster are reached through that cluster's ingress."""
+        cluster = region.kubernetes
+        return tuple(
+            s
+            for s in self.services_in(region)
+            if s.platform == "vm" or (cluster is not None and cluster.cluster == "eks")
+        )
+
     def services_in(self, region: RegionSpec | None) -> tuple[ServiceSpec, ...]:
         """The services that run in ``region`` (every service when None)."""
         return tuple(s for s in self.services if region is None or s.runs_in(region))
@@ -391,6 +402,15 @@ class EnvironmentSpec(_StackConfig):
     def upcoming_promotions(self) -> tuple[PromotionSpec, ...]:
         """Promotions whose end is still ahead (AWS refuses scheduled actions in the past)."""
         return tuple(p for p in self.promotions if p.end > self.as_of)
+
+    def promotion_schedules(self, service: ServiceSpec, region: RegionSpec) -> list[planning.PromotionSchedule]:
+        """Pre-scale and restore moments with the capacity to hold, for the promotions ahead."""
+        return planning.promotion_schedules(
+            [(p.name, p.start, p.end, p.prewarm_minutes, p.expected_peak_multiplier) for p in self.promotions],
+            self.capacity(service, region),
+            service.scaling.cpu_target,
+            self.as_of,
+        )
 
     def capacity(self, service: ServiceSpec, region: RegionSpec) -> planning.Capacity:
         return planning.regional_capacity(

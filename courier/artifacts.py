@@ -7,20 +7,28 @@ alert manager definition. Nothing is generated a second time from the spec.
 - ``prometheus/<region>.yaml``: Prometheus rule files, checked by ``promtool check rules``;
 - ``alertmanager/<region>.yaml``: Alertmanager configs (unwrapped from AMP's
   ``alertmanager_config:``), checked by ``amtool check-config``; the primary region's is
-  also written as ``alertmanager/alertmanager.yaml``.
+  also written as ``alertmanager/alertmanager.yaml``;
+- ``kubernetes/<region>.yaml``: one multi-document manifest per cluster, the Kubernetes
+  objects exactly as the program declared them, checked by ``kubernetes-validate --strict``
+  against the cluster's Kubernetes version (custom resources such as ScaledObject have no
+  built-in schema: the tool reports them and passes them).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from components.monitoring import routing
-from courier.plan import Plan
+from courier.plan import Plan, Resource
 
 RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERTMANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
@@ -54,7 +62,47 @@ def render(plan: Plan) -> list[Rendered]:
             names.append("alertmanager/alertmanager.yaml")
         for name in names:
             rendered.append(Rendered(name, "alertmanager-config", config, ("amtool", ("check-config",))))
+    rendered.extend(_manifests(plan))
     return sorted(rendered, key=lambda r: r.path)
+
+
+#: Apply order inside a manifest: namespaces first, custom resources last.
+_KIND_ORDER = ("Namespace", "ServiceAccount", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+
+
+def _manifests(plan: Plan) -> list[Rendered]:
+    by_cluster: dict[str, list[Resource]] = {}
+    for resource in plan.resources:
+        if resource.type.startswith("kubernetes:") and resource.custom and "kind" in resource.inputs:
+            by_cluster.setdefault(resource.provider or "", []).append(resource)
+    rendered = []
+    for provider, resources in sorted(by_cluster.items()):
+        region = resources[0].region or provider.rsplit("::", 1)[-1]
+        documents = [
+            {key: r.inputs[key] for key in ("apiVersion", "kind", "metadata", "spec", "data") if key in r.inputs}
+            for r in sorted(resources, key=_apply_order)
+        ]
+        text = yaml.safe_dump_all(documents, sort_keys=False, width=120)
+        version = _cluster_version(plan, region)
+        arguments = ("--strict", "--quiet", *(("-k", version) if version else ()))
+        rendered.append(
+            Rendered(f"kubernetes/{region}.yaml", "kubernetes-manifests", text, ("kubernetes-validate", arguments))
+        )
+    return rendered
+
+
+def _apply_order(resource: Resource) -> tuple[int, str, str]:
+    kind = str(resource.inputs.get("kind", ""))
+    position = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+    return (position, str(resource.inputs.get("metadata", {}).get("namespace", "")), resource.name)
+
+
+def _cluster_version(plan: Plan, region: str) -> str | None:
+    """The Kubernetes version of the EKS cluster the stack builds in ``region`` (x.y.0)."""
+    for cluster in plan.of_type("aws:eks/cluster:Cluster"):
+        if cluster.region == region and cluster.inputs.get("version"):
+            return f"{cluster.inputs['version']}.0"
+    return None
 
 
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
@@ -62,6 +110,16 @@ Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _command(tool: str) -> list[str] | None:
+    """How to run a verifier: kubernetes-validate is a Python package of this environment."""
+    if tool == "kubernetes-validate":
+        return (
+            [sys.executable, "-m", "kubernetes_validate"] if importlib.util.find_spec("kubernetes_validate") else None
+        )
+    executable = shutil.which(tool)
+    return [executable] if executable else None
 
 
 def write_and_verify(rendered: list[Rendered], out_dir: Path, run: Runner = _run) -> list[dict[str, Any]]:
@@ -72,12 +130,12 @@ def write_and_verify(rendered: list[Rendered], out_dir: Path, run: Runner = _run
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(artifact.text, encoding="utf-8")
         tool, arguments = artifact.verifier
-        executable = shutil.which(tool)
+        command = _command(tool)
         entry: dict[str, Any] = {"path": artifact.path, "kind": artifact.kind}
-        if executable is None:
+        if command is None:
             entry.update(verifiedBy=None, ok=True, detail=f"{tool} is not installed: not verified")
         else:
-            completed = run([executable, *arguments, str(target)])
+            completed = run([*command, *arguments, str(target)])
             entry.update(
                 verifiedBy=f"{tool} {' '.join(arguments)}",
                 ok=completed.returncode == 0,

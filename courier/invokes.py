@@ -170,7 +170,53 @@ def _certificate_validation(physical: str, inputs: dict[str, Any], region: str) 
     return {"certificateArn": inputs.get("certificateArn", "")}
 
 
+#: A made-up Alibaba Cloud account for offline plans.
+ALICLOUD_ACCOUNT_ID = "1234567890123456"
+
+
+def _ali_load_balancer(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"dnsName": f"alb-{_digest(physical, length=18)}.{region}.alb.aliyuncs.com"}
+
+
+def _ali_scaling_rule(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"ari": f"ari:acs:ess:{region}:{ALICLOUD_ACCOUNT_ID}:scalingrule/asr-{_digest(physical, length=20)}"}
+
+
+def _ali_nat_gateway(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "snatTableIds": f"stb-{_digest(physical, length=20)}",
+        "forwardTableIds": f"ftb-{_digest(physical, length=20)}",
+    }
+
+
+def _ali_eip(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    number = int(_digest(physical, length=8), 16)
+    return {"ipAddress": f"47.{number % 250}.{(number >> 8) % 250}.{(number >> 16) % 250}"}
+
+
+def _eks_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    name = inputs.get("name", physical)
+    return {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
+        "endpoint": f"https://{_digest(name, length=32).upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {
+            "data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+        },
+        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_digest('eks', name)}"},
+    }
+
+
+def _eks_node_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{physical}-{_digest(physical, length=8)}"}]}]}
+
+
 _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "alicloud:alb/loadBalancer:LoadBalancer": _ali_load_balancer,
+    "alicloud:ess/scalingRule:ScalingRule": _ali_scaling_rule,
+    "alicloud:vpc/natGateway:NatGateway": _ali_nat_gateway,
+    "alicloud:ecs/eipAddress:EipAddress": _ali_eip,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:acm/certificate:Certificate": _certificate,
@@ -274,7 +320,29 @@ def _region(args: dict[str, Any], region: str | None) -> dict[str, Any]:
     return {"id": name, "name": name, "region": name, "endpoint": f"ec2.{name}.amazonaws.com", "description": name}
 
 
+def _ali_images(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    where = _need_region("alicloud:ecs/getImages", region)
+    pattern = str(args.get("nameRegex", ""))
+    if args.get("owners") != "system":
+        raise UnknownInvoke(f"alicloud:ecs/getImages: the offline engine only knows system images, not {args!r}")
+    image = f"aliyun_3_x64_20G_alibase_20251030.vhd#{_digest(pattern, where, length=6)}"
+    return {
+        "id": where,
+        "ids": [image],
+        "names": [image.split("#")[0]],
+        "images": [],
+        "nameRegex": pattern,
+        "owners": "system",
+    }
+
+
+def _ali_account(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    return {"id": ALICLOUD_ACCOUNT_ID}
+
+
 _INVOKES: dict[str, Callable[[dict[str, Any], str | None], dict[str, Any]]] = {
+    "alicloud:ecs/getImages:getImages": _ali_images,
+    "alicloud:index/getAccount:getAccount": _ali_account,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,

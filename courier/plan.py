@@ -192,9 +192,15 @@ def _region(
     refs += list(registration.providers.values())
     for ref in refs:
         provider = providers.get(ref)
-        if provider is not None and isinstance(provider.inputs.get("region"), str):
+        if provider is None:
+            continue
+        if isinstance(provider.inputs.get("region"), str):
             return str(provider.inputs["region"])
-    if registration.parent and registration.parent in by_urn and not registration.custom:
+        # A provider without a region (Kubernetes) serves the region it was made in.
+        if provider.parent and provider.parent in by_urn:
+            return _region(provider.parent, by_urn, providers, resources)
+    inherits = not registration.custom or registration.type.startswith(PROVIDER_PREFIX)
+    if registration.parent and registration.parent in by_urn and inherits:
         return _region(registration.parent, by_urn, providers, resources)
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -32,37 +33,145 @@ def _tree_rows(plan: Plan) -> list[tuple[str, Resource]]:
     return rows
 
 
-def fleet_table(plan: Plan) -> Table:
-    """Per Auto Scaling group: capacity, CPU target, warm pool and the promotion pre-scales."""
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("Region", "Fleet", "Type", "min/desired/max", "CPU target", "Warm pool", "Promotions (min/max)"):
-        table.add_column(column, no_wrap=True)
+@dataclass(frozen=True)
+class FleetRow:
+    region: str
+    fleet: str
+    kind: str
+    capacity: str
+    target: str
+    warm_pool: str
+    promotions: str
+
+
+def fleet_rows(plan: Plan) -> list[FleetRow]:
+    """What scales where, read from the Plan: EC2 Auto Scaling groups, ESS groups and HPAs,
+    with their capacity, CPU target and the promotion pre-scales (min/max)."""
+    rows = [*_asg_rows(plan), *_ess_rows(plan), *_hpa_rows(plan)]
+    return sorted(rows, key=lambda r: (r.region, r.fleet))
+
+
+def _siblings(plan: Plan, resource: Resource, resource_type: str) -> list[Resource]:
+    return [r for r in plan.children(resource.parent or "") if r.type == resource_type]
+
+
+def _percent(value: object) -> str:
+    return f"{value:g}%" if isinstance(value, (int, float)) else "none"
+
+
+def _asg_rows(plan: Plan) -> list[FleetRow]:
+    rows = []
     for group in plan.of_type("aws:autoscaling/group:Group"):
-        siblings = plan.children(group.parent) if group.parent else []
+        policies = _siblings(plan, group, "aws:autoscaling/policy:Policy")
         target = next(
             (
-                s.inputs["targetTrackingConfiguration"]["targetValue"]
-                for s in siblings
-                if s.type == "aws:autoscaling/policy:Policy" and s.inputs.get("policyType") == "TargetTrackingScaling"
+                p.inputs["targetTrackingConfiguration"]["targetValue"]
+                for p in policies
+                if p.inputs.get("policyType") == "TargetTrackingScaling"
             ),
             None,
         )
+        schedules = sorted(
+            _siblings(plan, group, "aws:autoscaling/schedule:Schedule"), key=lambda r: str(r.inputs.get("startTime"))
+        )
         prewarms = [
-            (s.inputs["scheduledActionName"].removesuffix("-prewarm"), s.inputs["minSize"], s.inputs["maxSize"])
-            for s in sorted(siblings, key=lambda r: str(r.inputs.get("startTime", "")))
-            if s.type == "aws:autoscaling/schedule:Schedule" and s.inputs["scheduledActionName"].endswith("-prewarm")
+            f"{s.inputs['scheduledActionName'].removesuffix('-prewarm')} {s.inputs['minSize']}/{s.inputs['maxSize']}"
+            for s in schedules
+            if s.inputs["scheduledActionName"].endswith("-prewarm")
         ]
         inputs = group.inputs
-        instance_type = _instance_type(plan, group)
-        table.add_row(
-            group.region or "",
-            group.name.removesuffix("-asg"),
-            instance_type,
-            f"{inputs.get('minSize')}/{inputs.get('desiredCapacity')}/{inputs.get('maxSize')}",
-            f"{target:g}%" if isinstance(target, (int, float)) else "none",
-            "yes" if inputs.get("warmPool") else "no",
-            ", ".join(f"{name} {low}/{high}" for name, low, high in prewarms) or "-",
+        rows.append(
+            FleetRow(
+                group.region or "",
+                group.name.removesuffix("-asg"),
+                _instance_type(plan, group),
+                f"{inputs.get('minSize')}/{inputs.get('desiredCapacity')}/{inputs.get('maxSize')}",
+                _percent(target),
+                "yes" if inputs.get("warmPool") else "no",
+                ", ".join(prewarms) or "-",
+            )
         )
+    return rows
+
+
+def _ess_rows(plan: Plan) -> list[FleetRow]:
+    rows = []
+    for group in plan.of_type("alicloud:ess/scalingGroup:ScalingGroup"):
+        rules = _siblings(plan, group, "alicloud:ess/scalingRule:ScalingRule")
+        target = next(
+            (
+                r.inputs.get("targetValue")
+                for r in rules
+                if r.inputs.get("scalingRuleType") == "TargetTrackingScalingRule"
+            ),
+            None,
+        )
+        configs = _siblings(plan, group, "alicloud:ess/scalingConfiguration:ScalingConfiguration")
+        tasks = sorted(
+            _siblings(plan, group, "alicloud:ess/scheduledTask:ScheduledTask"),
+            key=lambda r: str(r.inputs.get("launchTime")),
+        )
+        prewarms = [
+            f"{t.inputs['scheduledTaskName'].removesuffix('-prewarm').split('-', 2)[-1]} {t.inputs['minValue']}/{t.inputs['maxValue']}"
+            for t in tasks
+            if t.inputs["scheduledTaskName"].endswith("-prewarm")
+        ]
+        inputs = group.inputs
+        rows.append(
+            FleetRow(
+                group.region or "",
+                group.name.removesuffix("-group"),
+                ",".join(configs[0].inputs.get("instanceTypes", [])) if configs else "",
+                f"{inputs.get('minSize')}/{inputs.get('desiredCapacity')}/{inputs.get('maxSize')}",
+                _percent(target),
+                "no",
+                ", ".join(prewarms) or "-",
+            )
+        )
+    return rows
+
+
+def _hpa_rows(plan: Plan) -> list[FleetRow]:
+    rows = []
+    for hpa in plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
+        spec = hpa.inputs.get("spec", {})
+        target = next(
+            (
+                m["resource"]["target"].get("averageUtilization")
+                for m in spec.get("metrics", [])
+                if m.get("type") == "Resource"
+            ),
+            None,
+        )
+        deployments = _siblings(plan, hpa, "kubernetes:apps/v1:Deployment")
+        desired = deployments[0].inputs.get("spec", {}).get("replicas") if deployments else "?"
+        scaled = _siblings(plan, hpa, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+        triggers = scaled[0].inputs.get("spec", {}).get("triggers", []) if scaled else []
+        prewarms = [
+            f"{t['name']} {t['metadata']['desiredReplicas']}/{spec.get('maxReplicas')}"
+            for t in triggers
+            if t.get("type") == "cron"
+        ]
+        rows.append(
+            FleetRow(
+                hpa.region or "",
+                hpa.name.removesuffix("-hpa"),
+                "pods",
+                f"{spec.get('minReplicas')}/{desired}/{spec.get('maxReplicas')}",
+                _percent(target),
+                "no",
+                ", ".join(prewarms) or "-",
+            )
+        )
+    return rows
+
+
+def fleet_table(plan: Plan) -> Table:
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("Region", "Fleet", "Type", "min/desired/max", "CPU target", "Warm pool", "Promotions (min/max)"):
+        table.add_column(column, no_wrap=True)
+    for row in fleet_rows(plan):
+        table.add_row(row.region, row.fleet, row.kind, row.capacity, row.target, row.warm_pool, row.promotions)
     return table
 
 
@@ -70,7 +179,7 @@ def _instance_type(plan: Plan, group: Resource) -> str:
     mixed = group.inputs.get("mixedInstancesPolicy")
     if mixed:
         return ",".join(o["instanceType"] for o in mixed["launchTemplate"]["overrides"])
-    templates = [r for r in plan.children(group.parent or "") if r.type == "aws:ec2/launchTemplate:LaunchTemplate"]
+    templates = _siblings(plan, group, "aws:ec2/launchTemplate:LaunchTemplate")
     return templates[0].inputs.get("instanceType", "") if templates else ""
 
 

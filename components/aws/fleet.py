@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +12,7 @@ import pulumi_aws as aws
 from components import planning
 from components.aws import policies
 from components.monitoring import agent
+from components.planning import PromotionSchedule
 
 TYPE = "courier:aws:Fleet"
 
@@ -27,17 +27,6 @@ GROUP_METRICS = (
     aws.autoscaling.Metric.GROUP_TOTAL_INSTANCES,
     aws.autoscaling.Metric.WARM_POOL_WARMED_CAPACITY,
 )
-
-
-@dataclass(frozen=True)
-class PromotionSchedule:
-    """Capacity to hold through one promotion, and when to raise and restore it."""
-
-    name: str
-    #: None when the raise moment has already passed (the promotion is under way).
-    raise_at: datetime | None
-    restore_at: datetime
-    capacity: planning.Capacity
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,24 @@ class RegionEndpoint:
 
 
 @dataclass(frozen=True)
+class GeoEndpoint:
+    """A region outside AWS that serves the users of one country (Alibaba Cloud for CN)."""
+
+    code: str
+    #: ISO 3166 country code whose users it serves.
+    country: str
+    dns_name: pulumi.Input[str]
+    health_paths: Sequence[str]
+
+
+@dataclass(frozen=True)
 class GlobalTrafficArgs:
     #: ``api.<domain>``: the one name clients use.
     global_name: str
     zone_id: pulumi.Input[str]
     endpoints: Sequence[RegionEndpoint]
+    #: Regions outside AWS, each serving one country by geolocation.
+    geo_endpoints: Sequence[GeoEndpoint] = ()
     #: Seconds between checks from each Route 53 checker (10 = fast, detects in ~30 s).
     request_interval: int = 10
     failure_threshold: int = 3
@@ -43,7 +56,12 @@ class GlobalTraffic(pulumi.ComponentResource):
     check per service through it and a calculated check that is healthy only when every
     service is. Then latency records for the active regions (primary and secondary) and, when
     there are standby regions, a failover pair: ``api.<domain>`` answers with the nearest
-    healthy active region, and with a standby only when no active region is healthy."""
+    healthy active region, and with a standby only when no active region is healthy.
+
+    With geo endpoints (Alibaba Cloud serving mainland China), ``api.<domain>`` becomes a
+    geolocation set of CNAMEs: users in that country go to ``<code>.api.<domain>`` while it is
+    healthy, everyone else (and they, when it is not) to ``global.api.<domain>``, which holds
+    the AWS structure above."""
 
     health_check_ids: dict[str, pulumi.Output[str]]
 
@@ -55,8 +73,13 @@ class GlobalTraffic(pulumi.ComponentResource):
 
         self.health_check_ids = {}
         for endpoint in args.endpoints:
-            self.health_check_ids[endpoint.code] = self._region_health(endpoint)
+            self._regional_alias(endpoint)
+            self.health_check_ids[endpoint.code] = self._region_health(endpoint.code, endpoint.health_paths)
+        for geo in args.geo_endpoints:
+            self._regional_cname(geo)
+            self.health_check_ids[geo.code] = self._region_health(geo.code, geo.health_paths)
 
+        aws_name = f"global.{args.global_name}" if args.geo_endpoints else args.global_name
         active = [e for e in args.endpoints if e.role in ("primary", "secondary")]
         standby = [e for e in args.endpoints if e.role == "standby"]
         if standby:
@@ -64,19 +87,19 @@ class GlobalTraffic(pulumi.ComponentResource):
             standby_name = f"standby.{args.global_name}"
             self._latency_set("active", active_name, active)
             self._latency_set("standby", standby_name, standby)
-            self._failover("PRIMARY", active_name)
-            self._failover("SECONDARY", standby_name)
+            self._failover("PRIMARY", active_name, aws_name)
+            self._failover("SECONDARY", standby_name, aws_name)
         else:
-            self._latency_set("active", args.global_name, active)
+            self._latency_set("active", aws_name, active)
+        if args.geo_endpoints:
+            self._geolocation(aws_name)
         self.register_outputs({"healthCheckIds": self.health_check_ids})
 
-    def _region_health(self, endpoint: RegionEndpoint) -> pulumi.Output[str]:
-        args, name = self._args, self._name
-        fqdn = regional_name(endpoint.code, args.global_name)
+    def _regional_alias(self, endpoint: RegionEndpoint) -> None:
         aws.route53.Record(
-            f"{name}-{endpoint.code}",
-            zone_id=args.zone_id,
-            name=fqdn,
+            f"{self._name}-{endpoint.code}",
+            zone_id=self._args.zone_id,
+            name=regional_name(endpoint.code, self._args.global_name),
             type="A",
             aliases=[
                 aws.route53.RecordAliasArgs(
@@ -85,11 +108,54 @@ class GlobalTraffic(pulumi.ComponentResource):
             ],
             opts=self._child,
         )
+
+    def _regional_cname(self, geo: GeoEndpoint) -> None:
+        aws.route53.Record(
+            f"{self._name}-{geo.code}",
+            zone_id=self._args.zone_id,
+            name=regional_name(geo.code, self._args.global_name),
+            type="CNAME",
+            ttl=60,
+            records=[geo.dns_name],
+            opts=self._child,
+        )
+
+    def _geolocation(self, aws_name: str) -> None:
+        args = self._args
+        aws.route53.Record(
+            f"{self._name}-geo-default",
+            zone_id=args.zone_id,
+            name=args.global_name,
+            type="CNAME",
+            ttl=60,
+            set_identifier="default",
+            geolocation_routing_policies=[aws.route53.RecordGeolocationRoutingPolicyArgs(country="*")],
+            records=[aws_name],
+            opts=self._child,
+        )
+        for geo in args.geo_endpoints:
+            # Unhealthy, the country falls back to the default record: the AWS regions.
+            aws.route53.Record(
+                f"{self._name}-geo-{geo.code}",
+                zone_id=args.zone_id,
+                name=args.global_name,
+                type="CNAME",
+                ttl=60,
+                set_identifier=geo.code,
+                geolocation_routing_policies=[aws.route53.RecordGeolocationRoutingPolicyArgs(country=geo.country)],
+                health_check_id=self.health_check_ids[geo.code],
+                records=[regional_name(geo.code, args.global_name)],
+                opts=self._child,
+            )
+
+    def _region_health(self, code: str, health_paths: Sequence[str]) -> pulumi.Output[str]:
+        args, name = self._args, self._name
+        fqdn = regional_name(code, args.global_name)
         checks = []
-        for path in endpoint.health_paths:
+        for path in health_paths:
             service = path.strip("/").split("/", 1)[0]
             check = aws.route53.HealthCheck(
-                f"{name}-{endpoint.code}-{service}",
+                f"{name}-{code}-{service}",
                 type="HTTPS",
                 fqdn=fqdn,
                 port=443,
@@ -105,7 +171,7 @@ class GlobalTraffic(pulumi.ComponentResource):
         # The region takes traffic only while every service answers: an order that cannot be
         # paid for is a failed order, so one broken service fails the whole region over.
         region_check = aws.route53.HealthCheck(
-            f"{name}-{endpoint.code}",
+            f"{name}-{code}",
             type="CALCULATED",
             child_health_threshold=len(checks),
             child_healthchecks=checks,
@@ -132,11 +198,11 @@ class GlobalTraffic(pulumi.ComponentResource):
                 opts=self._child,
             )
 
-    def _failover(self, kind: str, target: str) -> None:
+    def _failover(self, kind: str, target: str, record_name: str) -> None:
         aws.route53.Record(
             f"{self._name}-{kind.lower()}",
             zone_id=self._args.zone_id,
-            name=self._args.global_name,
+            name=record_name,
             type="A",
             set_identifier=kind.lower(),
             failover_routing_policies=[aws.route53.RecordFailoverRoutingPolicyArgs(type=kind)],

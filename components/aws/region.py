@@ -6,14 +6,19 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
-from components import planning
+from components import catalog, planning
 from components.aws.alarms import Alarms, AlarmsArgs, FleetWatch
-from components.aws.fleet import Fleet, FleetArgs, MetricsSink, PromotionSchedule
+from components.aws.eks import EksCluster, EksClusterArgs, PodRole
+from components.aws.fleet import Fleet, FleetArgs, MetricsSink
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceTarget
 from components.aws.network import Network, NetworkArgs
 from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
 from components.aws.prometheus import ManagedPrometheus, ManagedPrometheusArgs
+from components.kubernetes import addons
+from components.kubernetes.addons import AUTOSCALER_ACCOUNT, PROMETHEUS_ACCOUNT
+from components.kubernetes.services import KubernetesServices, KubernetesServicesArgs
 from components.monitoring import rules
 from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
 
@@ -50,7 +55,7 @@ class AwsRegion(pulumi.ComponentResource):
         )
         spec, region = args.spec, args.region
         child = pulumi.ResourceOptions(parent=self)
-        services = spec.services_on("vm")
+        services = spec.services_on("vm", region)
 
         self.network = Network(
             name,
@@ -71,7 +76,7 @@ class AwsRegion(pulumi.ComponentResource):
                 vpc_cidr=region.cidr,
                 public_subnet_ids=self.network.public_subnet_ids,
                 certificate_arn=args.certificate_arn,
-                services=[ServiceTarget(s.name, s.port, s.health_check_path, s.path_patterns) for s in services],
+                services=[_target(s) for s in spec.fronted_services(region)],
                 deletion_protection=spec.safety.deletion_protection,
                 access_log_retention_days=spec.safety.log_retention_days,
                 protect_logs=spec.safety.protect_stateful,
@@ -97,6 +102,8 @@ class AwsRegion(pulumi.ComponentResource):
         self.fleets = {}
         for service in services:
             self.fleets[service.name] = self._fleet(name, spec, region, service)
+        if spec.services_on("kubernetes", region):
+            self._kubernetes(name, spec, region)
 
         Alarms(
             name,
@@ -126,6 +133,80 @@ class AwsRegion(pulumi.ComponentResource):
             }
         )
 
+    def _kubernetes(self, name: str, spec: EnvironmentSpec, region: RegionSpec) -> None:
+        """An EKS cluster (or an existing one) with the region's Kubernetes services on it."""
+        cluster = region.kubernetes
+        assert cluster is not None, "validated by the spec"
+        child = pulumi.ResourceOptions(parent=self)
+        kube_services = spec.services_on("kubernetes", region)
+        if cluster.cluster == "existing":
+            assert cluster.kubeconfig is not None, "validated by the spec"
+            provider = k8s.Provider(f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig), opts=child)
+            KubernetesServices(name, KubernetesServicesArgs(spec=spec, region=region, provider=provider), opts=child)
+            return
+
+        cluster_name = f"courier-{spec.stack}-{region.code}"
+        vcpus, memory = catalog.instance_spec(cluster.node_instance_types[0]) or (2, 8192)
+        demands = []
+        for service in kube_services:
+            assert service.kubernetes is not None
+            capacity = spec.capacity(service, region)
+            peak = max([capacity.max, *(p.capacity.max for p in spec.promotion_schedules(service, region))])
+            demands.append(
+                planning.PodDemand(
+                    service.kubernetes.cpu_request_millicores, service.kubernetes.memory_request_mib, capacity.min, peak
+                )
+            )
+        eks = EksCluster(
+            name,
+            EksClusterArgs(
+                cluster_name=cluster_name,
+                region=region.name,
+                version=cluster.version,
+                private_subnet_ids=self.network.private_subnet_ids,
+                node_instance_types=cluster.node_instance_types,
+                nodes=planning.node_group_capacity(demands, vcpus, memory, len(region.availability_zones)),
+                api_allowed_cidrs=cluster.api_allowed_cidrs,
+                load_balancer_security_group_id=self.load_balancer.security_group_id,
+                node_ports=[s.node_port for s in kube_services],
+                pod_roles={
+                    "autoscaler": PodRole(*AUTOSCALER_ACCOUNT, addons.autoscaler_statements(cluster_name)),
+                    "metrics": PodRole(
+                        *PROMETHEUS_ACCOUNT,
+                        [
+                            self.prometheus.workspace_arn.apply(
+                                lambda arn: {"Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": arn}
+                            )
+                        ],
+                    ),
+                },
+                deletion_protection=spec.safety.deletion_protection,
+                log_retention_days=spec.safety.log_retention_days,
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
+        # The load balancer reaches each service on its NodePort on every node of the group.
+        for service in kube_services:
+            aws.autoscaling.Attachment(
+                f"{name}-{service.name}-nodes",
+                autoscaling_group_name=eks.node_group_asg_name,
+                lb_target_group_arn=self.load_balancer.target_groups[service.name].arn,
+                opts=child,
+            )
+        provider = k8s.Provider(f"{name}-k8s", kubeconfig=eks.kubeconfig, opts=child)
+        KubernetesServices(
+            name,
+            KubernetesServicesArgs(
+                spec=spec,
+                region=region,
+                provider=provider,
+                eks_cluster_name=eks.name,
+                remote_write_url=self.prometheus.remote_write_url,
+            ),
+            opts=child,
+        )
+
     def _fleet(self, name: str, spec: EnvironmentSpec, region: RegionSpec, service: ServiceSpec) -> Fleet:
         capacity = spec.capacity(service, region)
         return Fleet(
@@ -144,17 +225,7 @@ class AwsRegion(pulumi.ComponentResource):
                 warmup_seconds=service.scaling.warmup_seconds,
                 health_check_grace_seconds=service.scaling.health_check_grace_seconds,
                 warm_pool=spec.warm_pool(service),
-                promotions=[
-                    PromotionSchedule(
-                        name=p.name,
-                        raise_at=p.window.raise_at if p.window.raise_at > spec.as_of else None,
-                        restore_at=p.window.restore_at,
-                        capacity=planning.promotion_capacity(
-                            capacity, p.expected_peak_multiplier, service.scaling.cpu_target
-                        ),
-                    )
-                    for p in spec.upcoming_promotions()
-                ],
+                promotions=spec.promotion_schedules(service, region),
                 environment=spec.environment,
                 region=region.name,
                 metrics=MetricsSink(self.prometheus.workspace_arn, self.prometheus.remote_write_url),
@@ -171,3 +242,9 @@ def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:
         role: [Subscription(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint) for r in receivers]
         for role, receivers in spec.alerting.receivers.items()
     }
+
+
+def _target(service: ServiceSpec) -> ServiceTarget:
+    # Kubernetes services are reached on their NodePort on the cluster's nodes.
+    port = service.node_port if service.platform == "kubernetes" else service.port
+    return ServiceTarget(service.name, port, service.health_check_path, service.path_patterns)

@@ -17,6 +17,7 @@ Prometheus agent on every instance adds ``service``, ``region`` and ``instance``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +104,13 @@ def _alert(
     return rule
 
 
-def recording_rules(region: RegionSpec) -> dict[str, Any]:
-    """Per-(service, region) series the alerts compare; identical label sets across windows."""
+def recording_rules(region: RegionSpec, pod_namespaces: Sequence[str] = ()) -> dict[str, Any]:
+    """Per-(service, region) series the alerts compare; identical label sets across windows.
+
+    VM fleets are measured by node_exporter; Kubernetes services (``pod_namespaces``, one
+    namespace per service) by their containers' CPU against their requests, which is what
+    the HPA's Utilization target means, and by their ready pods.
+    """
     rules: list[dict[str, Any]] = [
         {
             "record": "courier:fleet_cpu_busy:ratio",
@@ -116,6 +122,19 @@ def recording_rules(region: RegionSpec) -> dict[str, Any]:
             "expr": "histogram_quantile(0.99, sum by (le, service, region) (rate(http_request_duration_seconds_bucket[5m])))",
         },
     ]
+    if pod_namespaces:
+        namespaces = "|".join(pod_namespaces)
+        cpu = (
+            f'sum by (namespace, region) (rate(container_cpu_usage_seconds_total{{namespace=~"{namespaces}", container!="", container!="POD"}}[2m]))\n'
+            f'/\nsum by (namespace, region) (kube_pod_container_resource_requests{{namespace=~"{namespaces}", resource="cpu"}})'
+        )
+        ready = (
+            f'count by (namespace, region) (kube_pod_status_ready{{namespace=~"{namespaces}", condition="true"}} == 1)'
+        )
+        rules += [
+            {"record": "courier:fleet_cpu_busy:ratio", "expr": _as_service(cpu)},
+            {"record": "courier:fleet_instances:count", "expr": _as_service(ready)},
+        ]
     for window in SLO_WINDOWS:
         rules.append(
             {
@@ -133,6 +152,11 @@ def recording_rules(region: RegionSpec) -> dict[str, Any]:
             }
         )
     return {"name": f"courier-recording-{region.code}", "rules": rules}
+
+
+def _as_service(expr: str) -> str:
+    """A namespace-labelled series as a service-labelled one (the namespace is the service)."""
+    return f'label_replace(\n{expr},\n"service", "$1", "namespace", "(.*)"\n)'
 
 
 def _capacity(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
@@ -326,18 +350,36 @@ def _traffic(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
             service=service.name,
             category="traffic",
         ),
-        _alert(
+        _absent(context, service),
+    ]
+
+
+def _absent(context: _Context, service: ServiceSpec) -> dict[str, Any]:
+    where = f"{service.name} in {context.region.name}"
+    if service.platform == "kubernetes":
+        return _alert(
             context,
             "FleetTargetsAbsent",
-            f'absent(up{{job="node", service="{service.name}", region="{context.region.name}"}})',
+            f'absent(kube_pod_status_ready{{namespace="{service.name}", condition="true"}} == 1)',
             "10m",
             "critical",
-            f"{service.name} in {context.region.name}: no instance has reported metrics for 10 minutes",
-            "No node_exporter target of the fleet is being scraped: the fleet is gone or monitoring is blind.",
+            f"{where}: no ready pod for 10 minutes",
+            "No pod of the service is ready (or kube-state-metrics is not reporting): the workload is down "
+            "or monitoring is blind.",
             service=service.name,
             category="monitoring",
-        ),
-    ]
+        )
+    return _alert(
+        context,
+        "FleetTargetsAbsent",
+        f'absent(up{{job="node", service="{service.name}", region="{context.region.name}"}})',
+        "10m",
+        "critical",
+        f"{where}: no instance has reported metrics for 10 minutes",
+        "No node_exporter target of the fleet is being scraped: the fleet is gone or monitoring is blind.",
+        service=service.name,
+        category="monitoring",
+    )
 
 
 def _region_wide(context: _Context) -> list[dict[str, Any]]:
@@ -368,21 +410,29 @@ def _region_wide(context: _Context) -> list[dict[str, Any]]:
     ]
 
 
-def rule_groups(spec: EnvironmentSpec, region: RegionSpec) -> list[dict[str, Any]]:
-    """The rule groups for one region: recording rules, then alerts grouped by concern."""
+def rule_groups(spec: EnvironmentSpec, region: RegionSpec, only: ServiceSpec | None = None) -> list[dict[str, Any]]:
+    """The rule groups for one region: recording rules, then alerts grouped by concern.
+    With ``only``, the groups of one service (a Kubernetes PrometheusRule): no region-wide
+    alerts, and group names that carry the service."""
     context = _Context(spec, region, spec.alerting)
-    services = spec.services
-    return [
-        recording_rules(region),
-        {"name": f"courier-capacity-{region.code}", "rules": [r for s in services for r in _capacity(context, s)]},
-        {"name": f"courier-slo-{region.code}", "rules": [r for s in services for r in _slo(context, s)]},
-        {"name": f"courier-business-{region.code}", "rules": [r for s in services for r in _business(context, s)]},
-        {"name": f"courier-traffic-{region.code}", "rules": [r for s in services for r in _traffic(context, s)]},
-        {"name": f"courier-health-{region.code}", "rules": _region_wide(context)},
+    services = spec.services_in(region) if only is None else (only,)
+    pods = [s.name for s in services if s.platform == "kubernetes"]
+    suffix = region.code if only is None else f"{only.name}-{region.code}"
+    groups = [
+        recording_rules(region, pods),
+        {"name": f"courier-capacity-{suffix}", "rules": [r for s in services for r in _capacity(context, s)]},
+        {"name": f"courier-slo-{suffix}", "rules": [r for s in services for r in _slo(context, s)]},
+        {"name": f"courier-business-{suffix}", "rules": [r for s in services for r in _business(context, s)]},
+        {"name": f"courier-traffic-{suffix}", "rules": [r for s in services for r in _traffic(context, s)]},
     ]
+    if only is None:
+        groups.append({"name": f"courier-health-{region.code}", "rules": _region_wide(context)})
+    else:
+        groups[0] = {**groups[0], "name": f"courier-recording-{suffix}"}
+    return [g for g in groups if g["rules"]]
 
 
 def rule_file(spec: EnvironmentSpec, region: RegionSpec) -> str:
     """The Prometheus rule file (``groups:``) for one region, as YAML text."""
-    groups = [g for g in rule_groups(spec, region) if g["rules"]]
+    groups = rule_groups(spec, region)
     return yamltext.dump({"groups": groups})

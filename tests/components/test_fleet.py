@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import planning
-from components.aws.fleet import GROUP_METRICS, Fleet, FleetArgs, PromotionSchedule
+from components.aws.fleet import GROUP_METRICS, Fleet, FleetArgs
+from components.planning import PromotionSchedule
 
 BASE = planning.Capacity(min=6, desired=9, max=60)
 PEAK = planning.promotion_capacity(BASE, 3, 80)

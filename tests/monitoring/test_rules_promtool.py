@@ -415,6 +415,10 @@ def test_target_down(prod_rules: str, tmp_path: Path) -> None:
 
 def test_fleet_targets_absent(prod_rules: str, tmp_path: Path) -> None:
     others = {k: v for s in ("dispatch", "tracking", "payments") for k, v in up_series(1, s, 30).items()}
+    # notifications runs on Kubernetes: its pods are present when kube-state-metrics reports them ready.
+    others[
+        f"kube_pod_status_ready{labels('notifications', namespace='notifications', pod='n-1', condition='true')}"
+    ] = "1x30"
     firing = alert(
         {"severity": "critical", "category": "monitoring", "job": "node", "service": "orders", "region": REGION},
         f"orders in {REGION}: no instance has reported metrics for 10 minutes",
@@ -443,4 +447,64 @@ def test_watchdog_always_fires(prod_rules: str, tmp_path: Path) -> None:
         tmp_path,
         prod_rules,
         [Case({}, [Expect("0m", "Watchdog", [heartbeat]), Expect("2h", "Watchdog", [heartbeat])])],
+    )
+
+
+# -- Kubernetes services (prod runs notifications on EKS) ------------------------------------
+
+
+def test_kubernetes_cpu_above_target_compares_container_cpu_with_requests(prod_rules: str, tmp_path: Path) -> None:
+    pod = {"namespace": "notifications", "container": "notifications", "pod": "n-1"}
+    # The pod requests 0.5 CPU and burns 0.45 (27 CPU-seconds a minute): 90% of its request.
+    hot = {
+        f"container_cpu_usage_seconds_total{labels('notifications', **pod)}": "0+27x40",
+        f"kube_pod_container_resource_requests{labels('notifications', resource='cpu', **pod)}": "0.5x40",
+    }
+    cool = {**hot, f"container_cpu_usage_seconds_total{labels('notifications', **pod)}": "0+15x40"}
+    firing = alert(
+        {
+            "severity": "warning",
+            "category": "capacity",
+            "namespace": "notifications",
+            "service": "notifications",
+            "region": REGION,
+        },
+        f"notifications in {REGION}: fleet CPU above the 80% target for 10 minutes",
+        "Average CPU of the fleet is 90%, above the 80% target-tracking target for 10 minutes: "
+        "autoscaling is not keeping up.",
+        "FleetCpuAboveTarget",
+    )
+    run_promtool(
+        tmp_path,
+        prod_rules,
+        [
+            Case(hot, [Expect("8m", "FleetCpuAboveTarget"), Expect("15m", "FleetCpuAboveTarget", [firing])]),
+            Case(cool, [Expect("30m", "FleetCpuAboveTarget")]),
+        ],
+    )
+
+
+def test_kubernetes_service_without_ready_pods_is_absent(prod_rules: str, tmp_path: Path) -> None:
+    vm = {k: v for s in ("orders", "dispatch", "tracking", "payments") for k, v in up_series(1, s, 30).items()}
+    ready = {
+        f"kube_pod_status_ready{labels('notifications', namespace='notifications', pod='n-1', condition='true')}": "1x30"
+    }
+    not_ready = {
+        f"kube_pod_status_ready{labels('notifications', namespace='notifications', pod='n-1', condition='true')}": "0x30"
+    }
+    firing = alert(
+        {"severity": "critical", "category": "monitoring", "service": "notifications", "region": REGION},
+        f"notifications in {REGION}: no ready pod for 10 minutes",
+        "No pod of the service is ready (or kube-state-metrics is not reporting): the workload is down or monitoring is blind.",
+        "FleetTargetsAbsent",
+    )
+    run_promtool(
+        tmp_path,
+        prod_rules,
+        [
+            Case(
+                {**vm, **not_ready}, [Expect("5m", "FleetTargetsAbsent"), Expect("15m", "FleetTargetsAbsent", [firing])]
+            ),
+            Case({**vm, **ready}, [Expect("15m", "FleetTargetsAbsent")]),
+        ],
     )

@@ -255,3 +255,74 @@ def test_secret_receiver_endpoints_stay_secret_in_the_plan(capsys, tmp_path: Pat
     }
     assert subscriptions["apse1-tech-expert-1"]["endpoint"] == "[secret]"
     assert subscriptions["apse1-tech-expert-0"]["endpoint"] == "[secret]"  # the whole key is secret
+
+
+def test_manifests_are_written_per_cluster_and_pass_strict_validation(capsys, tmp_path: Path) -> None:
+    import yaml
+
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "staging", "--out", str(out))
+    assert code == 0, err
+    documents = list(yaml.safe_load_all((out / "kubernetes" / "ap-southeast-1.yaml").read_text()))
+    kinds = [d["kind"] for d in documents]
+    assert kinds[0] == "Namespace"
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "ScaledObject",
+    } <= set(kinds)
+    hpa = next(d for d in documents if d["kind"] == "HorizontalPodAutoscaler")
+    assert type(hpa["spec"]["maxReplicas"]) is int
+    recorded = {a["path"]: a for a in json.loads((out / "plan.json").read_text())["artifacts"]}
+    manifest = recorded["kubernetes/ap-southeast-1.yaml"]
+    assert manifest["ok"] is True
+    assert manifest["verifiedBy"] == "kubernetes-validate --strict --quiet -k 1.31.0"
+
+
+def test_an_invalid_manifest_fails_verification(tmp_path: Path) -> None:
+    from courier import artifacts
+
+    broken = artifacts.Rendered(
+        "kubernetes/broken.yaml",
+        "kubernetes-manifests",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: two, selector: {}, template: {}}\n",
+        ("kubernetes-validate", ("--strict", "--quiet", "-k", "1.31.0")),
+    )
+    (result,) = artifacts.write_and_verify([broken], tmp_path)
+    assert result["ok"] is False
+    assert "replicas" in result["detail"]
+
+
+def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, tmp_path: Path) -> None:
+    text = (
+        (ROOT / "stacks" / "Pulumi.staging.yaml")
+        .read_text()
+        .replace(
+            'kubernetes: {cluster: eks, version: "1.31", nodeInstanceTypes: [m6i.large]}',
+            "kubernetes:\n        cluster: existing\n        kubeconfig:\n          secure: v1:a3ViZWNvbmZpZw==",
+        )
+    )
+    candidate = tmp_path / "existing.yaml"
+    candidate.write_text(text)
+    code, out, err = run_cli(capsys, "staging", "--config-file", str(candidate), "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    types = {r["type"] for r in plan["resources"]}
+    assert "aws:eks/cluster:Cluster" not in types
+    service = next(r for r in plan["resources"] if r["type"] == "kubernetes:core/v1:Service")
+    assert service["inputs"]["spec"]["type"] == "ClusterIP"
+    provider = next(r for r in plan["resources"] if r["type"] == "pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    charts = {r["inputs"]["chart"] for r in plan["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"}
+    assert charts == {"metrics-server", "keda", "prometheus-operator-crds"}
+    # The region's load balancer does not front a service it cannot reach.
+    groups = [
+        r
+        for r in plan["resources"]
+        if r["type"] == "aws:lb/targetGroup:TargetGroup" and r["region"] == "ap-southeast-1"
+    ]
+    assert "notifications" not in {g["inputs"]["tags"]["service"] for g in groups}

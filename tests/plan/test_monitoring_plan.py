@@ -10,7 +10,7 @@ from components.spec import RECEIVERS
 from courier.plan import Plan
 from tests.conftest import StackPlans
 
-PROD_REGIONS = ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2")
+PROD_REGIONS = ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2")  # the AWS ones
 
 
 def in_region(plan: Plan, resource_type: str, region: str):
@@ -48,7 +48,11 @@ def test_every_instance_remote_writes_to_its_regions_workspace(stack_plans: Stac
     for region in PROD_REGIONS:
         (workspace,) = in_region(plan, "aws:amp/workspace:Workspace", region)
         endpoint = f"https://aps-workspaces.{region}.amazonaws.com/workspaces/"
-        for template in in_region(plan, "aws:ec2/launchTemplate:LaunchTemplate", region):
+        fleet_templates = [
+            t for t in in_region(plan, "aws:ec2/launchTemplate:LaunchTemplate", region) if "userData" in t.inputs
+        ]
+        assert len(fleet_templates) == 4
+        for template in fleet_templates:
             script = base64.b64decode(template.inputs["userData"]).decode()
             assert len(script.encode()) < 16 * 1024  # EC2's limit on raw user data
             assert endpoint in script and "/api/v1/remote_write" in script
@@ -78,3 +82,58 @@ def test_cloudwatch_alarms_notify_the_same_role_topics_with_a_runbook(stack_plan
             assert notified == sorted(roles), alarm.name
             assert all(f":sns:{region}:" in arn for arn in alarm.inputs["alarmActions"])
             assert "Runbook: https://" in alarm.inputs["alarmDescription"]
+
+
+def test_every_eks_cluster_ships_its_metrics_to_the_regions_workspace(stack_plans: StackPlans) -> None:
+    plan = stack_plans["prod"]
+    for region in PROD_REGIONS:
+        (workspace,) = in_region(plan, "aws:amp/workspace:Workspace", region)
+        (monitoring,) = [
+            r
+            for r in in_region(plan, "kubernetes:helm.sh/v3:Release", region)
+            if r.inputs["chart"] == "kube-prometheus-stack"
+        ]
+        prometheus = monitoring.inputs["values"]["prometheus"]
+        assert prometheus["agentMode"] is True
+        (remote,) = prometheus["prometheusSpec"]["remoteWrite"]
+        assert remote["url"].startswith(f"https://aps-workspaces.{region}.amazonaws.com/workspaces/")
+        assert remote["sigv4"] == {"region": region}
+        association = next(
+            a
+            for a in in_region(plan, "aws:eks/podIdentityAssociation:PodIdentityAssociation", region)
+            if a.name.endswith("-metrics")
+        )
+        assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == (
+            "monitoring",
+            "prometheus-agent",
+        )
+        policy = next(
+            p for p in in_region(plan, "aws:iam/rolePolicy:RolePolicy", region) if p.name.endswith("-metrics")
+        )
+        (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+        assert statement["Action"] == "aps:RemoteWrite"
+        assert workspace.urn in policy.dependencies
+
+
+def test_the_alibaba_region_pages_the_same_roles_through_cloudmonitor(stack_plans: StackPlans) -> None:
+    plan = stack_plans["prod"]
+    groups = {
+        g.inputs["alarmContactGroupName"]
+        for g in in_region(plan, "alicloud:cms/alarmContactGroup:AlarmContactGroup", "cn-hangzhou")
+    }
+    assert groups == {f"cnhz-{role}" for role in oncall.ROLES}
+    rules = {r.inputs["ruleName"]: r.inputs for r in in_region(plan, "alicloud:cms/eventRule:EventRule", "cn-hangzhou")}
+    critical = {c["contactGroupName"] for c in rules["cnhz-ess-critical"]["contactParameters"]}
+    assert critical == {"cnhz-incident-commander", "cnhz-tech-expert", "cnhz-customer-service-lead"}
+    warning = {c["contactGroupName"] for c in rules["cnhz-ess-warning"]["contactParameters"]}
+    assert warning == {"cnhz-ops-coordinator"}
+    notifications = in_region(plan, "alicloud:ess/notification:Notification", "cn-hangzhou")
+    assert len(notifications) == 4
+    for notification in notifications:
+        assert notification.inputs["notificationArn"].startswith("acs:ess:cn-hangzhou:")
+        assert set(notification.inputs["notificationTypes"]) == {
+            "AUTOSCALING:SCALE_REJECT",
+            "AUTOSCALING:SCALE_OUT_ERROR",
+        }
+    alarms = in_region(plan, "alicloud:ess/alarm:Alarm", "cn-hangzhou")
+    assert {(a.inputs["metricName"], a.inputs["evaluationCount"]) for a in alarms} == {("CpuUtilization", 10)}

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from components import catalog
-from components.spec import EnvironmentSpec, spec_from_config
+from components.spec import EnvironmentSpec, RegionSpec, spec_from_config
 from courier.plan import Plan, Resource
 from courier.stackconfig import load_project, load_stack_config
 from tests.conftest import AS_OF, PROJECT, ROOT, SHIPPED_STACKS, StackPlans
 
 EXPECTED_REGIONS = {
     "dev": {"ap-southeast-1"},
-    "staging": {"ap-southeast-1", "ap-northeast-1"},
-    "prod": {"ap-southeast-1", "ap-northeast-1", "ap-northeast-2"},
+    "staging": {"ap-southeast-1", "ap-northeast-1", "cn-shanghai"},
+    "prod": {"ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "cn-hangzhou"},
 }
 COURIER_SERVICES = {"orders", "dispatch", "tracking", "payments"}
+
+ASG = "aws:autoscaling/group:Group"
+ESS = "alicloud:ess/scalingGroup:ScalingGroup"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 def spec_for(stack: str) -> EnvironmentSpec:
@@ -29,6 +35,10 @@ def in_region(plan: Plan, resource_type: str, region: str) -> list[Resource]:
     return [r for r in plan.of_type(resource_type) if r.region == region]
 
 
+def siblings(plan: Plan, resource: Resource, resource_type: str) -> list[Resource]:
+    return [r for r in plan.children(resource.parent or "") if r.type == resource_type]
+
+
 @pytest.fixture(params=SHIPPED_STACKS)
 def stack(request) -> str:
     return request.param
@@ -40,125 +50,226 @@ def test_plan_covers_exactly_the_configured_regions(stack_plans: StackPlans, sta
 
 def test_every_cloud_resource_has_an_explicit_provider_in_its_region(stack_plans: StackPlans, stack: str) -> None:
     plan = stack_plans[stack]
-    providers = {r.urn: r for r in plan.of_type("pulumi:providers:aws")}
+    providers = {r.urn: r for r in plan.resources if r.type.startswith("pulumi:providers:")}
     for resource in plan.resources:
-        if resource.custom and not resource.type.startswith("pulumi:providers:"):
-            assert resource.provider in providers, resource.urn
-            assert resource.region == providers[resource.provider].inputs["region"], resource.urn
+        if not resource.custom or resource.type.startswith("pulumi:providers:"):
+            continue
+        provider = providers[resource.provider or ""]
+        assert provider.type == f"pulumi:providers:{resource.type.split(':', 1)[0]}", resource.urn
+        assert resource.region == provider.region, resource.urn
+        assert resource.region in EXPECTED_REGIONS[stack], resource.urn
 
 
 def test_each_region_spreads_subnets_over_its_zones(stack_plans: StackPlans, stack: str) -> None:
     plan = stack_plans[stack]
-    spec = spec_for(stack)
-    for region in spec.regions:
-        subnets = in_region(plan, "aws:ec2/subnet:Subnet", region.name)
-        zones = {s.inputs["availabilityZone"] for s in subnets}
+    for region in spec_for(stack).regions:
+        if region.cloud == "aws":
+            subnets = in_region(plan, "aws:ec2/subnet:Subnet", region.name)
+            zones = {s.inputs["availabilityZone"] for s in subnets}
+        else:
+            subnets = in_region(plan, "alicloud:vpc/switch:Switch", region.name)
+            zones = {s.inputs["zoneId"] for s in subnets}
         assert zones == set(region.availability_zones)
-        assert zones <= set(catalog.region("aws", region.name).zones)
+        assert zones <= set(catalog.region(region.cloud, region.name).zones)
         assert len(zones) >= (3 if stack == "prod" else 2)
         assert len(subnets) == 2 * len(zones)
 
 
-def test_each_region_has_an_alb_with_a_health_checked_target_group_per_service(
+def test_each_region_has_a_load_balancer_with_a_health_checked_group_per_service(
     stack_plans: StackPlans, stack: str
 ) -> None:
     plan = stack_plans[stack]
     spec = spec_for(stack)
     for region in spec.regions:
-        (alb,) = in_region(plan, "aws:lb/loadBalancer:LoadBalancer", region.name)
-        assert alb.inputs["internal"] is False
-        groups = in_region(plan, "aws:lb/targetGroup:TargetGroup", region.name)
-        by_service = {g.inputs["tags"]["service"]: g for g in groups}
-        assert set(by_service) == COURIER_SERVICES
-        for service in spec.services:
-            check = by_service[service.name].inputs["healthCheck"]
-            assert check["enabled"] is True
-            assert check["path"] == service.health_check_path
-            assert by_service[service.name].inputs["port"] == service.port
+        fronted = spec.fronted_services(region)
+        if region.cloud == "aws":
+            (alb,) = in_region(plan, "aws:lb/loadBalancer:LoadBalancer", region.name)
+            assert alb.inputs["internal"] is False
+            groups = {
+                g.inputs["tags"]["service"]: g for g in in_region(plan, "aws:lb/targetGroup:TargetGroup", region.name)
+            }
+            assert set(groups) == {s.name for s in fronted}
+            for service in fronted:
+                check = groups[service.name].inputs["healthCheck"]
+                assert check["enabled"] is True and check["path"] == service.health_check_path
+                expected_port = service.node_port if service.platform == "kubernetes" else service.port
+                assert groups[service.name].inputs["port"] == expected_port
+        else:
+            (alb,) = in_region(plan, "alicloud:alb/loadBalancer:LoadBalancer", region.name)
+            assert alb.inputs["addressType"] == "Internet"
+            groups = {
+                g.inputs["tags"]["service"]: g
+                for g in in_region(plan, "alicloud:alb/serverGroup:ServerGroup", region.name)
+            }
+            assert set(groups) == {s.name for s in fronted}
+            for service in fronted:
+                check = groups[service.name].inputs["healthCheckConfig"]
+                assert check["healthCheckEnabled"] is True and check["healthCheckPath"] == service.health_check_path
 
 
-def test_each_region_runs_a_hardened_elb_checked_fleet_per_service(stack_plans: StackPlans, stack: str) -> None:
+def test_each_aws_region_runs_a_hardened_elb_checked_fleet_per_vm_service(stack_plans: StackPlans, stack: str) -> None:
     plan = stack_plans[stack]
     spec = spec_for(stack)
-    for region in spec.regions:
-        groups = in_region(plan, "aws:autoscaling/group:Group", region.name)
-        templates = {t.urn: t for t in in_region(plan, "aws:ec2/launchTemplate:LaunchTemplate", region.name)}
-        assert len(groups) == len(spec.services) == 4
+    for region in spec.regions_of("aws"):
+        groups = in_region(plan, ASG, region.name)
+        assert {g.name.split("-")[1] for g in groups} == {s.name for s in spec.services_on("vm", region)}
+        assert {s.name for s in spec.services_on("vm", region)} == COURIER_SERVICES
         for group in groups:
             assert group.inputs["healthCheckType"] == "ELB"
             assert len(group.inputs["vpcZoneIdentifiers"]) == len(region.availability_zones)
             assert group.ignore_changes == ["desiredCapacity"]
-            (template,) = [templates[d] for d in group.dependencies if d in templates]
+            (template,) = siblings(plan, group, "aws:ec2/launchTemplate:LaunchTemplate")
             assert template.inputs["metadataOptions"]["httpTokens"] == "required"
             assert template.inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
 
 
-def test_each_fleet_tracks_cpu_at_its_services_target(stack_plans: StackPlans, stack: str) -> None:
+def test_each_alicloud_region_runs_an_ess_group_per_vm_service_across_its_zones(
+    stack_plans: StackPlans, stack: str
+) -> None:
     plan = stack_plans[stack]
     spec = spec_for(stack)
-    targets = {s.name: s.scaling.cpu_target for s in spec.services}
+    for region in spec.regions_of("alicloud"):
+        groups = in_region(plan, ESS, region.name)
+        assert {g.name.split("-")[1] for g in groups} == COURIER_SERVICES
+        for group in groups:
+            assert len(group.inputs["vswitchIds"]) == len(region.availability_zones)
+            assert group.inputs["albServerGroups"][0]["albServerGroupId"]
+            assert group.inputs["multiAzPolicy"] == ("BALANCE" if stack == "prod" else "PRIORITY")
+            assert group.inputs["groupDeletionProtection"] is (stack == "prod")
+            assert group.ignore_changes == ["desiredCapacity"]
+            (config,) = siblings(plan, group, "alicloud:ess/scalingConfiguration:ScalingConfiguration")
+            assert config.inputs["systemDiskEncrypted"] is True
+            assert config.inputs["internetMaxBandwidthOut"] == 0
+
+
+def cpu_targets(plan: Plan, region: RegionSpec) -> dict[str, float]:
+    """Service -> the CPU target its scaler holds, whatever the platform."""
+    targets: dict[str, float] = {}
+    for policy in in_region(plan, "aws:autoscaling/policy:Policy", region.name):
+        tracking = policy.inputs["targetTrackingConfiguration"]
+        assert policy.inputs["policyType"] == "TargetTrackingScaling"
+        assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
+        targets[policy.name.split("-")[1]] = tracking["targetValue"]
+    for rule in in_region(plan, "alicloud:ess/scalingRule:ScalingRule", region.name):
+        if rule.inputs["scalingRuleType"] == "TargetTrackingScalingRule":
+            assert rule.inputs["metricName"] == "CpuUtilization"
+            targets[rule.name.split("-")[1]] = rule.inputs["targetValue"]
+    for hpa in in_region(plan, HPA, region.name):
+        (metric,) = hpa.inputs["spec"]["metrics"]
+        assert (metric["type"], metric["resource"]["name"], metric["resource"]["target"]["type"]) == (
+            "Resource",
+            "cpu",
+            "Utilization",
+        )
+        targets[hpa.inputs["metadata"]["name"]] = metric["resource"]["target"]["averageUtilization"]
+    return targets
+
+
+def test_every_fleet_and_workload_tracks_cpu_at_its_services_target(stack_plans: StackPlans, stack: str) -> None:
+    plan = stack_plans[stack]
+    spec = spec_for(stack)
     for region in spec.regions:
-        policies = in_region(plan, "aws:autoscaling/policy:Policy", region.name)
-        assert len(policies) == len(spec.services)
-        for policy in policies:
-            service = policy.name.split("-", 1)[1].rsplit("-cpu", 1)[0]
-            tracking = policy.inputs["targetTrackingConfiguration"]
-            assert policy.inputs["policyType"] == "TargetTrackingScaling"
-            assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
-            assert tracking["targetValue"] == targets[service]
-    # "80 unless configured": only payments is tuned lower in staging and prod.
-    assert targets["orders"] == 80
+        expected = {s.name: s.scaling.cpu_target for s in spec.services_in(region)}
+        assert cpu_targets(plan, region) == expected
+    assert next(s for s in spec.services if s.name == "orders").scaling.cpu_target == 80
 
 
-def test_each_fleet_is_prescaled_for_every_upcoming_promotion(stack_plans: StackPlans, stack: str) -> None:
+def test_every_fleet_and_workload_is_prescaled_for_every_upcoming_promotion(
+    stack_plans: StackPlans, stack: str
+) -> None:
     plan = stack_plans[stack]
     spec = spec_for(stack)
     upcoming = [p for p in spec.promotions if p.end > AS_OF]
-    groups = plan.of_type("aws:autoscaling/group:Group")
-    schedules = plan.of_type("aws:autoscaling/schedule:Schedule")
-    assert len(schedules) == 2 * len(upcoming) * len(groups)
-    for group in groups:
-        fleet = plan.by_urn(group.parent)
-        mine = {
+    for group in plan.of_type(ASG):
+        schedules = {
             s.inputs["scheduledActionName"]: s.inputs
-            for s in plan.children(fleet.urn)
-            if s.type == "aws:autoscaling/schedule:Schedule"
+            for s in siblings(plan, group, "aws:autoscaling/schedule:Schedule")
         }
+        assert len(schedules) == 2 * len(upcoming)
         for promotion in upcoming:
-            prewarm = mine[f"{promotion.name}-prewarm"]
-            restore = mine[f"{promotion.name}-restore"]
-            assert prewarm["minSize"] >= group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
-            assert prewarm["desiredCapacity"] == prewarm["minSize"]
-            assert prewarm["maxSize"] >= prewarm["desiredCapacity"]
+            prewarm, restore = schedules[f"{promotion.name}-prewarm"], schedules[f"{promotion.name}-restore"]
+            assert prewarm["minSize"] >= math.ceil(
+                group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
+            )
+            assert prewarm["desiredCapacity"] == prewarm["minSize"] and prewarm["maxSize"] >= prewarm["desiredCapacity"]
             assert prewarm["startTime"] < restore["startTime"]
-            assert restore["minSize"] == group.inputs["minSize"]
-            assert restore["maxSize"] == group.inputs["maxSize"]
+            assert (restore["minSize"], restore["maxSize"]) == (group.inputs["minSize"], group.inputs["maxSize"])
+    for group in plan.of_type(ESS):
+        tasks = {
+            t.inputs["scheduledTaskName"].split("-", 2)[-1]: t.inputs
+            for t in siblings(plan, group, "alicloud:ess/scheduledTask:ScheduledTask")
+        }
+        assert len(tasks) == 2 * len(upcoming)
+        for promotion in upcoming:
+            prewarm, restore = tasks[f"{promotion.name}-prewarm"], tasks[f"{promotion.name}-restore"]
+            assert prewarm["minValue"] >= math.ceil(
+                group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
+            )
+            assert prewarm["launchTime"] < restore["launchTime"]
+            assert (restore["minValue"], restore["maxValue"]) == (group.inputs["minSize"], group.inputs["maxSize"])
+    for hpa in plan.of_type(HPA):
+        (scaled,) = siblings(plan, hpa, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+        triggers = scaled.inputs["spec"]["triggers"]
+        assert triggers[0] == {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "80"}}
+        crons = {t["name"]: t["metadata"] for t in triggers if t["type"] == "cron"}
+        assert set(crons) == {p.name for p in upcoming}
+        desired = hpa.inputs["spec"]["minReplicas"]
+        for promotion in upcoming:
+            assert int(crons[promotion.name]["desiredReplicas"]) >= math.ceil(
+                desired * promotion.expected_peak_multiplier - 1e-9
+            )
+            assert int(crons[promotion.name]["desiredReplicas"]) <= hpa.inputs["spec"]["maxReplicas"]
 
 
-def test_prod_is_three_regions_with_roles_and_a_warm_standby(stack_plans: StackPlans) -> None:
+def test_prod_runs_three_aws_regions_and_mainland_china_on_alibaba_cloud(stack_plans: StackPlans) -> None:
     spec = spec_for("prod")
-    assert [r.role for r in spec.regions] == ["primary", "secondary", "standby"]
-    assert {s.name for s in spec.services} == COURIER_SERVICES
-    assert len(spec.promotions) >= 2
-    assert any(p.expected_peak_multiplier >= 3 for p in spec.promotions)
+    assert [(r.cloud, r.role) for r in spec.regions] == [
+        ("aws", "primary"),
+        ("aws", "secondary"),
+        ("aws", "standby"),
+        ("alicloud", "secondary"),
+    ]
+    assert {s.name for s in spec.services_on("vm")} == COURIER_SERVICES
+    assert [s.name for s in spec.services_on("kubernetes")] == ["notifications"]
+    assert len(spec.promotions) >= 2 and any(p.expected_peak_multiplier >= 3 for p in spec.promotions)
     plan = stack_plans["prod"]
     standby = spec.regions[2]
-    for group in in_region(plan, "aws:autoscaling/group:Group", standby.name):
+    for group in in_region(plan, ASG, standby.name):
         assert group.inputs["minSize"] < group.inputs["maxSize"]
+
+
+def test_kubernetes_runs_on_an_eks_cluster_sized_for_its_pods(stack_plans: StackPlans) -> None:
+    plan = stack_plans["prod"]
+    spec = spec_for("prod")
+    for region in spec.regions_of("aws"):
+        (cluster,) = in_region(plan, "aws:eks/cluster:Cluster", region.name)
+        assert cluster.inputs["version"] == "1.31"
+        assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
+        assert len(cluster.inputs["vpcConfig"]["subnetIds"]) == 3
+        (nodes,) = in_region(plan, "aws:eks/nodeGroup:NodeGroup", region.name)
+        scaling = nodes.inputs["scalingConfig"]
+        assert scaling["minSize"] >= 3 and scaling["maxSize"] > scaling["minSize"]
+        assert nodes.ignore_changes == ["scalingConfig.desiredSize"]
+        releases = {r.inputs["chart"] for r in in_region(plan, "kubernetes:helm.sh/v3:Release", region.name)}
+        assert releases == {"metrics-server", "keda", "cluster-autoscaler", "kube-prometheus-stack"}
+        (attachment,) = in_region(plan, "aws:autoscaling/attachment:Attachment", region.name)
+        assert attachment.inputs["lbTargetGroupArn"].startswith("arn:aws:elasticloadbalancing:")
 
 
 def test_prod_has_the_production_safety_defaults(stack_plans: StackPlans) -> None:
     plan = stack_plans["prod"]
-    for region in EXPECTED_REGIONS["prod"]:
+    for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2"):
         assert len(in_region(plan, "aws:ec2/natGateway:NatGateway", region)) == 3
         (alb,) = in_region(plan, "aws:lb/loadBalancer:LoadBalancer", region)
-        assert alb.inputs["enableDeletionProtection"] is True
-        assert alb.inputs["dropInvalidHeaderFields"] is True
+        assert alb.inputs["enableDeletionProtection"] is True and alb.inputs["dropInvalidHeaderFields"] is True
         (bucket,) = in_region(plan, "aws:s3/bucket:Bucket", region)
         assert bucket.protect is True
-        for group in in_region(plan, "aws:autoscaling/group:Group", region):
+        for group in in_region(plan, ASG, region):
             assert group.inputs["warmPool"]["poolState"] == "Stopped"
             assert group.inputs["minSize"] >= 2
+    assert len(in_region(plan, "alicloud:vpc/natGateway:NatGateway", "cn-hangzhou")) == 3
+    (ali_alb,) = in_region(plan, "alicloud:alb/loadBalancer:LoadBalancer", "cn-hangzhou")
+    assert ali_alb.inputs["deletionProtectionEnabled"] is True
 
 
 def test_dev_is_small_and_cheap(stack_plans: StackPlans) -> None:
@@ -166,26 +277,42 @@ def test_dev_is_small_and_cheap(stack_plans: StackPlans) -> None:
     assert len(plan.of_type("aws:ec2/natGateway:NatGateway")) == 1
     (alb,) = plan.of_type("aws:lb/loadBalancer:LoadBalancer")
     assert alb.inputs["enableDeletionProtection"] is False
-    assert all("warmPool" not in g.inputs for g in plan.of_type("aws:autoscaling/group:Group"))
-    assert all(g.inputs["maxSize"] <= 3 for g in plan.of_type("aws:autoscaling/group:Group"))
+    assert all("warmPool" not in g.inputs for g in plan.of_type(ASG))
+    assert all(g.inputs["maxSize"] <= 3 for g in plan.of_type(ASG))
+    assert not plan.of_type("aws:eks/cluster:Cluster")
 
 
-def test_prod_sends_users_to_healthy_active_regions_and_fails_over_to_standby(stack_plans: StackPlans) -> None:
+def test_prod_routes_users_by_country_then_latency_then_failover(stack_plans: StackPlans) -> None:
     plan = stack_plans["prod"]
     records = {r.name: r.inputs for r in plan.of_type("aws:route53/record:Record")}
-    assert records["courier-primary"]["name"] == "api.courier.example.com"
+    default, china = records["courier-geo-default"], records["courier-geo-cnhz"]
+    assert default["name"] == china["name"] == "api.courier.example.com"
+    assert default["geolocationRoutingPolicies"] == [{"country": "*"}]
+    assert default["records"] == ["global.api.courier.example.com"]
+    assert china["geolocationRoutingPolicies"] == [{"country": "CN"}]
+    assert china["records"] == ["cnhz.api.courier.example.com"] and china["healthCheckId"]
+    assert records["courier-cnhz"]["records"][0].endswith(".cn-hangzhou.alb.aliyuncs.com")
+    assert records["courier-primary"]["name"] == "global.api.courier.example.com"
     assert records["courier-primary"]["failoverRoutingPolicies"] == [{"type": "PRIMARY"}]
     assert records["courier-secondary"]["aliases"][0]["name"] == "standby.api.courier.example.com"
     latency = {n: r for n, r in records.items() if r.get("latencyRoutingPolicies")}
-    assert {r["latencyRoutingPolicies"][0]["region"] for r in latency.values()} == EXPECTED_REGIONS["prod"]
-    assert {r["name"] for n, r in latency.items() if "active" in n} == {"active.api.courier.example.com"}
+    assert {r["latencyRoutingPolicies"][0]["region"] for r in latency.values()} == {
+        "ap-southeast-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+    }
+    checks = {r.name: r.inputs for r in plan.of_type("aws:route53/healthCheck:HealthCheck")}
+    assert checks["courier-apse1"]["childHealthThreshold"] == 5  # four VM services and notifications
+    assert checks["courier-cnhz"]["childHealthThreshold"] == 4
 
 
 def test_plan_json_writes_whole_numbers_as_integers(stack_plans: StackPlans) -> None:
     document = stack_plans["prod"].to_json()
-    group = next(r for r in document["resources"] if r["type"] == "aws:autoscaling/group:Group")
+    group = next(r for r in document["resources"] if r["type"] == ASG)
     assert type(group["inputs"]["minSize"]) is int
     assert type(group["inputs"]["healthCheckGracePeriod"]) is int
+    hpa = next(r for r in document["resources"] if r["type"] == HPA)
+    assert type(hpa["inputs"]["spec"]["maxReplicas"]) is int
     assert set(group) >= {
         "urn",
         "type",

@@ -1,0 +1,231 @@
+"""EssFleet: one service's Alibaba Cloud Auto Scaling (ESS) group in one region."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_alicloud as ali
+
+from components import planning
+from components.planning import PromotionSchedule
+
+TYPE = "courier:alicloud:Fleet"
+
+#: Alibaba Cloud Linux 3, the default system image (replace with your image pipeline's).
+DEFAULT_IMAGE_REGEX = "^aliyun_3_x64_20G_alibase_.*"
+
+
+@dataclass(frozen=True)
+class EssFleetArgs:
+    service: str
+    port: int
+    instance_types: Sequence[str]
+    vpc_id: pulumi.Input[str]
+    #: The app vSwitches, one per zone: the group spreads across all of them.
+    vswitch_ids: Sequence[pulumi.Input[str]]
+    load_balancer_security_group_id: pulumi.Input[str]
+    server_group_id: pulumi.Input[str]
+    capacity: planning.Capacity
+    cpu_target: int = 80
+    warmup_seconds: int = 300
+    #: Balance instances evenly across zones (prod) instead of filling zones in order.
+    balance_zones: bool = True
+    deletion_protection: bool = True
+    promotions: Sequence[PromotionSchedule] = ()
+    #: Alibaba Cloud account ID (ESS notifications are addressed to the account's CloudMonitor).
+    account_id: pulumi.Input[str] = ""
+    region: str = ""
+    environment: str = "dev"
+    image_name_regex: str = DEFAULT_IMAGE_REGEX
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class EssFleet(pulumi.ComponentResource):
+    """A security group (service port from the load balancer only), a scaling configuration
+    (encrypted ESSD system disk, no public IP, no login key), a scaling group across every app
+    vSwitch attached to the service's ALB server group, a **target-tracking rule on
+    CpuUtilization at the CPU target**, a CloudMonitor alarm task that adds 20% when CPU stays
+    above the target for 10 minutes anyway, scheduled tasks that pre-scale for every promotion
+    and restore afterwards, and notifications of rejected or failed scale-outs."""
+
+    group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EssFleetArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        security_group = ali.ecs.SecurityGroup(
+            f"{name}-instances",
+            vpc_id=args.vpc_id,
+            security_group_name=f"{name}-instances",
+            description=f"{args.service} instances: service port from the load balancer only",
+            tags=tags,
+            opts=child,
+        )
+        ali.ecs.SecurityGroupRule(
+            f"{name}-from-alb",
+            security_group_id=security_group.id,
+            type="ingress",
+            ip_protocol="tcp",
+            port_range=f"{args.port}/{args.port}",
+            source_security_group_id=args.load_balancer_security_group_id,
+            policy="accept",
+            nic_type="intranet",
+            description="Requests and health checks from the load balancer",
+            opts=child,
+        )
+
+        group = ali.ess.ScalingGroup(
+            f"{name}-group",
+            scaling_group_name=f"{name}-courier",
+            min_size=args.capacity.min,
+            max_size=args.capacity.max,
+            desired_capacity=args.capacity.desired,
+            vswitch_ids=list(args.vswitch_ids),
+            multi_az_policy="BALANCE" if args.balance_zones else "PRIORITY",
+            health_check_types=["ECS", "LOAD_BALANCER"],
+            alb_server_groups=[
+                ali.ess.ScalingGroupAlbServerGroupArgs(
+                    alb_server_group_id=args.server_group_id, port=args.port, weight=100
+                )
+            ],
+            default_cooldown=args.warmup_seconds,
+            removal_policies=["OldestScalingConfiguration", "OldestInstance"],
+            group_deletion_protection=args.deletion_protection,
+            tags=tags,
+            # As on AWS: after creation the autoscaler owns the desired capacity.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+        )
+        image = ali.ecs.get_images_output(
+            name_regex=args.image_name_regex,
+            owners="system",
+            most_recent=True,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        ali.ess.ScalingConfiguration(
+            f"{name}-config",
+            scaling_group_id=group.id,
+            scaling_configuration_name=f"{name}-courier",
+            image_id=image.ids.apply(lambda ids: ids[0]),
+            instance_types=list(args.instance_types),
+            security_group_id=security_group.id,
+            system_disk_category="cloud_essd",
+            system_disk_size=40,
+            system_disk_encrypted=True,
+            internet_max_bandwidth_out=0,
+            password_inherit=False,
+            http_endpoint="enabled",
+            user_data=_user_data(args),
+            active=True,
+            enable=True,
+            force_delete=True,
+            tags=tags,
+            opts=child,
+        )
+
+        ali.ess.ScalingRule(
+            f"{name}-cpu",
+            scaling_group_id=group.id,
+            scaling_rule_name=f"{name}-cpu-target",
+            scaling_rule_type="TargetTrackingScalingRule",
+            metric_type="system",
+            metric_name="CpuUtilization",
+            target_value=float(args.cpu_target),
+            estimated_instance_warmup=args.warmup_seconds,
+            disable_scale_in=False,
+            opts=child,
+        )
+        # Target tracking alone grows a saturated fleet by ~100/target per round; if CPU is
+        # still over target after 10 minutes, add a fifth more at once.
+        surge = ali.ess.ScalingRule(
+            f"{name}-surge",
+            scaling_group_id=group.id,
+            scaling_rule_name=f"{name}-surge",
+            scaling_rule_type="SimpleScalingRule",
+            adjustment_type="PercentChangeInCapacity",
+            adjustment_value=20,
+            min_adjustment_magnitude=2,
+            cooldown=args.warmup_seconds,
+            opts=child,
+        )
+        ali.ess.Alarm(
+            f"{name}-cpu-above-target",
+            name=f"{name}-cpu-above-target",
+            description=f"{args.service}: CPU above the {args.cpu_target}% target for 10 minutes",
+            scaling_group_id=group.id,
+            metric_type="system",
+            metric_name="CpuUtilization",
+            statistics="Average",
+            comparison_operator=">=",
+            threshold=str(args.cpu_target),
+            period=60,
+            evaluation_count=10,
+            alarm_actions=[surge.ari],
+            opts=child,
+        )
+        for promotion in args.promotions:
+            self._schedule(name, group, promotion, args.capacity)
+
+        ali.ess.Notification(
+            f"{name}-capacity",
+            scaling_group_id=group.id,
+            notification_arn=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: f"acs:ess:{args.region}:{account}:cloudmonitor"
+            ),
+            # A rejected scale-out means the group is at its maximum; an error means launches
+            # fail (stock, quota, image). Both reach the on-call roles through CloudMonitor.
+            notification_types=["AUTOSCALING:SCALE_REJECT", "AUTOSCALING:SCALE_OUT_ERROR"],
+            opts=child,
+        )
+
+        self.group_id = group.id
+        self.register_outputs({"groupId": self.group_id})
+
+    def _schedule(
+        self, name: str, group: ali.ess.ScalingGroup, promotion: PromotionSchedule, base: planning.Capacity
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        if promotion.raise_at is not None:
+            ali.ess.ScheduledTask(
+                f"{name}-{promotion.name}-prewarm",
+                scheduled_task_name=f"{name}-{promotion.name}-prewarm",
+                scaling_group_id=group.id,
+                launch_time=planning.alicloud_timestamp(promotion.raise_at),
+                min_value=promotion.capacity.min,
+                desired_capacity=promotion.capacity.desired,
+                max_value=promotion.capacity.max,
+                task_enabled=True,
+                opts=child,
+            )
+        else:
+            pulumi.log.warn(f"{promotion.name} is already under way: {name} is only restored when it ends", self)
+        # Floor and ceiling back; desired stays with target tracking, which drains the fleet.
+        ali.ess.ScheduledTask(
+            f"{name}-{promotion.name}-restore",
+            scheduled_task_name=f"{name}-{promotion.name}-restore",
+            scaling_group_id=group.id,
+            launch_time=planning.alicloud_timestamp(promotion.restore_at),
+            min_value=base.min,
+            max_value=base.max,
+            task_enabled=True,
+            opts=child,
+        )
+
+
+def _user_data(args: EssFleetArgs) -> str:
+    script = f"""#!/bin/bash
+set -euo pipefail
+install -d -m 0755 /etc/courier
+cat > /etc/courier/service.env <<'ENV'
+COURIER_SERVICE={args.service}
+COURIER_REGION={args.region}
+COURIER_ENVIRONMENT={args.environment}
+COURIER_PORT={args.port}
+ENV
+systemctl enable --now courier-{args.service}.service
+"""
+    return base64.b64encode(script.encode()).decode()

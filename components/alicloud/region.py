@@ -1,0 +1,122 @@
+"""AlicloudRegion: everything one Alibaba Cloud region runs, with that region's provider."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_alicloud as ali
+
+from components.alicloud.fleet import EssFleet, EssFleetArgs
+from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
+from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
+from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
+from components.spec import EnvironmentSpec, RegionSpec
+
+TYPE = "courier:alicloud:Region"
+
+
+@dataclass(frozen=True)
+class AlicloudRegionArgs:
+    spec: EnvironmentSpec
+    region: RegionSpec
+    #: The region's Alibaba Cloud provider; every child resource is created through it.
+    provider: ali.Provider
+
+
+class AlicloudRegion(pulumi.ComponentResource):
+    """Network, load balancer, on-call contacts and one ESS fleet per VM service."""
+
+    load_balancer: AlicloudLoadBalancer
+    fleets: dict[str, EssFleet]
+
+    def __init__(self, name: str, args: AlicloudRegionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(
+            TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider]))
+        )
+        spec, region = args.spec, args.region
+        child = pulumi.ResourceOptions(parent=self)
+        services = spec.services_on("vm", region)
+        assert region.certificate_id is not None, "validated by the spec"
+
+        network = AlicloudNetwork(
+            name,
+            AlicloudNetworkArgs(
+                cidr=region.cidr,
+                zones=region.availability_zones,
+                nat_per_zone=spec.nat_per_zone(region),
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
+        self.load_balancer = AlicloudLoadBalancer(
+            name,
+            AlicloudLoadBalancerArgs(
+                vpc_id=network.vpc_id,
+                zone_mappings=list(zip(region.availability_zones, network.edge_vswitch_ids, strict=True)),
+                certificate_id=region.certificate_id,
+                log_project_name=_log_project_name(spec, region),
+                services=[AlicloudTarget(s.name, s.port, s.health_check_path, s.path_patterns) for s in services],
+                deletion_protection=spec.safety.deletion_protection,
+                access_log_retention_days=spec.safety.log_retention_days,
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
+        secret = "alerting" in spec.secret_keys
+        AlicloudOnCall(
+            name,
+            AlicloudOnCallArgs(
+                contacts={
+                    role: [
+                        Contact(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint)
+                        for r in receivers
+                    ]
+                    for role, receivers in spec.alerting.receivers.items()
+                },
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
+        account = ali.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        self.fleets = {}
+        for service in services:
+            capacity = spec.capacity(service, region)
+            self.fleets[service.name] = EssFleet(
+                f"{name}-{service.name}",
+                EssFleetArgs(
+                    service=service.name,
+                    port=service.port,
+                    instance_types=service.alicloud_instance_types,
+                    vpc_id=network.vpc_id,
+                    vswitch_ids=network.app_vswitch_ids,
+                    load_balancer_security_group_id=self.load_balancer.security_group_id,
+                    server_group_id=self.load_balancer.server_group_ids[service.name],
+                    capacity=capacity,
+                    cpu_target=service.scaling.cpu_target,
+                    warmup_seconds=service.scaling.warmup_seconds,
+                    balance_zones=spec.is_prod,
+                    deletion_protection=spec.safety.deletion_protection,
+                    promotions=spec.promotion_schedules(service, region),
+                    account_id=account.id,
+                    region=region.name,
+                    environment=spec.environment,
+                    tags=spec.tags(service.name),
+                ),
+                opts=child,
+            )
+        self.register_outputs(
+            {
+                "loadBalancerDnsName": self.load_balancer.dns_name,
+                "fleetGroupIds": {k: f.group_id for k, f in self.fleets.items()},
+            }
+        )
+
+
+def _log_project_name(spec: EnvironmentSpec, region: RegionSpec) -> str:
+    # Log Service project names are unique across all of Alibaba Cloud: the domain's hash
+    # keeps this organisation's apart from everyone else's.
+    digest = hashlib.sha256(spec.domain.encode()).hexdigest()[:8]
+    return f"courier-{spec.stack}-{region.code}-{digest}"

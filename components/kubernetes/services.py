@@ -1,0 +1,80 @@
+"""KubernetesServices: a region's cluster add-ons and one Workload per Kubernetes service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes.addons import ClusterAddons, ClusterAddonsArgs
+from components.kubernetes.workload import Resources, Workload, WorkloadArgs
+from components.monitoring import rules
+from components.spec import EnvironmentSpec, RegionSpec
+
+TYPE = "courier:kubernetes:Services"
+
+
+@dataclass(frozen=True)
+class KubernetesServicesArgs:
+    spec: EnvironmentSpec
+    region: RegionSpec
+    #: The cluster's Kubernetes provider; every child resource is created through it.
+    provider: k8s.Provider
+    #: Set when the stack built the cluster on EKS (cluster autoscaler, NodePort exposure).
+    eks_cluster_name: pulumi.Input[str] | None = None
+    #: Managed Prometheus remote-write URL for the cluster's metrics agent.
+    remote_write_url: pulumi.Input[str] | None = None
+
+
+class KubernetesServices(pulumi.ComponentResource):
+    """The cluster add-ons (components.kubernetes.addons) and, for every Kubernetes service of
+    the region, a Workload: on a cluster the stack built, exposed on its NodePort for the
+    region's load balancer; on an existing cluster, as a ClusterIP service for that cluster's
+    own ingress."""
+
+    def __init__(self, name: str, args: KubernetesServicesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(
+            TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider]))
+        )
+        spec, region = args.spec, args.region
+        child = pulumi.ResourceOptions(parent=self)
+        addons = ClusterAddons(
+            name,
+            ClusterAddonsArgs(
+                region=region.name,
+                environment=spec.environment,
+                eks_cluster_name=args.eks_cluster_name,
+                remote_write_url=args.remote_write_url,
+            ),
+            opts=child,
+        )
+        for service in spec.services_on("kubernetes", region):
+            workload = service.kubernetes
+            assert workload is not None, "validated by the spec"
+            Workload(
+                f"{name}-{service.name}",
+                WorkloadArgs(
+                    service=service.name,
+                    image=workload.image,
+                    port=service.port,
+                    health_check_path=service.health_check_path,
+                    resources=Resources(
+                        workload.cpu_request_millicores,
+                        workload.memory_request_mib,
+                        workload.cpu_limit,
+                        workload.memory_limit,
+                    ),
+                    capacity=spec.capacity(service, region),
+                    cpu_target=service.scaling.cpu_target,
+                    promotions=spec.promotion_schedules(service, region),
+                    node_port=service.node_port if args.eks_cluster_name is not None else None,
+                    rule_groups=rules.rule_groups(spec, region, only=service),
+                    region=region.name,
+                    environment=spec.environment,
+                    keda=addons.releases["keda"],
+                    labels=spec.tags(service.name),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[addons]),
+            )
+        self.register_outputs({})
