@@ -128,7 +128,7 @@ class ClusterSpec(_Model):
     #: existing: a cluster run elsewhere, reached through ``kubeconfig``.
     cluster: Literal["eks", "existing"] = "eks"
     #: Kubernetes minor version of an EKS cluster.
-    version: Annotated[str, _matching(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.31")] = "1.31"
+    version: Annotated[str, _matching(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.34")] = "1.34"
     #: Instance types of the EKS managed node group (the first sizes it).
     node_instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("m6i.large",)
     #: Networks that may reach the EKS API endpoint (authentication is still required).

@@ -163,7 +163,7 @@ def test_eks_cluster_is_encrypted_logged_and_its_nodes_hardened(run_components) 
             EksClusterArgs(
                 cluster_name="courier-prod-apse1",
                 region="ap-southeast-1",
-                version="1.31",
+                version="1.34",
                 private_subnet_ids=["subnet-a", "subnet-b", "subnet-c"],
                 node_instance_types=["m6i.xlarge"],
                 nodes=planning.Capacity(3, 3, 10),

@@ -280,7 +280,7 @@ def test_manifests_are_written_per_cluster_and_pass_strict_validation(capsys, tm
     recorded = {a["path"]: a for a in json.loads((out / "plan.json").read_text())["artifacts"]}
     manifest = recorded["kubernetes/ap-southeast-1.yaml"]
     assert manifest["ok"] is True
-    assert manifest["verifiedBy"] == "kubernetes-validate --strict --quiet -k 1.31.0"
+    assert manifest["verifiedBy"] == "kubernetes-validate --strict --quiet -k 1.34.0"
 
 
 def test_an_invalid_manifest_fails_verification(tmp_path: Path) -> None:
@@ -290,7 +290,7 @@ def test_an_invalid_manifest_fails_verification(tmp_path: Path) -> None:
         "kubernetes/broken.yaml",
         "kubernetes-manifests",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: two, selector: {}, template: {}}\n",
-        ("kubernetes-validate", ("--strict", "--quiet", "-k", "1.31.0")),
+        ("kubernetes-validate", ("--strict", "--quiet", "-k", "1.34.0")),
     )
     (result,) = artifacts.write_and_verify([broken], tmp_path)
     assert result["ok"] is False
@@ -302,7 +302,7 @@ def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, t
         (ROOT / "stacks" / "Pulumi.staging.yaml")
         .read_text()
         .replace(
-            'kubernetes: {cluster: eks, version: "1.31", nodeInstanceTypes: [m6i.large]}',
+            'kubernetes: {cluster: eks, version: "1.34", nodeInstanceTypes: [m6i.large]}',
             "kubernetes:\n        cluster: existing\n        kubeconfig:\n          secure: v1:a3ViZWNvbmZpZw==",
         )
     )

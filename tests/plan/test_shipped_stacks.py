@@ -243,7 +243,7 @@ def test_kubernetes_runs_on_an_eks_cluster_sized_for_its_pods(stack_plans: Stack
     spec = spec_for("prod")
     for region in spec.regions_of("aws"):
         (cluster,) = in_region(plan, "aws:eks/cluster:Cluster", region.name)
-        assert cluster.inputs["version"] == "1.31"
+        assert cluster.inputs["version"] == "1.34"
         assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
         assert len(cluster.inputs["vpcConfig"]["subnetIds"]) == 3
         (nodes,) = in_region(plan, "aws:eks/nodeGroup:NodeGroup", region.name)

@@ -631,7 +631,7 @@ PLATFORM_REJECTIONS = [
     (
         "kubernetes_version_malformed",
         set_in(["regions", 0, "kubernetes"], {"version": "latest"}),
-        "courier:regions[0].kubernetes.version: must be a Kubernetes minor version such as 1.31 (got 'latest')",
+        "courier:regions[0].kubernetes.version: must be a Kubernetes minor version such as 1.34 (got 'latest')",
     ),
     (
         "kubernetes_service_without_workload",
