@@ -152,6 +152,9 @@ class RegionSpec(_Model):
     nat_gateways: NatGateways | None = None
     #: Where the region's Kubernetes services run (required when it hosts any).
     kubernetes: ClusterSpec | None = None
+    #: Break-glass SSH to the fleet instances from these networks (default: none; instances
+    #: are managed through SSM Session Manager). The policy pack refuses 0.0.0.0/0.
+    ssh_allowed_cidrs: tuple[str, ...] = ()
     #: Alibaba Cloud only: the HTTPS certificate (Certificate Management Service ID) for
     #: ``api.<domain>`` and ``<code>.api.<domain>``.
     certificate_id: (
@@ -626,6 +629,13 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
             )
     elif region.certificate_id is not None:
         yield Problem(f"{at}.certificateId", "is only for Alibaba Cloud regions (AWS regions use ACM)")
+    for k, cidr in enumerate(region.ssh_allowed_cidrs):
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            yield Problem(
+                f"{at}.sshAllowedCidrs[{k}]", f"must be an IPv4 network such as 203.0.113.0/24 (got {cidr!r})"
+            )
     if cluster is None:
         return
     if cluster.cluster == "existing" and not cluster.kubeconfig:

@@ -40,6 +40,8 @@ class EssFleetArgs:
     region: str = ""
     environment: str = "dev"
     image_name_regex: str = DEFAULT_IMAGE_REGEX
+    #: Networks allowed to SSH to the instances (break-glass; default none).
+    ssh_allowed_cidrs: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -78,6 +80,20 @@ class EssFleet(pulumi.ComponentResource):
             description="Requests and health checks from the load balancer",
             opts=child,
         )
+
+        for index, cidr in enumerate(args.ssh_allowed_cidrs):
+            ali.ecs.SecurityGroupRule(
+                f"{name}-ssh-{index}",
+                security_group_id=security_group.id,
+                type="ingress",
+                ip_protocol="tcp",
+                port_range="22/22",
+                cidr_ip=cidr,
+                policy="accept",
+                nic_type="intranet",
+                description="Break-glass SSH",
+                opts=child,
+            )
 
         group = ali.ess.ScalingGroup(
             f"{name}-group",

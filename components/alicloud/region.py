@@ -101,6 +101,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                     deletion_protection=spec.safety.deletion_protection,
                     promotions=spec.promotion_schedules(service, region),
                     account_id=account.id,
+                    ssh_allowed_cidrs=region.ssh_allowed_cidrs,
                     region=region.name,
                     environment=spec.environment,
                     tags=spec.tags(service.name),

@@ -64,6 +64,8 @@ class FleetArgs:
     region: str = ""
     #: Where the instance's Prometheus agent remote-writes (None: no agent is installed).
     metrics: MetricsSink | None = None
+    #: Networks allowed to SSH to the instances (break-glass; default none, use SSM).
+    ssh_allowed_cidrs: Sequence[str] = ()
     volume_size_gib: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -129,6 +131,18 @@ class Fleet(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        for index, cidr in enumerate(args.ssh_allowed_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ssh-{index}",
+                security_group_id=security_group.id,
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                cidr_ipv4=cidr,
+                description="Break-glass SSH",
+                tags=tags,
+                opts=child,
+            )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-https-out",
             security_group_id=security_group.id,

@@ -229,6 +229,7 @@ class AwsRegion(pulumi.ComponentResource):
                 environment=spec.environment,
                 region=region.name,
                 metrics=MetricsSink(self.prometheus.workspace_arn, self.prometheus.remote_write_url),
+                ssh_allowed_cidrs=region.ssh_allowed_cidrs,
                 tags=spec.tags(service.name),
             ),
             opts=pulumi.ResourceOptions(parent=self),
