@@ -53,6 +53,7 @@ class Registration:
     providers: dict[str, str]
     protect: bool
     dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
     ignore_changes: list[str]
     retain_on_delete: bool
     delete_before_replace: bool
@@ -149,6 +150,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             providers=dict(request.providers),
             protect=bool(request.protect),
             dependencies=sorted(set(request.dependencies)),
+            property_dependencies={
+                key: sorted(set(value.urns)) for key, value in request.propertyDependencies.items() if value.urns
+            },
             ignore_changes=list(request.ignoreChanges),
             retain_on_delete=bool(request.retainOnDelete),
             delete_before_replace=bool(request.deleteBeforeReplace),

@@ -30,6 +30,8 @@ class Resource:
     inputs: dict[str, Any]
     ignore_changes: list[str] = field(default_factory=list)
     retain_on_delete: bool = False
+    #: Input property -> the resources whose outputs it was computed from.
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class Resource:
             "region": self.region,
             "protect": self.protect,
             "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies,
             "inputs": self.inputs,
             "options": {"ignoreChanges": self.ignore_changes, "retainOnDelete": self.retain_on_delete},
         }
@@ -149,6 +152,7 @@ def build_plan(project: str, stack: str, recording: Recording) -> Plan:
             inputs=integral(registration.inputs),
             ignore_changes=registration.ignore_changes,
             retain_on_delete=registration.retain_on_delete,
+            property_dependencies=registration.property_dependencies,
         )
     for urn in resources:
         resources[urn].region = _region(urn, by_urn, providers, resources)
