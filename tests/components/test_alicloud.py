@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pulumi
 import pulumi_alicloud as ali
@@ -89,7 +90,7 @@ def test_alibaba_alb_admits_https_routes_by_path_and_redirects_http(run_componen
     assert group.inputs["healthCheckConfig"]["healthCheckPath"] == "/healthz"
 
 
-def declare_fleet(opts: pulumi.ResourceOptions) -> None:
+def declare_fleet(opts: pulumi.ResourceOptions, **overrides: Any) -> None:
     base = planning.Capacity(6, 9, 60)
     raise_at = datetime(2026, 12, 11, 14, 30, tzinfo=UTC)
     EssFleet(
@@ -116,6 +117,7 @@ def declare_fleet(opts: pulumi.ResourceOptions) -> None:
             ],
             account_id="1234567890123456",
             region="cn-hangzhou",
+            **overrides,
         ),
         opts,
     )
@@ -153,6 +155,18 @@ def test_ess_instances_are_private_encrypted_and_reached_only_from_the_alb(run_c
     (alarm,) = plan.of_type("alicloud:ess/alarm:Alarm")
     assert (alarm.inputs["threshold"], alarm.inputs["evaluationCount"]) == ("80", 10)
     assert alarm.inputs["alarmActions"][0].startswith("ari:acs:ess:cn-hangzhou:")
+
+
+def test_ess_instances_take_ssh_only_from_the_listed_networks(run_components) -> None:
+    plan = run_components(with_provider(lambda opts: declare_fleet(opts, ssh_allowed_cidrs=["198.51.100.0/24"])))
+    rules = plan.of_type("alicloud:ecs/securityGroupRule:SecurityGroupRule")
+    (ssh,) = [r for r in rules if r.inputs["portRange"] == "22/22"]
+    assert (ssh.inputs["cidrIp"], ssh.inputs["type"], ssh.inputs["nicType"]) == (
+        "198.51.100.0/24",
+        "ingress",
+        "intranet",
+    )
+    assert len(rules) == 2
 
 
 def test_eks_cluster_is_encrypted_logged_and_its_nodes_hardened(run_components) -> None:

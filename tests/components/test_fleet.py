@@ -105,6 +105,14 @@ def test_instances_accept_only_the_load_balancer_on_the_service_port(run_compone
     assert "cidrIpv4" not in ingress.inputs
 
 
+def test_ssh_is_opened_only_to_the_listed_networks(run_components) -> None:
+    plan = run_components(declare(ssh_allowed_cidrs=["203.0.113.0/24"]))
+    rules = plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    (ssh,) = [r for r in rules if r.inputs.get("fromPort") == 22]
+    assert (ssh.inputs["toPort"], ssh.inputs["cidrIpv4"]) == (22, "203.0.113.0/24")
+    assert len(rules) == 2
+
+
 def test_group_spans_private_subnets_with_elb_health_checks(run_components) -> None:
     plan = run_components(declare())
     (group,) = plan.of_type("aws:autoscaling/group:Group")

@@ -681,6 +681,11 @@ PLATFORM_REJECTIONS = [
         set_in(["services", 0, "alicloudInstanceTypes"], ["c7.large"]),
         "courier:services[0].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
     ),
+    (
+        "ssh_cidr_malformed",
+        set_in(["regions", 0, "sshAllowedCidrs"], ["office"]),
+        "courier:regions[0].sshAllowedCidrs[0]: must be an IPv4 network such as 203.0.113.0/24 (got 'office')",
+    ),
 ]
 
 
