@@ -1,0 +1,21 @@
+"""The courier guardrails: every policy of the pack, importable without side effects.
+
+policies/__main__.py hands POLICIES to a PolicyPack (which starts serving); tests and the
+offline plan import this module directly or talk to the running pack.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from guardrails import cost, data, kubernetes, observability, resilience, security, tags
+
+
+def _collect(*modules: object) -> list[Policy]:
+    found: list[Policy] = []
+    for module in modules:
+        found.extend(v for v in vars(module).values() if isinstance(v, Policy))
+    return sorted(found, key=lambda p: p.name)
+
+
+POLICIES: list[Policy] = _collect(resilience, observability, security, data, kubernetes, cost, tags)
