@@ -24,6 +24,7 @@ from guardrails.common import (
     Setting,
     depends_on,
     get,
+    num,
     of_type,
     resource_policy,
     setting,
@@ -124,6 +125,12 @@ def _ports(rule: Mapping[str, Any]) -> set[int]:
     return set(range(int(low), int(high) + 1))
 
 
+def _port_text(low: Any, high: Any, protocol: Any) -> str:
+    if protocol in ("-1", "all") or low is None or int(low) < 0:
+        return "every port"
+    return f"port {num(low)}" if low == high else f"ports {num(low)}-{num(high)}"
+
+
 def _load_balancer_groups(args: StackValidationArgs) -> set[str]:
     groups = set()
     for balancer in of_type(args, ALB):
@@ -143,9 +150,11 @@ def aws_open_ingress(args: StackValidationArgs, report: Report, config: Mapping[
         group = next((d.urn for d in rule.property_dependencies.get("securityGroupId", [])), "")
         if group not in balancer_groups or not _ports(rule.props) <= PUBLIC_PORTS:
             report(
-                f"{rule.name} opens ports {get(rule.props, 'fromPort')}-{get(rule.props, 'toPort')} to the internet; "
-                "only a load balancer may take 80/443 from anywhere. Reference the load balancer's security group "
-                "(referencedSecurityGroupId) instead.",
+                f"{rule.name} opens "
+                f"{_port_text(get(rule.props, 'fromPort'), get(rule.props, 'toPort'), get(rule.props, 'ipProtocol'))} "
+                "to the internet; only a load balancer may take 80/443 from anywhere. Allow a named network "
+                "(cidrIpv4 of the office or VPN), reference the load balancer's security group "
+                "(referencedSecurityGroupId), or reach instances through SSM Session Manager.",
                 rule.urn,
             )
     for group in of_type(args, SECURITY_GROUP):
@@ -174,7 +183,8 @@ def ali_open_ingress(args: StackValidationArgs, report: Report, config: Mapping[
         if group not in balancer_groups or not ports <= PUBLIC_PORTS:
             report(
                 f"{rule.name} opens {get(rule.props, 'portRange')} to the internet; only the ALB may take 80/443 from "
-                "anywhere. Use sourceSecurityGroupId instead.",
+                "anywhere. Allow a named network (cidrIp of the office or VPN), reference the ALB's security group "
+                "(sourceSecurityGroupId), or reach instances through Cloud Assistant.",
                 rule.urn,
             )
 

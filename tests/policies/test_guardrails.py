@@ -204,7 +204,13 @@ CASES: list[tuple[str, str, Callable[[Resource], None], str]] = [
         "aws-security-group-no-open-ingress",
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         lambda r: r.inputs.update(fromPort=22, toPort=22),
-        "opens ports 22-22 to the internet",
+        "opens port 22 to the internet",
+    ),
+    (
+        "aws-security-group-no-open-ingress",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        lambda r: r.inputs.update(fromPort=443, toPort=8443),
+        "opens ports 443-8443 to the internet",
     ),
     (
         "alicloud-security-group-no-open-ingress",
