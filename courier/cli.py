@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from components import spec as spec_module
-from courier import artifacts, render
+from courier import analyze, artifacts, render
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
@@ -59,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
         "--at",
         type=_timestamp,
         help="plan as if it were this moment (ISO 8601 with offset); decides which promotions are still ahead",
+    )
+    plan.add_argument(
+        "--policy-config",
+        type=Path,
+        help="policy pack config (--policy-pack-config format); default: policies/config/STACK.json",
     )
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     return top
@@ -129,6 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INVALID
 
+    try:
+        policy_file = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
+        plan.policies = analyze.analyze(plan, PROJECT_ROOT / "policies", policy_file).to_json()
+    except analyze.PolicyError as problem:
+        err.print(f"[bold red]error:[/] {problem}", markup=True)
+        return EXIT_INVALID
     attach_artifacts(plan, args.out)
     if args.out:
         (args.out / "plan.json").write_text(plan.dumps() + "\n", encoding="utf-8")

@@ -239,14 +239,20 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     if pack is None:
         console.print("    no policy pack was run")
     elif not violations:
-        console.print(Text(f"    {pack}: no violations", style="green"))
+        console.print(Text(f"    {pack}: {plan.policies.get('policies', 0)} policies, no violations", style="green"))
     else:
+        mandatory = sum(1 for v in violations if v["level"] == "mandatory")
+        console.print(
+            f"    {pack}: {plan.policies.get('policies', 0)} policies, {mandatory} mandatory and "
+            f"{len(violations) - mandatory} advisory violation(s)"
+        )
         for violation in violations:
             style = "red" if violation["level"] == "mandatory" else "yellow"
             console.print(
                 Text(f"    [{violation['level']}] {violation['policy']}: {violation['message']}", style=style)
             )
-            console.print(Text(f"        {violation['urn']}", style="dim"))
+            if violation["urn"]:
+                console.print(Text(f"        {violation['urn']}", style="dim"))
 
     if plan.artifacts:
         console.print(Text("\nArtifacts:", style="bold"))

@@ -1,0 +1,172 @@
+"""The pack as the Pulumi CLI runs it: started as a process, spoken to over the analyzer protocol.
+
+The shipped stacks pass with no violation; each config in tests/fixtures/ fails with the
+policies its header names; bad policy config is refused; unknown values stay mandatory.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2
+
+from courier import analyze, cli
+from courier.cli import make_plan
+from courier.plan import Plan
+from tests.conftest import AS_OF, ROOT, SHIPPED_STACKS, StackPlans
+
+PACK = ROOT / "policies"
+CONFIGS = PACK / "config"
+FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.yaml"))
+#: What the SDK sends for a value that is not known until the resource is created.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+NAME = re.compile(r"^(aws|alicloud|kubernetes)-[a-z0-9]+(-[a-z0-9]+)+$")
+
+
+def expected_policies(fixture: Path) -> set[str]:
+    """The policies a fixture's header says it breaks (``# Expected: a, b``)."""
+    for line in fixture.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# Expected:"):
+            return {name.strip(" .") for name in line.removeprefix("# Expected:").split(",")}
+    raise AssertionError(f"{fixture.name} has no '# Expected:' line")
+
+
+@pytest.fixture(scope="module")
+def info() -> analyzer_pb2.AnalyzerInfo:
+    with analyze.running_pack(PACK) as analyzer:
+        return analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+
+
+def test_pack_starts_like_the_cli_starts_it_and_describes_every_policy(info: analyzer_pb2.AnalyzerInfo) -> None:
+    assert info.name == "courier-platform"
+    assert len(info.policies) >= 25
+    for policy in info.policies:
+        assert NAME.match(policy.name), policy.name
+        assert policy.description.endswith("."), policy.name
+        # Advisory unless a stack's config says otherwise: dev must never be blocked by default.
+        assert policy.enforcementLevel == analyzer_pb2.EnforcementLevel.ADVISORY, policy.name
+    families = {p.name.split("-")[1] for p in info.policies}
+    assert {"autoscaling", "ess", "alb", "launch", "security", "rds", "deployment", "vpc"} <= families
+
+
+def test_thresholds_are_configurable_through_each_policys_schema(info: analyzer_pb2.AnalyzerInfo) -> None:
+    from google.protobuf import json_format
+
+    schemas = {p.name: json_format.MessageToDict(p.configSchema) for p in info.policies}
+    cpu = schemas["aws-autoscaling-group-cpu-target-tracking"]["properties"]["maxCpuTarget"]
+    assert cpu["default"] == 80 and cpu["type"] == "number"
+    assert schemas["aws-autoscaling-group-multi-az"]["properties"]["minZones"]["default"] == 2
+    assert "service" in schemas["aws-resource-required-tags"]["properties"]["requiredTags"]["default"]
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlans, stack: str) -> None:
+    verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json")
+    assert verdict.pack == "courier-platform@1.0.0"
+    assert verdict.violations == []
+
+
+def test_prod_enforces_every_policy_and_dev_only_advises() -> None:
+    prod = json.loads((CONFIGS / "prod.json").read_text())
+    dev = json.loads((CONFIGS / "dev.json").read_text())
+    assert prod["all"] == "mandatory"
+    assert prod["aws-autoscaling-group-multi-az"]["minZones"] == 3
+    assert dev["all"] == "advisory"
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
+def test_each_deliberate_mistake_fails_with_the_policies_it_names(fixture: Path) -> None:
+    plan = make_plan("prod", config_file=fixture, at=AS_OF)
+    verdict = analyze.analyze(plan, PACK, CONFIGS / "prod.json")
+    failed = {v["policy"] for v in verdict.violations if v["level"] == "mandatory"}
+    assert failed == expected_policies(fixture), json.dumps(verdict.violations, indent=1)[:3000]
+    for violation in verdict.violations:
+        assert violation["message"] and violation["urn"].startswith("urn:pulumi:prod::courier-platform::")
+
+
+def test_the_same_mistake_only_advises_in_dev(tmp_path: Path) -> None:
+    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    default = "scaling: {warmupSeconds: 180}"
+    assert default in text
+    candidate = tmp_path / "dev.yaml"
+    candidate.write_text(text.replace(default, "scaling: {cpuTarget: 90, warmupSeconds: 180}", 1))
+    verdict = analyze.analyze(make_plan("dev", config_file=candidate, at=AS_OF), PACK, CONFIGS / "dev.json")
+    assert {v["policy"] for v in verdict.violations} == {"aws-autoscaling-group-cpu-target-tracking"}
+    assert {v["level"] for v in verdict.violations} == {"advisory"}
+
+
+def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_path: Path) -> None:
+    fixture = ROOT / "tests" / "fixtures" / "prod-open-ssh.yaml"
+    code = cli.main(["plan", "prod", "--config-file", str(fixture), "--at", AS_OF.isoformat(), "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == cli.EXIT_VERIFY
+    assert "[mandatory] aws-security-group-no-open-ingress" in out
+    assert "4 mandatory and 0 advisory violation(s)" in out  # one SSH rule per fleet
+    recorded = json.loads((tmp_path / "plan.json").read_text())["policies"]
+    assert recorded["pack"] == "courier-platform@1.0.0"
+    assert len(recorded["violations"]) == 4
+    for violation in recorded["violations"]:
+        assert violation["policy"] == "aws-security-group-no-open-ingress" and violation["level"] == "mandatory"
+        assert "opens port 22 to the internet" in violation["message"] and violation["urn"].endswith("-ssh-0")
+
+
+def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path: Path) -> None:
+    # ALBs and EKS need subnets in two zones, so one zone cannot be built at all: the config
+    # check refuses it (exit 2); the multi-AZ policy covers what the config cannot express.
+    text = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    zones = "availabilityZones: [ap-northeast-2a, ap-northeast-2b, ap-northeast-2c]"
+    assert zones in text
+    candidate = tmp_path / "prod.yaml"
+    candidate.write_text(text.replace(zones, "availabilityZones: [ap-northeast-2a]"))
+    code = cli.main(["plan", "prod", "--config-file", str(candidate)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_INVALID
+    assert "courier:regions[2].availabilityZones" in err and "at least 2 zones" in err
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"aws-autoscaling-group-cpu-targets": "mandatory"}, "no such policy: aws-autoscaling-group-cpu-targets"),
+        ({"aws-launch-template-imdsv2": "blocking"}, "enforcement level must be one of advisory, mandatory"),
+        (
+            {"aws-autoscaling-group-cpu-target-tracking": {"maxCpuTarget": "eighty"}},
+            "aws-autoscaling-group-cpu-target-tracking: 'eighty' is not of type 'number'",
+        ),
+        (
+            {"aws-autoscaling-group-multi-az": {"minZone": 3}},
+            "aws-autoscaling-group-multi-az: Additional properties are not allowed ('minZone' was unexpected)",
+        ),
+    ],
+)
+def test_bad_policy_config_is_refused_with_exit_2(capsys, tmp_path: Path, config: dict, expected: str) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(config))
+    code = cli.main(["plan", "dev", "--policy-config", str(path)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_INVALID
+    assert str(path) in err and expected in err, err
+
+
+def test_unknown_values_during_preview_stay_mandatory(stack_plans: StackPlans) -> None:
+    """A value computed at deploy time must not turn a mandatory policy into an advisory one."""
+    plan: Plan = stack_plans["prod"]
+    template = next(r for r in plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate")
+    inputs = json.loads(json.dumps(template.inputs))
+    inputs["metadataOptions"]["httpTokens"] = UNKNOWN
+    with analyze.running_pack(PACK) as analyzer:
+        info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+        config = analyze.policy_config(info, analyze.load_config(CONFIGS / "prod.json"), "prod.json")
+        analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))
+        response = analyzer.Analyze(
+            analyzer_pb2.AnalyzeRequest(
+                type=template.type, properties=analyze._struct(inputs), urn=template.urn, name=template.name
+            )
+        )
+    (diagnostic,) = [d for d in response.diagnostics if d.policyName == "aws-launch-template-imdsv2"]
+    assert diagnostic.enforcementLevel == analyzer_pb2.EnforcementLevel.MANDATORY
+    assert "cannot be verified during preview" in diagnostic.message
