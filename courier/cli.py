@@ -65,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="policy pack config (--policy-pack-config format); default: policies/config/STACK.json",
     )
+    plan.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="FILE",
+        help="append a Markdown summary (fleets, policy verdict, artifacts) to FILE, e.g. $GITHUB_STEP_SUMMARY",
+    )
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     return top
 
@@ -143,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     attach_artifacts(plan, args.out)
     if args.out:
         (args.out / "plan.json").write_text(plan.dumps() + "\n", encoding="utf-8")
+    if args.markdown:
+        with args.markdown.open("a", encoding="utf-8") as summary:
+            summary.write(render.markdown(plan))
     if args.json:
         sys.stdout.write(plan.dumps() + "\n")
     else:

@@ -270,3 +270,55 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     if out_dir is not None:
         console.print(f"\nWrote {out_dir / 'plan.json'}")
     console.print(Text(f"\nDuration: {elapsed:.1f}s", style="dim"))
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(plan: Plan) -> str:
+    """The plan as a GitHub-flavoured Markdown summary (a pull request's job summary)."""
+    summary = plan.summary()
+    violations = plan.policies.get("violations", [])
+    mandatory = [v for v in violations if v["level"] == "mandatory"]
+    failed = [a for a in plan.artifacts if not a.get("ok")]
+    verdict = "❌ blocked" if mandatory or failed else "✅ passes"
+    lines = [
+        f"### {plan.project} · `{plan.stack}`: {verdict}",
+        "",
+        f"{summary['create']} to create: {summary['resources']} cloud resources, "
+        f"{summary['components']} components, {summary['providers']} providers.",
+        "",
+        "| Region | Fleet | Type | min/desired/max | CPU target | Warm pool | Promotions (min/max) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        "| "
+        + " | ".join(_cell(c) for c in (r.region, r.fleet, r.kind, r.capacity, r.target, r.warm_pool, r.promotions))
+        + " |"
+        for r in fleet_rows(plan)
+    ]
+    pack = plan.policies.get("pack")
+    lines += ["", "#### Policies", ""]
+    if pack is None:
+        lines.append("No policy pack was run.")
+    elif not violations:
+        lines.append(f"`{pack}`: {plan.policies.get('policies', 0)} policies, no violations.")
+    else:
+        lines += [
+            f"`{pack}`: {len(mandatory)} mandatory and {len(violations) - len(mandatory)} advisory violation(s).",
+            "",
+            "| Level | Policy | Resource | Message |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {v['level']} | `{v['policy']}` | {_cell(v['urn'].rsplit('::', 1)[-1] or 'stack')} | {_cell(v['message'])} |"
+            for v in violations
+        ]
+    if plan.artifacts:
+        lines += ["", "#### Artifacts", "", "| File | Verified by | Result |", "|---|---|---|"]
+        lines += [
+            f"| `{a['path']}` | {_cell(a['verifiedBy'])} | {'ok' if a.get('ok') else '**failed**: ' + _cell(a.get('detail', ''))[:500]} |"
+            for a in plan.artifacts
+        ]
+    return "\n".join(lines) + "\n"

@@ -101,7 +101,10 @@ def test_the_same_mistake_only_advises_in_dev(tmp_path: Path) -> None:
 
 def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_path: Path) -> None:
     fixture = ROOT / "tests" / "fixtures" / "prod-open-ssh.yaml"
-    code = cli.main(["plan", "prod", "--config-file", str(fixture), "--at", AS_OF.isoformat(), "--out", str(tmp_path)])
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier steps\n")
+    arguments = ["prod", "--config-file", str(fixture), "--at", AS_OF.isoformat(), "--out", str(tmp_path)]
+    code = cli.main(["plan", *arguments, "--markdown", str(summary)])
     out = capsys.readouterr().out
     assert code == cli.EXIT_VERIFY
     assert "[mandatory] aws-security-group-no-open-ingress" in out
@@ -112,6 +115,11 @@ def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_pa
     for violation in recorded["violations"]:
         assert violation["policy"] == "aws-security-group-no-open-ingress" and violation["level"] == "mandatory"
         assert "opens port 22 to the internet" in violation["message"] and violation["urn"].endswith("-ssh-0")
+    # The job summary a reviewer reads: appended, blocked, one table row per violation.
+    markdown = summary.read_text()
+    assert markdown.startswith("earlier steps\n### courier-platform · `prod`: ❌ blocked")
+    assert markdown.count("| mandatory | `aws-security-group-no-open-ingress` | apse1-") == 4
+    assert "| ap-southeast-1 | apse1-orders | c6i.xlarge | 6/9/60 | 80% | yes | double-12-2026 27/60" in markdown
 
 
 def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path: Path) -> None:
