@@ -73,6 +73,17 @@ def _unknown_as_violation(name: str, report: ReportViolation, error: UnknownValu
     )
 
 
+def _guarded(name: str, subject: str, run: Callable[[], None], report: ReportViolation) -> None:
+    """Run a check; an unknown value or a failure of the check itself is a violation at the
+    policy's level, never a silent pass (nor an advisory "can't run during preview")."""
+    try:
+        run()
+    except UnknownValueError as error:
+        _unknown_as_violation(name, report, error, None)
+    except Exception as error:
+        report(f"{name} could not evaluate {subject}: {type(error).__name__}: {error}", None)
+
+
 ResourceCheck = Callable[[ResourceValidationArgs, Report, Mapping[str, Any]], None]
 StackCheck = Callable[[StackValidationArgs, Report, Mapping[str, Any]], None]
 
@@ -90,14 +101,8 @@ def resource_policy(
         wanted = frozenset(types)
 
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-            if args.resource_type not in wanted:
-                return
-            try:
-                check(args, _reporter(report), args.get_config())
-            except UnknownValueError as error:
-                _unknown_as_violation(name, report, error, None)
-            except Exception as error:
-                report(f"{name} could not evaluate {args.name}: {type(error).__name__}: {error}", None)
+            if args.resource_type in wanted:
+                _guarded(name, args.name, lambda: check(args, _reporter(report), args.get_config()), report)
 
         return ResourceValidationPolicy(
             name=name,
@@ -117,12 +122,7 @@ def stack_policy(
 
     def build(check: StackCheck) -> StackValidationPolicy:
         def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-            try:
-                check(args, _reporter(report), args.get_config())
-            except UnknownValueError as error:
-                _unknown_as_violation(name, report, error, None)
-            except Exception as error:
-                report(f"{name} could not evaluate the stack: {type(error).__name__}: {error}", None)
+            _guarded(name, "the stack", lambda: check(args, _reporter(report), args.get_config()), report)
 
         return StackValidationPolicy(
             name=name,

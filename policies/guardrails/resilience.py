@@ -84,32 +84,26 @@ def ess_multi_zone(args: ResourceValidationArgs, report: Report, config: Mapping
         )
 
 
-@resource_policy(
+def _min_size(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    floor = setting(config, MIN_CAPACITY)
+    size = get(args.props, "minSize", default=0)
+    if size < floor:
+        report(f"{args.name} has minSize {num(size)}; raise it to at least {num(floor)}.")
+
+
+# EC2 Auto Scaling groups and ESS scaling groups both name their floor minSize.
+asg_min_capacity = resource_policy(
     "aws-autoscaling-group-min-capacity",
     "An Auto Scaling group keeps at least `minCapacity` instances.",
     [ASG],
     MIN_CAPACITY,
-)
-def asg_min_capacity(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    floor = setting(config, MIN_CAPACITY)
-    if get(args.props, "minSize", default=0) < floor:
-        report(
-            f"{args.name} has minSize {num(get(args.props, 'minSize', default=0))}; raise it to at least {num(floor)}."
-        )
-
-
-@resource_policy(
+)(_min_size)
+ess_min_capacity = resource_policy(
     "alicloud-ess-group-min-capacity",
     "An ESS scaling group keeps at least `minCapacity` instances.",
     [ESS_GROUP],
     MIN_CAPACITY,
-)
-def ess_min_capacity(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    floor = setting(config, MIN_CAPACITY)
-    if get(args.props, "minSize", default=0) < floor:
-        report(
-            f"{args.name} has minSize {num(get(args.props, 'minSize', default=0))}; raise it to at least {num(floor)}."
-        )
+)(_min_size)
 
 
 @resource_policy(

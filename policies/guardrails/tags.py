@@ -82,28 +82,24 @@ def _missing(tags: Mapping[str, Any], required: list[str]) -> list[str]:
     return [t for t in required if not tags.get(t)]
 
 
-@resource_policy(
+def _required_tags(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    missing = _missing(_tags(args.props), setting(config, REQUIRED_TAGS))
+    if missing:
+        report(f"{args.name} lacks tag(s) {', '.join(missing)}; pass spec.tags(<service>) to it.")
+
+
+aws_tags = resource_policy(
     "aws-resource-required-tags",
     "Taggable AWS resources carry the required tags (service, environment, owner).",
     AWS_TAGGABLE,
     REQUIRED_TAGS,
-)
-def aws_tags(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    missing = _missing(_tags(args.props), setting(config, REQUIRED_TAGS))
-    if missing:
-        report(f"{args.name} lacks tag(s) {', '.join(missing)}; pass spec.tags(<service>) to it.")
-
-
-@resource_policy(
+)(_required_tags)
+alicloud_tags = resource_policy(
     "alicloud-resource-required-tags",
     "Taggable Alibaba Cloud resources carry the required tags (service, environment, owner).",
     ALICLOUD_TAGGABLE,
     REQUIRED_TAGS,
-)
-def alicloud_tags(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    missing = _missing(_tags(args.props), setting(config, REQUIRED_TAGS))
-    if missing:
-        report(f"{args.name} lacks tag(s) {', '.join(missing)}; pass spec.tags(<service>) to it.")
+)(_required_tags)
 
 
 @resource_policy(
