@@ -1,7 +1,9 @@
 """Running the policy pack over a Plan, exactly as the Pulumi CLI runs it over a preview.
 
-The pack in policies/ is started the way the CLI starts a Python pack (``python policies``:
-it prints the port it serves on) and is spoken to over the analyzer gRPC protocol: the
+The pack in policies/ is started the way the CLI's Python policy shim starts it
+(``python -u -m pulumi.policy <engine-address> <pack-dir>`` with PULUMI_PROJECT, PULUMI_STACK
+and PULUMI_DRY_RUN set; the pack prints the port it serves on and never calls the engine
+back, so the address names no server) and is spoken to over the analyzer gRPC protocol: the
 policies' config (enforcement level and thresholds from ``policies/config/<stack>.json``,
 the format of ``--policy-pack-config``, with each policy's schema defaults, validated against
 its schema), then ``Analyze`` for every resource and ``AnalyzeStack`` for the whole stack.
@@ -11,6 +13,7 @@ The same pack gives the same verdicts in a PR's `pulumi preview --policy-pack po
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -53,13 +56,17 @@ class Verdict:
 
 
 @contextmanager
-def running_pack(pack_dir: Path, timeout: float = 60) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+def running_pack(
+    pack_dir: Path, *, project: str = "courier-platform", stack: str = "offline", timeout: float = 60
+) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """Start the pack like the CLI does and yield an analyzer client connected to it."""
+    environment = dict(os.environ, PULUMI_PROJECT=project, PULUMI_STACK=stack, PULUMI_DRY_RUN="true")
     process = subprocess.Popen(
-        [sys.executable, str(pack_dir)],
+        [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=pack_dir,
+        env=environment,
     )
     assert process.stdout is not None
     port_line: list[bytes] = []
@@ -164,7 +171,7 @@ def analyze(plan: Plan, pack_dir: Path, config_file: Path | None) -> Verdict:
     """Run every policy of the pack over the plan; violations as the Plan JSON records them."""
     by_urn = {r.urn: r for r in plan.resources}
     analyzed = [r for r in plan.resources if not r.type.startswith(PROVIDER_PREFIX) and r.type != "pulumi:pulumi:Stack"]
-    with running_pack(pack_dir) as analyzer:
+    with running_pack(pack_dir, project=plan.project, stack=plan.stack) as analyzer:
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
         config = policy_config(info, load_config(config_file), str(config_file or "defaults"))
         analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))

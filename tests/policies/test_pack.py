@@ -178,3 +178,12 @@ def test_unknown_values_during_preview_stay_mandatory(stack_plans: StackPlans) -
     (diagnostic,) = [d for d in response.diagnostics if d.policyName == "aws-launch-template-imdsv2"]
     assert diagnostic.enforcementLevel == analyzer_pb2.EnforcementLevel.MANDATORY
     assert "cannot be verified during preview" in diagnostic.message
+
+
+def test_a_pack_that_fails_to_start_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.1.0\n")
+    (tmp_path / "__main__.py").write_text("raise RuntimeError('policy module is broken')\n")
+    with pytest.raises(analyze.PolicyError) as raised, analyze.running_pack(tmp_path, timeout=30):
+        pass
+    assert f"the policy pack in {tmp_path} did not start" in str(raised.value)
+    assert "policy module is broken" in str(raised.value)
