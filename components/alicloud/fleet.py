@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_alicloud as ali
 
-from components import planning
+from components import boot, planning
 from components.planning import PromotionSchedule
 
 TYPE = "courier:alicloud:Fleet"
@@ -233,15 +232,4 @@ class EssFleet(pulumi.ComponentResource):
 
 
 def _user_data(args: EssFleetArgs) -> str:
-    script = f"""#!/bin/bash
-set -euo pipefail
-install -d -m 0755 /etc/courier
-cat > /etc/courier/service.env <<'ENV'
-COURIER_SERVICE={args.service}
-COURIER_REGION={args.region}
-COURIER_ENVIRONMENT={args.environment}
-COURIER_PORT={args.port}
-ENV
-systemctl enable --now courier-{args.service}.service
-"""
-    return base64.b64encode(script.encode()).decode()
+    return boot.user_data(boot.start_service(args.service, args.region, args.environment, args.port))

@@ -152,52 +152,37 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         for priority, service in enumerate(args.services, start=1):
-            ali.alb.Rule(
+            _path_rule(
                 f"{name}-{service.name}",
-                listener_id=https.id,
-                rule_name=f"{name}-{service.name}",
-                priority=priority * 10,
-                rule_conditions=[
-                    ali.alb.RuleRuleConditionArgs(
-                        type="Path",
-                        path_config=ali.alb.RuleRuleConditionPathConfigArgs(values=list(service.path_patterns)),
-                    )
-                ],
-                rule_actions=[
-                    ali.alb.RuleRuleActionArgs(
-                        order=1,
-                        type="ForwardGroup",
-                        forward_group_config=ali.alb.RuleRuleActionForwardGroupConfigArgs(
-                            server_group_tuples=[
-                                ali.alb.RuleRuleActionForwardGroupConfigServerGroupTupleArgs(
-                                    server_group_id=self.server_group_ids[service.name]
-                                )
-                            ]
-                        ),
-                    )
-                ],
-                opts=child,
-            )
-        ali.alb.Rule(
-            f"{name}-not-found",
-            listener_id=https.id,
-            rule_name=f"{name}-not-found",
-            priority=10000,
-            rule_conditions=[
-                ali.alb.RuleRuleConditionArgs(
-                    type="Path", path_config=ali.alb.RuleRuleConditionPathConfigArgs(values=["/*"])
-                )
-            ],
-            rule_actions=[
+                https.id,
+                priority * 10,
+                list(service.path_patterns),
                 ali.alb.RuleRuleActionArgs(
                     order=1,
-                    type="FixedResponse",
-                    fixed_response_config=ali.alb.RuleRuleActionFixedResponseConfigArgs(
-                        content='{"error":"not found"}', content_type="application/json", http_code="404"
+                    type="ForwardGroup",
+                    forward_group_config=ali.alb.RuleRuleActionForwardGroupConfigArgs(
+                        server_group_tuples=[
+                            ali.alb.RuleRuleActionForwardGroupConfigServerGroupTupleArgs(
+                                server_group_id=self.server_group_ids[service.name]
+                            )
+                        ]
                     ),
-                )
-            ],
-            opts=child,
+                ),
+                child,
+            )
+        _path_rule(
+            f"{name}-not-found",
+            https.id,
+            10000,
+            ["/*"],
+            ali.alb.RuleRuleActionArgs(
+                order=1,
+                type="FixedResponse",
+                fixed_response_config=ali.alb.RuleRuleActionFixedResponseConfigArgs(
+                    content='{"error":"not found"}', content_type="application/json", http_code="404"
+                ),
+            ),
+            child,
         )
 
         http = ali.alb.Listener(
@@ -209,26 +194,17 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        ali.alb.Rule(
+        _path_rule(
             f"{name}-to-https",
-            listener_id=http.id,
-            rule_name=f"{name}-to-https",
-            priority=1,
-            rule_conditions=[
-                ali.alb.RuleRuleConditionArgs(
-                    type="Path", path_config=ali.alb.RuleRuleConditionPathConfigArgs(values=["/*"])
-                )
-            ],
-            rule_actions=[
-                ali.alb.RuleRuleActionArgs(
-                    order=1,
-                    type="Redirect",
-                    redirect_config=ali.alb.RuleRuleActionRedirectConfigArgs(
-                        protocol="HTTPS", port="443", http_code="301"
-                    ),
-                )
-            ],
-            opts=child,
+            http.id,
+            1,
+            ["/*"],
+            ali.alb.RuleRuleActionArgs(
+                order=1,
+                type="Redirect",
+                redirect_config=ali.alb.RuleRuleActionRedirectConfigArgs(protocol="HTTPS", port="443", http_code="301"),
+            ),
+            child,
         )
 
         self.load_balancer_id = alb.id
@@ -237,6 +213,30 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         self.register_outputs(
             {"loadBalancerId": self.load_balancer_id, "dnsName": self.dns_name, "serverGroupIds": self.server_group_ids}
         )
+
+
+def _path_rule(
+    name: str,
+    listener_id: pulumi.Input[str],
+    priority: int,
+    paths: list[str],
+    action: ali.alb.RuleRuleActionArgs,
+    opts: pulumi.ResourceOptions,
+) -> ali.alb.Rule:
+    """A listener rule (named like the resource) taking the requests whose path matches."""
+    return ali.alb.Rule(
+        name,
+        listener_id=listener_id,
+        rule_name=name,
+        priority=priority,
+        rule_conditions=[
+            ali.alb.RuleRuleConditionArgs(
+                type="Path", path_config=ali.alb.RuleRuleConditionPathConfigArgs(values=paths)
+            )
+        ],
+        rule_actions=[action],
+        opts=opts,
+    )
 
 
 def _forward(server_group_id: pulumi.Input[str]) -> ali.alb.ListenerDefaultActionArgs:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import planning
+from components import boot, planning
 from components.aws import policies
 from components.monitoring import agent
 from components.planning import PromotionSchedule
@@ -339,29 +338,16 @@ def _user_data(args: FleetArgs) -> pulumi.Input[str]:
     """Boot script: hand the service its identity, start it (its unit comes with the image),
     and install the metrics agent that remote-writes to the region's workspace."""
     if args.metrics is None:
-        return _encode(boot_script(args, None))
-    return pulumi.Output.from_input(args.metrics.remote_write_url).apply(lambda url: _encode(boot_script(args, url)))
+        return boot.user_data(boot_script(args, None))
+    return pulumi.Output.from_input(args.metrics.remote_write_url).apply(
+        lambda url: boot.user_data(boot_script(args, url))
+    )
 
 
 def boot_script(args: FleetArgs, remote_write_url: str | None) -> str:
-    script = f"""#!/bin/bash
-set -euo pipefail
-install -d -m 0755 /etc/courier
-cat > /etc/courier/service.env <<'ENV'
-COURIER_SERVICE={args.service}
-COURIER_REGION={args.region}
-COURIER_ENVIRONMENT={args.environment}
-COURIER_PORT={args.port}
-ENV
-"""
-    # The service first: metrics must never keep an instance from serving.
-    script += f"systemctl enable --now courier-{args.service}.service\n"
+    script = boot.start_service(args.service, args.region, args.environment, args.port)
     if remote_write_url is not None:
         script += agent.boot_steps(
             agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
         )
     return script
-
-
-def _encode(script: str) -> str:
-    return base64.b64encode(script.encode()).decode()
