@@ -13,7 +13,7 @@ dependencies, not through computed IDs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -171,13 +171,6 @@ def same_cluster(resource: PolicyResource, other: PolicyResource) -> bool:
     mine = resource.provider.urn if resource.provider is not None else None
     theirs = other.provider.urn if other.provider is not None else None
     return mine == theirs
-
-
-def ancestors(resource: PolicyResource) -> Iterator[PolicyResource]:
-    parent = resource.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
 
 
 def siblings(args: StackValidationArgs, resource: PolicyResource, *types: str) -> list[PolicyResource]:

@@ -23,6 +23,7 @@ from guardrails.common import (
     SCALED_OBJECT,
     SUBNET,
     Report,
+    ResourceCheck,
     Setting,
     depends_on,
     get,
@@ -328,34 +329,31 @@ def deployment_prescale(args: StackValidationArgs, report: Report, config: Mappi
             )
 
 
-@resource_policy(
+def _max_covers_peak(floor_key: str, ceiling_key: str) -> ResourceCheck:
+    """A scheduled capacity change whose min (or desired) exceeds its own max cannot apply."""
+
+    def check(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+        asked = max(get(args.props, "desiredCapacity", default=-1), get(args.props, floor_key, default=-1))
+        ceiling = get(args.props, ceiling_key, default=-1)
+        if ceiling >= 0 and asked > ceiling:
+            report(
+                f"{args.name} asks for {num(asked)} instances with {ceiling_key} {num(ceiling)}; "
+                f"raise {ceiling_key} to cover the peak."
+            )
+
+    return check
+
+
+schedule_max = resource_policy(
     "aws-autoscaling-schedule-max-covers-peak",
     "A promotion's scheduled action leaves max at or above the capacity it asks for.",
     [ASG_SCHEDULE],
-)
-def schedule_max(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    desired = get(args.props, "desiredCapacity", default=-1)
-    floor = get(args.props, "minSize", default=-1)
-    ceiling = get(args.props, "maxSize", default=-1)
-    if ceiling >= 0 and max(desired, floor) > ceiling:
-        report(
-            f"{args.name} asks for {num(max(desired, floor))} instances with maxSize {num(ceiling)}; raise maxSize to cover the peak."
-        )
-
-
-@resource_policy(
+)(_max_covers_peak("minSize", "maxSize"))
+task_max = resource_policy(
     "alicloud-ess-task-max-covers-peak",
     "A promotion's scheduled task leaves max at or above the capacity it asks for.",
     [ESS_TASK],
-)
-def task_max(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    desired = get(args.props, "desiredCapacity", default=-1)
-    floor = get(args.props, "minValue", default=-1)
-    ceiling = get(args.props, "maxValue", default=-1)
-    if ceiling >= 0 and max(desired, floor) > ceiling:
-        report(
-            f"{args.name} asks for {num(max(desired, floor))} instances with maxValue {num(ceiling)}; raise maxValue."
-        )
+)(_max_covers_peak("minValue", "maxValue"))
 
 
 @resource_policy(
