@@ -122,17 +122,21 @@ def policy_config(
     unknown = sorted(set(config) - known - {"all"})
     if unknown:
         raise PolicyError(f"{source}: no such policy: {', '.join(unknown)}")
-    everything = config.get("all")
+    for name, entry in config.items():
+        if not isinstance(entry, (str, dict)):
+            raise PolicyError(
+                f"{source}: {name}: must be an enforcement level or an object of settings (got {entry!r})"
+            )
+    everything = config.get("all", {})
+    default_level = everything if isinstance(everything, str) else everything.get("enforcementLevel")
     resolved: dict[str, analyzer_pb2.PolicyConfig] = {}
     for policy in info.policies:
         entry = config.get(policy.name, {})
-        level = LEVEL_NAMES[policy.enforcementLevel]
-        if isinstance(everything, str):
-            level = everything
+        level = default_level or LEVEL_NAMES[policy.enforcementLevel]
         settings: dict[str, Any] = {}
         if isinstance(entry, str):
             level = entry
-        elif isinstance(entry, dict):
+        else:
             level = entry.get("enforcementLevel", level)
             settings = {k: v for k, v in entry.items() if k != "enforcementLevel"}
         if level not in LEVELS:

@@ -133,6 +133,8 @@ def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path
     [
         ({"aws-autoscaling-group-cpu-targets": "mandatory"}, "no such policy: aws-autoscaling-group-cpu-targets"),
         ({"aws-launch-template-imdsv2": "blocking"}, "enforcement level must be one of advisory, mandatory"),
+        ({"all": {"enforcementLevel": "strict"}}, "enforcement level must be one of advisory, mandatory"),
+        ({"aws-launch-template-imdsv2": 1}, "aws-launch-template-imdsv2: must be an enforcement level or an object"),
         (
             {"aws-autoscaling-group-cpu-target-tracking": {"maxCpuTarget": "eighty"}},
             "aws-autoscaling-group-cpu-target-tracking: 'eighty' is not of type 'number'",
