@@ -1,0 +1,347 @@
+"""The typed, frozen stack config: one model per config section, and EnvironmentSpec, which
+components read (with the environment's safe defaults decided here and only here)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from components import catalog, planning
+from components.spec.fields import (
+    _ALI_INSTANCE_TYPE,
+    _AWS_INSTANCE_TYPE,
+    _DNS_NAME,
+    _HTTPS_URL,
+    _IMAGE,
+    _PATH,
+    _PROMOTION_NAME,
+    _SERVICE_NAME,
+    Environment,
+    NatGateways,
+    Platform,
+    Role,
+    _architecture,
+    _aware,
+    _between,
+    _matching,
+    _Model,
+)
+
+# --------------------------------------------------------------------------------------
+# The spec.
+# --------------------------------------------------------------------------------------
+
+
+class ClusterSpec(_Model):
+    """The Kubernetes cluster of a region, for the services with ``platform: kubernetes``."""
+
+    #: eks: the stack builds an EKS cluster with a managed node group (AWS regions);
+    #: existing: a cluster run elsewhere, reached through ``kubeconfig``.
+    cluster: Literal["eks", "existing"] = "eks"
+    #: Kubernetes minor version of an EKS cluster.
+    version: Annotated[str, _matching(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.34")] = "1.34"
+    #: Instance types of the EKS managed node group (the first sizes it).
+    node_instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("m6i.large",)
+    #: Networks that may reach the EKS API endpoint (authentication is still required).
+    api_allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    #: Kubeconfig of an existing cluster. Set it as a secret:
+    #: `pulumi config set --secret --path 'courier:regions[N].kubernetes.kubeconfig' "$(cat kubeconfig)"`
+    kubeconfig: str | None = None
+
+
+class RegionSpec(_Model):
+    """One region the environment runs in. Order in config = failover priority."""
+
+    name: str
+    cloud: catalog.Cloud = "aws"
+    role: Role
+    availability_zones: tuple[str, ...]
+    cidr: str
+    #: A warm standby runs this share of the active fleets' min/desired (max stays full).
+    capacity_percent: Annotated[int, _between(1, 100)] = 100
+    #: Default: one NAT gateway per zone in prod (a zone outage keeps egress), one elsewhere.
+    nat_gateways: NatGateways | None = None
+    #: Where the region's Kubernetes services run (required when it hosts any).
+    kubernetes: ClusterSpec | None = None
+    #: Break-glass SSH to the fleet instances from these networks (default: none; instances
+    #: are managed through SSM Session Manager). The policy pack refuses 0.0.0.0/0.
+    ssh_allowed_cidrs: tuple[str, ...] = ()
+    #: Alibaba Cloud only: the HTTPS certificate (Certificate Management Service ID) for
+    #: ``api.<domain>`` and ``<code>.api.<domain>``.
+    certificate_id: (
+        Annotated[str, _matching(r"[0-9]+(-[a-z0-9-]+)?", "a certificate ID such as 12345678-cn-hangzhou")] | None
+    ) = None
+
+    @property
+    def info(self) -> catalog.RegionInfo:
+        found = catalog.region(self.cloud, self.name)
+        assert found is not None, "validated in _check_regions"
+        return found
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.cidr)
+
+
+class CapacitySpec(_Model):
+    min: Annotated[int, _between(0, 1000)]
+    desired: Annotated[int, _between(0, 1000)]
+    max: Annotated[int, _between(1, 1000)]
+
+    def as_capacity(self) -> planning.Capacity:
+        return planning.Capacity(self.min, self.desired, self.max)
+
+
+class ScalingSpec(_Model):
+    #: Average CPU the target-tracking policy holds the fleet at.
+    cpu_target: Annotated[int, _between(10, 95)] = 80
+    #: Seconds a new instance needs before its metrics count (boot + app start).
+    warmup_seconds: Annotated[int, _between(0, 3600)] = 300
+    #: Seconds after launch before a failing load balancer health check replaces an instance.
+    health_check_grace_seconds: Annotated[int, _between(0, 7200)] = 300
+    #: Stopped, pre-initialised instances that join in seconds. Default: on in prod.
+    warm_pool: bool | None = None
+
+
+class SloSpec(_Model):
+    availability_percent: Annotated[float, _between(90, 99.999)] = 99.9
+    latency_p99_ms: Annotated[int, _between(1, 60000)] = 500
+
+
+class WorkloadSpec(_Model):
+    """How a ``platform: kubernetes`` service runs: its container and its resources. The
+    service's capacity counts pods."""
+
+    #: Container image reference, ideally pinned by digest.
+    image: Annotated[
+        str,
+        _matching(r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"),
+    ]
+    cpu_request_millicores: Annotated[int, _between(50, 16000)] = 500
+    memory_request_mib: Annotated[int, _between(64, 65536), Field(alias="memoryRequestMiB")] = 512
+    #: Default: twice the request (headroom for bursts without starving neighbours).
+    cpu_limit_millicores: Annotated[int, _between(50, 32000)] | None = None
+    #: Default: the request (memory is not compressible: a pod over its request is evicted first).
+    memory_limit_mib: Annotated[Annotated[int, _between(64, 131072)] | None, Field(alias="memoryLimitMiB")] = None
+
+    @property
+    def cpu_limit(self) -> int:
+        return self.cpu_limit_millicores or 2 * self.cpu_request_millicores
+
+    @property
+    def memory_limit(self) -> int:
+        return self.memory_limit_mib or self.memory_request_mib
+
+
+class ServiceSpec(_Model):
+    """One courier service (orders, dispatch, tracking, payments)."""
+
+    name: Annotated[str, _SERVICE_NAME]
+    port: Annotated[int, _between(1024, 65535)]
+    health_check_path: Annotated[str, _PATH] = "/healthz"
+    platform: Platform = "vm"
+    instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("c6i.large",)
+    #: SSM parameter holding the AMI ID in each region (an image pipeline publishes it).
+    #: Default: AWS's parameter for the current Amazon Linux 2023 of the instance types'
+    #: architecture. A new AMI rolls the fleet (instance refresh) on the next `up`.
+    image: Annotated[str, _IMAGE] | None = None
+    #: Alibaba Cloud instance types for the same fleet in Alibaba regions.
+    alicloud_instance_types: tuple[Annotated[str, _ALI_INSTANCE_TYPE], ...] = ("ecs.c7.large",)
+    capacity: CapacitySpec
+    scaling: ScalingSpec = ScalingSpec()
+    slo: SloSpec = SloSpec()
+    #: Container settings, for ``platform: kubernetes``.
+    kubernetes: WorkloadSpec | None = None
+    #: Names of the regions the service runs in. Default: every region.
+    regions: tuple[str, ...] | None = None
+
+    def runs_in(self, region: RegionSpec) -> bool:
+        return self.regions is None or region.name in self.regions
+
+    @property
+    def node_port(self) -> int:
+        """The NodePort a Kubernetes service is exposed on, derived from its port so that it
+        never changes when services are added or reordered."""
+        return 30000 + (self.port - 1024) % 2768
+
+    @property
+    def path_patterns(self) -> tuple[str, str]:
+        """The load balancer routes ``/<name>`` and everything under it to this service."""
+        return (f"/{self.name}", f"/{self.name}/*")
+
+    @property
+    def public_health_path(self) -> str:
+        """The service's health check as seen through the load balancer."""
+        return f"/{self.name}{self.health_check_path}"
+
+    @property
+    def cpu_architecture(self) -> str:
+        return _architecture(self.instance_types[0])
+
+
+class PromotionSpec(_Model):
+    """A known traffic storm (festival sale) that fleets are pre-scaled for."""
+
+    name: Annotated[str, _PROMOTION_NAME]
+    start: Annotated[datetime, AfterValidator(_aware)]
+    end: Annotated[datetime, AfterValidator(_aware)]
+    expected_peak_multiplier: Annotated[float, _between(1, 20)]
+    prewarm_minutes: Annotated[int, _between(0, 1440)] = 60
+
+    @property
+    def window(self) -> planning.ScheduleWindow:
+        return planning.promotion_window(self.start, self.end, self.prewarm_minutes)
+
+
+class ReceiverSpec(_Model):
+    """Where a role's alerts are delivered (an SNS subscription on the role's topic)."""
+
+    protocol: Literal["email", "https", "sms"]
+    #: An address, an HTTPS URL (e.g. an incident tool's SNS integration) or an E.164 number.
+    #: Set secret ones with `pulumi config set --secret --path courier:alerting.receivers...`.
+    endpoint: str
+
+
+class ThresholdsSpec(_Model):
+    """Business-signal alert thresholds, tuned from the app's history."""
+
+    order_failure_percent: Annotated[float, _between(0.1, 50)] = 2
+    payment_failure_percent: Annotated[float, _between(0.1, 50)] = 5
+    dispatch_p95_seconds: Annotated[int, _between(5, 3600)] = 120
+    location_lag_p95_seconds: Annotated[int, _between(1, 600)] = 30
+    #: Traffic this many times above the same hour yesterday is an early warning (info).
+    traffic_surge_multiplier: Annotated[float, _between(1.2, 20)] = 2
+
+
+class AlertingSpec(_Model):
+    #: Base URL of docs/runbooks as published (the alert name and .md are appended).
+    runbook_base_url: Annotated[str, _HTTPS_URL]
+    #: Role -> receivers. Roles: the five on-call roles and deadmans-switch.
+    receivers: dict[str, tuple[ReceiverSpec, ...]] = {}
+    thresholds: ThresholdsSpec = ThresholdsSpec()
+
+    def runbook_url(self, alert: str) -> str:
+        return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
+
+
+class _StackConfig(_Model):
+    environment: Environment
+    domain: Annotated[str, _DNS_NAME]
+    owner: Annotated[str, Field(min_length=1, max_length=128)] = "courier-platform-team"
+    regions: tuple[RegionSpec, ...] = Field(min_length=1)
+    services: tuple[ServiceSpec, ...] = Field(min_length=1)
+    promotions: tuple[PromotionSpec, ...] = ()
+    alerting: AlertingSpec
+
+
+KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Environment-level defaults that make prod safe and dev cheap."""
+
+    deletion_protection: bool
+    nat_per_zone: bool
+    warm_pools: bool
+    min_capacity_floor: int
+    log_retention_days: int
+    protect_stateful: bool
+
+
+_SAFETY: dict[str, Safety] = {
+    "prod": Safety(True, True, True, 2, 365, True),
+    "staging": Safety(False, False, False, 1, 90, False),
+    "dev": Safety(False, False, False, 1, 30, False),
+}
+
+
+class EnvironmentSpec(_StackConfig):
+    """Everything one stack builds, validated. Frozen: components only read it."""
+
+    project: str
+    stack: str
+    #: The moment the plan is made; promotions that ended before it are not scheduled.
+    as_of: datetime
+    #: Config keys (without the namespace) whose values are secrets.
+    secret_keys: frozenset[str] = frozenset()
+
+    @property
+    def safety(self) -> Safety:
+        return _SAFETY[self.environment]
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def primary(self) -> RegionSpec:
+        return next(r for r in self.regions if r.role == "primary")
+
+    def regions_of(self, cloud: str) -> tuple[RegionSpec, ...]:
+        return tuple(r for r in self.regions if r.cloud == cloud)
+
+    def services_on(self, platform: str, region: RegionSpec | None = None) -> tuple[ServiceSpec, ...]:
+        return tuple(s for s in self.services_in(region) if s.platform == platform)
+
+    def fronted_services(self, region: RegionSpec) -> tuple[ServiceSpec, ...]:
+        """The services the region's load balancer routes to (and Route 53 checks): its VM
+        fleets, and Kubernetes services on a cluster the stack builds (reached on their
+        NodePort). Services on an existing cluster are reached through that cluster's ingress."""
+        cluster = region.kubernetes
+        return tuple(
+            s
+            for s in self.services_in(region)
+            if s.platform == "vm" or (cluster is not None and cluster.cluster == "eks")
+        )
+
+    def services_in(self, region: RegionSpec | None) -> tuple[ServiceSpec, ...]:
+        """The services that run in ``region`` (every service when None)."""
+        return tuple(s for s in self.services if region is None or s.runs_in(region))
+
+    def nat_per_zone(self, region: RegionSpec) -> bool:
+        if region.nat_gateways is None:
+            return self.safety.nat_per_zone
+        return region.nat_gateways == "perZone"
+
+    def warm_pool(self, service: ServiceSpec) -> bool:
+        if service.scaling.warm_pool is None:
+            return self.safety.warm_pools
+        return service.scaling.warm_pool
+
+    def upcoming_promotions(self) -> tuple[PromotionSpec, ...]:
+        """Promotions whose end is still ahead (AWS refuses scheduled actions in the past)."""
+        return tuple(p for p in self.promotions if p.end > self.as_of)
+
+    def promotion_schedules(self, service: ServiceSpec, region: RegionSpec) -> list[planning.PromotionSchedule]:
+        """Pre-scale and restore moments with the capacity to hold, for the promotions ahead."""
+        return planning.promotion_schedules(
+            [(p.name, p.start, p.end, p.prewarm_minutes, p.expected_peak_multiplier) for p in self.promotions],
+            self.capacity(service, region),
+            service.scaling.cpu_target,
+            self.as_of,
+        )
+
+    def capacity(self, service: ServiceSpec, region: RegionSpec) -> planning.Capacity:
+        return planning.regional_capacity(
+            service.capacity.as_capacity(), region.capacity_percent, self.safety.min_capacity_floor
+        )
+
+    def tags(self, service: str = "shared") -> dict[str, str]:
+        """Tags every resource carries; ``service`` is ``shared`` for regional plumbing."""
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "stack": self.stack,
+            "owner": self.owner,
+            "service": service,
+            "managed-by": "pulumi",
+        }

@@ -1,0 +1,360 @@
+"""Rules that span several fields (each reports its own precise path)."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from components import catalog, planning
+from components.spec.errors import Problem
+from components.spec.fields import _CLOUD_NAMES, NAMESPACE, RECEIVERS, SECRET_PLACEHOLDER, _architecture, _num
+from components.spec.model import _SAFETY, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
+
+Indexed = list[tuple[int, Any]]
+
+
+def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterator[Problem]:
+    seen_names: dict[tuple[str, str], int] = {}
+    networks: list[tuple[int, ipaddress.IPv4Network]] = []
+    for i, region in regions:
+        at = f"{NAMESPACE}:regions[{i}]"
+        info = catalog.region(region.cloud, region.name)
+        if info is None:
+            known = ", ".join(catalog.region_names(region.cloud))
+            yield Problem(
+                f"{at}.name", f"is not {_CLOUD_NAMES[region.cloud]} region (got {region.name!r}; known: {known})"
+            )
+        key = (region.cloud, region.name)
+        if key in seen_names:
+            yield Problem(f"{at}.name", f"duplicates regions[{seen_names[key]}] (got {region.name!r})")
+        seen_names.setdefault(key, i)
+        yield from _check_cloud_settings(at, region)
+        yield from _check_zones(at, region, info)
+        network = yield from _check_cidr(at, region)
+        if network is not None:
+            for j, other in networks:
+                if network.overlaps(other):
+                    yield Problem(
+                        f"{at}.cidr",
+                        f"overlaps regions[{j}].cidr {other} (got {region.cidr!r}); regions need "
+                        "distinct ranges so they can be peered for replication",
+                    )
+            networks.append((i, network))
+    if not complete:
+        return
+    roles = [r.role for _, r in regions]
+    primaries = [(i, r) for i, r in regions if r.role == "primary"]
+    if len(primaries) == 1 and primaries[0][1].cloud != "aws":
+        yield Problem(
+            f"{NAMESPACE}:regions[{primaries[0][0]}].cloud",
+            "the primary region must be an AWS region: Route 53, which sends users to the "
+            f"regions, is managed through it (got {primaries[0][1].cloud!r})",
+        )
+    if roles.count("primary") != 1:
+        yield Problem(
+            f"{NAMESPACE}:regions",
+            f"must have exactly one region with role 'primary' (got {roles.count('primary')})",
+        )
+    if environment == "prod" and len(regions) < 2:
+        yield Problem(
+            f"{NAMESPACE}:regions",
+            "prod needs at least two regions (a primary plus a secondary or standby) to survive "
+            f"a region outage (got {len(regions)})",
+        )
+
+
+def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
+    cluster = region.kubernetes
+    if region.cloud == "alicloud":
+        if region.certificate_id is None:
+            yield Problem(
+                f"{at}.certificateId",
+                "is required for an Alibaba Cloud region: the ID of the HTTPS certificate for "
+                "api.<domain> in Certificate Management Service",
+            )
+        if region.role != "secondary":
+            yield Problem(
+                f"{at}.role",
+                "an Alibaba Cloud region serves mainland China as an active region and must be "
+                f"'secondary' (got {region.role!r})",
+            )
+        if cluster is not None and cluster.cluster == "eks":
+            yield Problem(
+                f"{at}.kubernetes.cluster",
+                "eks is only for AWS regions; use 'existing' with a kubeconfig (got 'eks')",
+            )
+    elif region.certificate_id is not None:
+        yield Problem(f"{at}.certificateId", "is only for Alibaba Cloud regions (AWS regions use ACM)")
+    for k, cidr in enumerate(region.ssh_allowed_cidrs):
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            yield Problem(
+                f"{at}.sshAllowedCidrs[{k}]", f"must be an IPv4 network such as 203.0.113.0/24 (got {cidr!r})"
+            )
+    if cluster is None:
+        return
+    if cluster.cluster == "existing" and not cluster.kubeconfig:
+        yield Problem(
+            f"{at}.kubernetes.kubeconfig",
+            "is required when cluster is 'existing' (set it as a secret with pulumi config set --secret --path)",
+        )
+    for k, node_type in enumerate(cluster.node_instance_types):
+        if catalog.instance_spec(node_type) is None:
+            yield Problem(
+                f"{at}.kubernetes.nodeInstanceTypes[{k}]",
+                f"is not a node type the stack can size (got {node_type!r}; known: {', '.join(catalog.NODE_TYPES)})",
+            )
+    for k, cidr in enumerate(cluster.api_allowed_cidrs):
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            yield Problem(f"{at}.kubernetes.apiAllowedCidrs[{k}]", f"must be an IPv4 network (got {cidr!r})")
+
+
+def _check_zones(at: str, region: RegionSpec, info: catalog.RegionInfo | None) -> Iterator[Problem]:
+    zones = region.availability_zones
+    if len(zones) < 2:
+        yield Problem(
+            f"{at}.availabilityZones",
+            f"must list at least 2 zones so losing one keeps the region serving (got {len(zones)})",
+        )
+    for k, zone in enumerate(zones):
+        if info is not None and zone not in info.zones:
+            yield Problem(
+                f"{at}.availabilityZones[{k}]",
+                f"is not a zone of {region.name} (got {zone!r}; known: {', '.join(info.zones)})",
+            )
+        if zone in zones[:k]:
+            yield Problem(f"{at}.availabilityZones[{k}]", f"is listed twice (got {zone!r})")
+
+
+def _check_cidr(at: str, region: RegionSpec) -> typing.Generator[Problem, None, ipaddress.IPv4Network | None]:
+    try:
+        network = ipaddress.IPv4Network(region.cidr)
+    except ValueError:
+        yield Problem(f"{at}.cidr", f"must be an IPv4 network such as 10.10.0.0/16 (got {region.cidr!r})")
+        return None
+    if not network.is_private:
+        yield Problem(f"{at}.cidr", f"must be a private (RFC 1918) range (got {region.cidr!r})")
+        return None
+    if network.prefixlen < 16:
+        yield Problem(f"{at}.cidr", f"must be /16 or smaller, the largest VPC AWS allows (got {region.cidr!r})")
+        return None
+    try:
+        planning.subnet_layout(network, max(1, len(region.availability_zones)))
+    except ValueError as too_small:
+        yield Problem(f"{at}.cidr", f"{too_small} (got {region.cidr!r})")
+        return None
+    return network
+
+
+def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    ports_seen: dict[int, int] = {}
+    node_ports: dict[int, int] = {}
+    floor = _SAFETY[environment].min_capacity_floor
+    for i, service in services:
+        at = f"{NAMESPACE}:services[{i}]"
+        if service.name in seen:
+            yield Problem(f"{at}.name", f"duplicates services[{seen[service.name]}] (got {service.name!r})")
+        seen.setdefault(service.name, i)
+        if service.port in ports_seen:
+            yield Problem(
+                f"{at}.port",
+                f"is already used by services[{ports_seen[service.port]}] (got {service.port})",
+            )
+        ports_seen.setdefault(service.port, i)
+        if service.platform == "kubernetes" and service.kubernetes is None:
+            yield Problem(
+                f"{at}.kubernetes", "is required when platform is 'kubernetes' (the container image at least)"
+            )
+        if service.platform == "vm" and service.kubernetes is not None:
+            yield Problem(f"{at}.kubernetes", "is only for platform: kubernetes (got platform 'vm')")
+        if service.platform == "kubernetes":
+            other = node_ports.get(service.node_port)
+            if other is not None:
+                yield Problem(
+                    f"{at}.port",
+                    f"maps to NodePort {service.node_port}, already taken by services[{other}]; pick another port",
+                )
+            node_ports.setdefault(service.node_port, i)
+        cap = service.capacity
+        if not cap.min <= cap.desired <= cap.max:
+            yield Problem(
+                f"{at}.capacity",
+                f"must satisfy min <= desired <= max (got min={cap.min}, desired={cap.desired}, max={cap.max})",
+            )
+        if cap.min < floor:
+            yield Problem(
+                f"{at}.capacity.min",
+                f"must be at least {floor} in {environment} so one instance per zone "
+                f"survives a zone outage (got {cap.min})",
+            )
+        architectures = {_architecture(t) for t in service.instance_types}
+        if len(architectures) > 1:
+            yield Problem(
+                f"{at}.instanceTypes",
+                "must all share one CPU architecture, since the fleet boots one image "
+                f"(got {', '.join(service.instance_types)}: {' and '.join(sorted(architectures))})",
+            )
+        if len(set(service.instance_types)) != len(service.instance_types):
+            yield Problem(f"{at}.instanceTypes", f"lists an instance type twice (got {list(service.instance_types)})")
+        warm_pool = service.scaling.warm_pool
+        if warm_pool is None:
+            warm_pool = _SAFETY[environment].warm_pools
+        if warm_pool and len(service.instance_types) > 1:
+            yield Problem(
+                f"{at}.instanceTypes",
+                "must list exactly one instance type when the fleet has a warm pool (AWS does not "
+                "support warm pools with mixed instance types); list one type or set "
+                f"scaling.warmPool: false (got {list(service.instance_types)})",
+            )
+
+
+def _check_promotions(promotions: Indexed, services: Indexed) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    windows: list[tuple[int, PromotionSpec]] = []
+    for i, promotion in promotions:
+        at = f"{NAMESPACE}:promotions[{i}]"
+        if promotion.name in seen:
+            yield Problem(f"{at}.name", f"duplicates promotions[{seen[promotion.name]}] (got {promotion.name!r})")
+        seen.setdefault(promotion.name, i)
+        if promotion.end <= promotion.start:
+            yield Problem(
+                f"{at}.end",
+                f"must be after start {promotion.start.isoformat()} (got {promotion.end.isoformat()})",
+            )
+            continue
+        for j, other in windows:
+            if promotion.window.raise_at < other.end and other.window.raise_at < promotion.end:
+                yield Problem(
+                    f"{at}.start",
+                    f"its window (including prewarmMinutes) overlaps promotions[{j}] {other.name!r}; "
+                    "overlapping schedules would restore capacity in the middle of the other "
+                    f"promotion, so merge them into one (got {promotion.start.isoformat()})",
+                )
+        windows.append((i, promotion))
+        for k, service in services:
+            peak = planning.promotion_capacity(
+                service.capacity.as_capacity(), promotion.expected_peak_multiplier, service.scaling.cpu_target
+            )
+            if peak.max > 1000:
+                yield Problem(
+                    f"{at}.expectedPeakMultiplier",
+                    f"would need {peak.max} instances of services[{k}] {service.name!r}, above the "
+                    f"1000-instance limit (got {_num(promotion.expected_peak_multiplier)})",
+                )
+
+
+_ENDPOINT_FORMATS = {
+    "email": (re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}"), "an email address"),
+    "https": (re.compile(r"https://[^\s/$.?#][^\s]*"), "an https:// URL"),
+    "sms": (re.compile(r"\+[1-9][0-9]{6,14}"), "an E.164 phone number such as +6591234567"),
+}
+
+
+def _check_alerting(environment: str, alerting: AlertingSpec) -> Iterator[Problem]:
+    at = f"{NAMESPACE}:alerting.receivers"
+    for role, receivers in alerting.receivers.items():
+        if role not in RECEIVERS:
+            hint = difflib.get_close_matches(role, RECEIVERS, n=1)
+            suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+            yield Problem(f"{at}.{role}", f"unknown role (allowed: {', '.join(RECEIVERS)}){suffix}")
+            continue
+        for i, receiver in enumerate(receivers):
+            pattern, allowed = _ENDPOINT_FORMATS[receiver.protocol]
+            if receiver.endpoint != SECRET_PLACEHOLDER and not pattern.fullmatch(receiver.endpoint):
+                yield Problem(
+                    f"{at}.{role}[{i}].endpoint",
+                    f"must be {allowed} for protocol {receiver.protocol!r} (got {receiver.endpoint!r})",
+                )
+    if environment == "prod":
+        for role in RECEIVERS:
+            if not alerting.receivers.get(role):
+                yield Problem(
+                    f"{at}.{role}",
+                    "prod needs at least one receiver for every role, or its alerts reach nobody (got none)",
+                )
+
+
+def _check_placement(regions: Indexed, services: Indexed, complete: bool) -> Iterator[Problem]:
+    """Services against the regions they run in: the names exist, and a region that hosts a
+    Kubernetes service has a cluster."""
+    names = {r.name for _, r in regions}
+    for i, service in services:
+        at = f"{NAMESPACE}:services[{i}]"
+        if service.regions is not None and not service.regions:
+            yield Problem(f"{at}.regions", "must name at least one region, or be left out to run everywhere")
+        for k, name in enumerate(service.regions or ()):
+            if complete and name not in names:
+                yield Problem(
+                    f"{at}.regions[{k}]",
+                    f"is not a configured region (got {name!r}; configured: {', '.join(sorted(names))})",
+                )
+        if service.platform != "kubernetes":
+            continue
+        for j, region in regions:
+            if service.runs_in(region) and region.kubernetes is None:
+                yield Problem(
+                    f"{NAMESPACE}:regions[{j}].kubernetes",
+                    f"is required: services[{i}] {service.name!r} runs on Kubernetes in this region "
+                    "(or limit the service with its 'regions' key)",
+                )
+
+
+def _check_all(
+    environment: str,
+    regions: Indexed,
+    services: Indexed,
+    promotions: Indexed,
+    alerting: AlertingSpec | None,
+    complete: bool,
+) -> Iterator[Problem]:
+    yield from _check_regions(environment, regions, complete)
+    yield from _check_services(environment, services)
+    yield from _check_placement(regions, services, complete)
+    yield from _check_promotions(promotions, services)
+    if alerting is not None:
+        yield from _check_alerting(environment, alerting)
+
+
+def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
+    """Cross-field rules over the list items that did parse, so one bad value hides nothing else.
+
+    Items that failed to parse are left out (their own errors are already reported), rules
+    over a whole list (one primary region) are skipped, and an unusable environment counts as
+    dev, the least strict, so these checks never report a problem that is not there.
+    """
+
+    def parsed(key: str, kind: type[BaseModel]) -> Indexed:
+        items = known.get(key)
+        if not isinstance(items, list):
+            return []
+        good: Indexed = []
+        for i, item in enumerate(items):
+            try:
+                good.append((i, kind.model_validate(item)))
+            except ValidationError:
+                continue
+        return good
+
+    try:
+        alerting: AlertingSpec | None = AlertingSpec.model_validate(known.get("alerting"))
+    except ValidationError:
+        alerting = None
+    environment = known.get("environment")
+    yield from _check_all(
+        environment if environment in _SAFETY else "dev",
+        parsed("regions", RegionSpec),
+        parsed("services", ServiceSpec),
+        parsed("promotions", PromotionSpec),
+        alerting,
+        complete=False,
+    )
