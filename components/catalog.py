@@ -15,6 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from components.catalog_instance_types import BOTOCORE_VERSION as EC2_BOTOCORE_VERSION
+from components.catalog_instance_types import EC2_FAMILIES
+
 Cloud = Literal["aws", "alicloud"]
 
 
@@ -25,14 +28,17 @@ class RegionInfo:
     code: str
     zones: tuple[str, ...]
     location: str
+    #: ISO 3166 code of the country the region is in: an Alibaba Cloud region serves that
+    #: country's users through Route 53 geolocation.
+    country: str = ""
 
 
 def _aws(name: str, code: str, letters: str, location: str) -> RegionInfo:
     return RegionInfo("aws", name, code, tuple(f"{name}{letter}" for letter in letters), location)
 
 
-def _ali(name: str, code: str, letters: str, location: str) -> RegionInfo:
-    return RegionInfo("alicloud", name, code, tuple(f"{name}-{letter}" for letter in letters), location)
+def _ali(name: str, code: str, letters: str, location: str, country: str = "CN") -> RegionInfo:
+    return RegionInfo("alicloud", name, code, tuple(f"{name}-{letter}" for letter in letters), location, country)
 
 
 _REGIONS: tuple[RegionInfo, ...] = (
@@ -77,11 +83,11 @@ _REGIONS: tuple[RegionInfo, ...] = (
     _ali("cn-qingdao", "cnqd", "bc", "Qingdao"),
     _ali("cn-zhangjiakou", "cnzjk", "abc", "Zhangjiakou"),
     _ali("cn-chengdu", "cncd", "ab", "Chengdu"),
-    _ali("cn-hongkong", "cnhk", "bcd", "Hong Kong"),
-    _ali("ap-southeast-1", "alsg", "abc", "Singapore"),
-    _ali("ap-northeast-1", "altyo", "abc", "Tokyo"),
-    _ali("eu-central-1", "alfra", "ab", "Frankfurt"),
-    _ali("us-west-1", "alsv", "ab", "Silicon Valley"),
+    _ali("cn-hongkong", "cnhk", "bcd", "Hong Kong", "HK"),
+    _ali("ap-southeast-1", "alsg", "abc", "Singapore", "SG"),
+    _ali("ap-northeast-1", "altyo", "abc", "Tokyo", "JP"),
+    _ali("eu-central-1", "alfra", "ab", "Frankfurt", "DE"),
+    _ali("us-west-1", "alsv", "ab", "Silicon Valley", "US"),
 )
 
 _BY_KEY: dict[tuple[str, str], RegionInfo] = {(r.cloud, r.name): r for r in _REGIONS}
@@ -126,3 +132,138 @@ NODE_TYPES: tuple[str, ...] = tuple(_INSTANCE_SPECS)
 def instance_spec(instance_type: str) -> tuple[int, int] | None:
     """(vCPUs, memory MiB) of a node instance type, or None when the stack does not know it."""
     return _INSTANCE_SPECS.get(instance_type)
+
+
+# --------------------------------------------------------------------------------------
+# Instance types: which ones exist, so a typo stops at the config, not at `pulumi up`.
+# --------------------------------------------------------------------------------------
+
+#: EC2: every type in AWS's EC2 API model, generated from botocore (a development dependency
+#: only) by tools/ec2_instance_types.py, so the program needs no botocore at run time.
+EC2_CATALOGUE_SOURCE = f"AWS's EC2 API model (botocore {EC2_BOTOCORE_VERSION})"
+
+# Alibaba Cloud publishes no machine-readable model, so its catalogue is kept by hand from
+# "Overview of instance families" (https://www.alibabacloud.com/help/en/ecs/user-guide/overview-of-instance-families,
+# 2026): the enterprise-level general-purpose (g), compute-optimized (c), memory-optimized (r)
+# and high-clock-speed (hf) families of generations 5 to 9. A family's g, c and r variants
+# share one platform and one size ladder; where the page lists only the g or c variant, the
+# others follow it. Add a family here when a stack needs it.
+_ECS_LADDER_5 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge", "16xlarge")
+_ECS_LADDER_6 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge", "13xlarge", "26xlarge")
+_ECS_LADDER_6E = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "13xlarge", "26xlarge")
+_ECS_LADDER_AMD = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge", "32xlarge")
+_ECS_LADDER_7 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge", "16xlarge", "32xlarge")
+_ECS_LADDER_8I = (
+    *("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge"),
+    *("12xlarge", "16xlarge", "24xlarge", "48xlarge"),
+)
+_ECS_LADDER_8A = (
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "32xlarge",
+    "48xlarge",
+)
+_ECS_LADDER_8AE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge", "32xlarge")
+_ECS_LADDER_8INE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge")
+_ECS_LADDER_9I = (*_ECS_LADDER_8I[:-1], "32xlarge", "48xlarge")
+_ECS_LADDER_9A = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge")
+_ECS_LADDER_9AE = (
+    "large",
+    "xlarge",
+    "2xlarge",
+    "4xlarge",
+    "8xlarge",
+    "12xlarge",
+    "16xlarge",
+    "24xlarge",
+    "32xlarge",
+    "48xlarge",
+)
+_ECS_LADDER_HF5 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge")
+_ECS_LADDER_HF6 = (
+    "large",
+    "xlarge",
+    "2xlarge",
+    "3xlarge",
+    "4xlarge",
+    "6xlarge",
+    "8xlarge",
+    "10xlarge",
+    "16xlarge",
+    "20xlarge",
+)
+_ECS_LADDER_HF7 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge", "12xlarge", "24xlarge")
+_ECS_LADDER_HF8I = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge", "16xlarge", "32xlarge")
+
+#: Alibaba Cloud ECS instance family (without the ``ecs.`` prefix) -> its sizes.
+ECS_FAMILIES: dict[str, tuple[str, ...]] = {
+    "g5": (*_ECS_LADDER_5, "22xlarge"),
+    "c5": _ECS_LADDER_5,
+    "r5": (*_ECS_LADDER_5, "22xlarge"),
+    "g6": _ECS_LADDER_6,
+    "c6": _ECS_LADDER_6,
+    "r6": _ECS_LADDER_6,
+    "g6e": _ECS_LADDER_6E,
+    "c6e": _ECS_LADDER_6E,
+    "r6e": _ECS_LADDER_6E,
+    "g6a": _ECS_LADDER_AMD,
+    "c6a": _ECS_LADDER_AMD,
+    "r6a": _ECS_LADDER_AMD,
+    "g7": _ECS_LADDER_7,
+    "c7": _ECS_LADDER_7,
+    "r7": _ECS_LADDER_7,
+    "g7a": _ECS_LADDER_AMD,
+    "c7a": _ECS_LADDER_AMD,
+    "r7a": _ECS_LADDER_AMD,
+    "g8i": _ECS_LADDER_8I,
+    "c8i": _ECS_LADDER_8I,
+    "r8i": _ECS_LADDER_8I,
+    "g8a": _ECS_LADDER_8A,
+    "c8a": _ECS_LADDER_8A,
+    "r8a": _ECS_LADDER_8A,
+    "g8ae": _ECS_LADDER_8AE,
+    "c8ae": _ECS_LADDER_8AE,
+    "r8ae": _ECS_LADDER_8AE,
+    "g8ine": _ECS_LADDER_8INE,
+    "c8ine": _ECS_LADDER_8INE,
+    "g9i": _ECS_LADDER_9I,
+    "c9i": _ECS_LADDER_9I,
+    "r9i": _ECS_LADDER_9I,
+    "g9a": _ECS_LADDER_9A,
+    "c9a": ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"),
+    "r9a": _ECS_LADDER_9A,
+    "g9ae": _ECS_LADDER_9AE,
+    "c9ae": _ECS_LADDER_9AE,
+    "r9ae": _ECS_LADDER_9AE,
+    "hfc5": _ECS_LADDER_HF5,
+    "hfg5": (*_ECS_LADDER_HF5, "14xlarge"),
+    "hfc6": _ECS_LADDER_HF6,
+    "hfg6": _ECS_LADDER_HF6,
+    "hfr6": _ECS_LADDER_HF6,
+    "hfc7": _ECS_LADDER_HF7,
+    "hfg7": _ECS_LADDER_HF7,
+    "hfr7": _ECS_LADDER_HF7,
+    "hfc8i": _ECS_LADDER_HF8I,
+    "hfg8i": _ECS_LADDER_HF8I,
+    "hfr8i": _ECS_LADDER_HF8I,
+}
+ECS_PREFIX = "ecs."
+ECS_CATALOGUE_SOURCE = "the Alibaba Cloud catalogue in components/catalog.py"
+
+
+def ec2_instance_type_exists(name: str) -> bool:
+    family, _, size = name.partition(".")
+    return size in EC2_FAMILIES.get(family, ())
+
+
+def ecs_instance_type_exists(name: str) -> bool:
+    if not name.startswith(ECS_PREFIX):
+        return False
+    family, _, size = name[len(ECS_PREFIX) :].partition(".")
+    return size in ECS_FAMILIES.get(family, ())

@@ -99,8 +99,8 @@ class CourierEnvironment(pulumi.ComponentResource):
                 geo_endpoints=[
                     GeoEndpoint(
                         code=r.code,
-                        # Alibaba Cloud regions serve mainland China.
-                        country="CN",
+                        # An Alibaba Cloud region serves its country (mainland China for cn-*).
+                        country=r.info.country,
                         dns_name=self.alicloud_regions[r.code].load_balancer.dns_name,
                         health_paths=[s.public_health_path for s in spec.fronted_services(r)],
                     )

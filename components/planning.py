@@ -146,6 +146,50 @@ def promotion_schedules(
     return schedules
 
 
+def capacity_in_force(base: Capacity, schedules: Sequence[PromotionSchedule]) -> Capacity:
+    """The capacity a fleet's own settings should hold at the moment of the plan.
+
+    Outside promotions that is the configured capacity. Once a promotion's raise moment has
+    passed (its scheduled action has run, and the cloud has deleted it), the fleet is meant to
+    hold the promotion's capacity until the restore: an `up` in the middle of the peak (after a
+    `pulumi refresh` read the raised values back, or not) must keep them, never put min and
+    max back to the everyday values. The restore action still brings them back at the end.
+    """
+    for schedule in schedules:
+        if schedule.raise_at is None:
+            held = schedule.capacity
+            return Capacity(min=held.min, desired=held.desired, max=max(held.max, base.max))
+    return base
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A promotion that cannot be scheduled yet: beyond the cloud's scheduling horizon."""
+
+    name: str
+    #: The earliest moment the next `up` can schedule it (its last task then fits the horizon).
+    schedulable_from: datetime
+    #: The latest moment that `up` must have run: the promotion's raise moment.
+    deadline: datetime
+
+
+def within_horizon(
+    schedules: Sequence[PromotionSchedule], now: datetime, horizon: timedelta
+) -> tuple[list[PromotionSchedule], list[Deferred]]:
+    """Split schedules into those whose every task falls within ``horizon`` of ``now`` (a
+    cloud that refuses tasks further ahead, such as Alibaba ESS's 90 days, can take them) and
+    the deferred rest, with the window in which a later `up` can and must schedule them."""
+    ready: list[PromotionSchedule] = []
+    deferred: list[Deferred] = []
+    for schedule in schedules:
+        if schedule.restore_at <= now + horizon:
+            ready.append(schedule)
+        else:
+            deadline = schedule.raise_at or schedule.restore_at
+            deferred.append(Deferred(schedule.name, schedule.restore_at - horizon, deadline))
+    return ready, deferred
+
+
 def aws_timestamp(moment: datetime) -> str:
     """AWS scheduled actions take UTC timestamps in ``YYYY-MM-DDThh:mm:ssZ`` form."""
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +58,22 @@ class Verdict:
 
 @contextmanager
 def running_pack(
-    pack_dir: Path, *, project: str = "courier-platform", stack: str = "offline", timeout: float = 60
+    pack_dir: Path,
+    *,
+    project: str = "courier-platform",
+    stack: str = "offline",
+    timeout: float = 60,
+    plan_time: datetime | None = None,
 ) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    """Start the pack like the CLI does and yield an analyzer client connected to it."""
+    """Start the pack like the CLI does and yield an analyzer client connected to it.
+
+    ``plan_time`` is the moment the plan is made for (``plan --at``): time-dependent policies
+    (promotions under way, scheduling horizons) judge the deploy at that moment. The real CLI
+    leaves it unset, and the policies use the clock."""
     environment = dict(os.environ, PULUMI_PROJECT=project, PULUMI_STACK=stack, PULUMI_DRY_RUN="true")
+    environment.pop("COURIER_PLAN_TIME", None)
+    if plan_time is not None:
+        environment["COURIER_PLAN_TIME"] = plan_time.isoformat()
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(pack_dir)],
         stdout=subprocess.PIPE,
@@ -171,11 +184,11 @@ def _provider(resource: Resource, by_urn: Mapping[str, Resource]) -> analyzer_pb
     )
 
 
-def analyze(plan: Plan, pack_dir: Path, config_file: Path | None) -> Verdict:
+def analyze(plan: Plan, pack_dir: Path, config_file: Path | None, plan_time: datetime | None = None) -> Verdict:
     """Run every policy of the pack over the plan; violations as the Plan JSON records them."""
     by_urn = {r.urn: r for r in plan.resources}
     analyzed = [r for r in plan.resources if not r.type.startswith(PROVIDER_PREFIX) and r.type != "pulumi:pulumi:Stack"]
-    with running_pack(pack_dir, project=plan.project, stack=plan.stack) as analyzer:
+    with running_pack(pack_dir, project=plan.project, stack=plan.stack, plan_time=plan_time) as analyzer:
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
         config = policy_config(info, load_config(config_file), str(config_file or "defaults"))
         analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=config))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ def service(name: str, port: int, **extra: Any) -> dict[str, Any]:
         "name": name,
         "port": port,
         "instanceTypes": ["c6i.large"],
+        "artifact": {"digest": "sha256:" + hashlib.sha256(name.encode()).hexdigest()},
         "capacity": {"min": 2, "desired": 4, "max": 20},
         **extra,
     }

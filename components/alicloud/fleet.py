@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 
 import pulumi
 import pulumi_alicloud as ali
 
 from components import boot, planning
+from components.alicloud import names
 from components.planning import PromotionSchedule
+
+#: ESS CreateScheduledTask refuses a LaunchTime more than 90 days after the task is created or
+#: modified (Alibaba Cloud API reference, CreateScheduledTask). A day of margin covers the time
+#: between the plan and the `up` that creates the tasks.
+SCHEDULING_HORIZON = timedelta(days=89)
 
 TYPE = "courier:alicloud:Fleet"
 
@@ -28,12 +35,18 @@ class EssFleetArgs:
     load_balancer_security_group_id: pulumi.Input[str]
     server_group_id: pulumi.Input[str]
     capacity: planning.Capacity
+    #: Start of the names unique per account and region (group, configuration, rules, alarm,
+    #: scheduled tasks): components.alicloud.names.prefix and the service, e.g. prod_cnhz-orders.
+    name_prefix: str
     cpu_target: int = 80
     warmup_seconds: int = 300
     #: Balance instances evenly across zones (prod) instead of filling zones in order.
     balance_zones: bool = True
     deletion_protection: bool = True
+    #: Promotions to schedule now: every task within SCHEDULING_HORIZON (see within_horizon).
     promotions: Sequence[PromotionSchedule] = ()
+    #: Promotions too far ahead to schedule yet; the plan says when the next `up` must run.
+    deferred: Sequence[planning.Deferred] = ()
     #: Alibaba Cloud account ID (ESS notifications are addressed to the account's CloudMonitor).
     account_id: pulumi.Input[str] = ""
     region: str = ""
@@ -94,12 +107,14 @@ class EssFleet(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # As on AWS: in the middle of a promotion the group holds the promotion's capacity.
+        in_force = planning.capacity_in_force(args.capacity, args.promotions)
         group = ali.ess.ScalingGroup(
             f"{name}-group",
-            scaling_group_name=f"{name}-courier",
-            min_size=args.capacity.min,
-            max_size=args.capacity.max,
-            desired_capacity=args.capacity.desired,
+            scaling_group_name=names.fit(f"{args.name_prefix}-courier", names.ESS_NAME_MAX),
+            min_size=in_force.min,
+            max_size=in_force.max,
+            desired_capacity=in_force.desired,
             vswitch_ids=list(args.vswitch_ids),
             multi_az_policy="BALANCE" if args.balance_zones else "PRIORITY",
             health_check_types=["ECS", "LOAD_BALANCER"],
@@ -124,7 +139,7 @@ class EssFleet(pulumi.ComponentResource):
         ali.ess.ScalingConfiguration(
             f"{name}-config",
             scaling_group_id=group.id,
-            scaling_configuration_name=f"{name}-courier",
+            scaling_configuration_name=names.fit(f"{args.name_prefix}-courier", names.ESS_NAME_MAX),
             image_id=image.ids.apply(lambda ids: ids[0]),
             instance_types=list(args.instance_types),
             security_group_id=security_group.id,
@@ -145,7 +160,7 @@ class EssFleet(pulumi.ComponentResource):
         ali.ess.ScalingRule(
             f"{name}-cpu",
             scaling_group_id=group.id,
-            scaling_rule_name=f"{name}-cpu-target",
+            scaling_rule_name=names.fit(f"{args.name_prefix}-cpu-target", names.ESS_NAME_MAX),
             scaling_rule_type="TargetTrackingScalingRule",
             metric_type="system",
             metric_name="CpuUtilization",
@@ -159,7 +174,7 @@ class EssFleet(pulumi.ComponentResource):
         surge = ali.ess.ScalingRule(
             f"{name}-surge",
             scaling_group_id=group.id,
-            scaling_rule_name=f"{name}-surge",
+            scaling_rule_name=names.fit(f"{args.name_prefix}-surge", names.ESS_NAME_MAX),
             scaling_rule_type="SimpleScalingRule",
             adjustment_type="PercentChangeInCapacity",
             adjustment_value=20,
@@ -169,7 +184,7 @@ class EssFleet(pulumi.ComponentResource):
         )
         ali.ess.Alarm(
             f"{name}-cpu-above-target",
-            name=f"{name}-cpu-above-target",
+            name=names.fit(f"{args.name_prefix}-cpu-above-target", names.ESS_NAME_MAX),
             description=f"{args.service}: CPU above the {args.cpu_target}% target for 10 minutes",
             scaling_group_id=group.id,
             metric_type="system",
@@ -183,7 +198,15 @@ class EssFleet(pulumi.ComponentResource):
             opts=child,
         )
         for promotion in args.promotions:
-            self._schedule(name, group, promotion, args.capacity)
+            self._schedule(name, group, promotion, args.capacity, args.name_prefix)
+        for later in args.deferred:
+            pulumi.log.warn(
+                f"{later.name} is beyond Auto Scaling's {SCHEDULING_HORIZON.days}-day scheduling horizon: "
+                f"{name} is not pre-scaled for it yet; run `pulumi up` between "
+                f"{later.schedulable_from.astimezone(UTC):%Y-%m-%d %H:%M} UTC and {later.deadline.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+                "to schedule it",
+                self,
+            )
 
         ali.ess.Notification(
             f"{name}-capacity",
@@ -201,31 +224,42 @@ class EssFleet(pulumi.ComponentResource):
         self.register_outputs({"groupId": self.group_id})
 
     def _schedule(
-        self, name: str, group: ali.ess.ScalingGroup, promotion: PromotionSchedule, base: planning.Capacity
+        self,
+        name: str,
+        group: ali.ess.ScalingGroup,
+        promotion: PromotionSchedule,
+        base: planning.Capacity,
+        prefix: str,
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         if promotion.raise_at is not None:
             ali.ess.ScheduledTask(
                 f"{name}-{promotion.name}-prewarm",
-                scheduled_task_name=f"{name}-{promotion.name}-prewarm",
+                scheduled_task_name=names.fit(f"{prefix}-{promotion.name}-prewarm", names.ESS_NAME_MAX, "-prewarm"),
                 scaling_group_id=group.id,
                 launch_time=planning.alicloud_timestamp(promotion.raise_at),
                 min_value=promotion.capacity.min,
                 desired_capacity=promotion.capacity.desired,
                 max_value=promotion.capacity.max,
+                # The promotion is named here: task names carry the stack and region to be
+                # unique, and the policy pack reads which promotion a task belongs to.
+                description=f"courier-promotion:{promotion.name}:prewarm",
                 task_enabled=True,
                 opts=child,
             )
         else:
-            pulumi.log.warn(f"{promotion.name} is already under way: {name} is only restored when it ends", self)
+            pulumi.log.info(
+                f"{promotion.name} is under way: {name} holds its pre-scaled capacity until the restore", self
+            )
         # Floor and ceiling back; desired stays with target tracking, which drains the fleet.
         ali.ess.ScheduledTask(
             f"{name}-{promotion.name}-restore",
-            scheduled_task_name=f"{name}-{promotion.name}-restore",
+            scheduled_task_name=names.fit(f"{prefix}-{promotion.name}-restore", names.ESS_NAME_MAX, "-restore"),
             scaling_group_id=group.id,
             launch_time=planning.alicloud_timestamp(promotion.restore_at),
             min_value=base.min,
             max_value=base.max,
+            description=f"courier-promotion:{promotion.name}:restore",
             task_enabled=True,
             opts=child,
         )

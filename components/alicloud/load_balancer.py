@@ -13,6 +13,22 @@ TYPE = "courier:alicloud:LoadBalancer"
 #: TLS 1.2 and 1.3 with strong ciphers only.
 TLS_POLICY = "tls_cipher_policy_1_2_strict_with_1_3"
 
+#: Slow start and connection draining exist only on Standard and WAF-enabled ALB instances (not
+#: Basic), and slow start only with the weighted round-robin scheduler, not Wlc or Sch (ALB API
+#: reference, CreateServerGroup / UpdateServerGroupAttribute: SlowStartConfig,
+#: ConnectionDrainConfig). Change these two together or not at all.
+EDITION = "Standard"
+SCHEDULER = "Wrr"
+#: Health checks every 5 s (API range 1-50) that give up after 3 s (range 1-300): a probe ends
+#: before the next one starts, as AWS requires of target groups, so a slow instance is never
+#: probed twice at once; 3 failures (range 2-10) take it out within 15 s.
+HEALTH_CHECK_INTERVAL_SECONDS = 5
+HEALTH_CHECK_TIMEOUT_SECONDS = 3
+#: New instances ramp up over 30 s (API range 30-900); removed ones finish requests for 30 s
+#: (range 0-900).
+SLOW_START_SECONDS = 30
+CONNECTION_DRAIN_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class AlicloudTarget:
@@ -32,6 +48,9 @@ class AlicloudLoadBalancerArgs:
     #: Simple Log Service project for the access logs (names are unique across Alibaba Cloud).
     log_project_name: str
     services: Sequence[AlicloudTarget]
+    #: Start of every physical name (components.alicloud.names.prefix: stack and region code),
+    #: so stacks sharing an account are told apart in the console.
+    name_prefix: str
     deletion_protection: bool = True
     access_log_retention_days: int = 365
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -52,11 +71,12 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        prefix = args.name_prefix
 
         security_group = ali.ecs.SecurityGroup(
             f"{name}-alb",
             vpc_id=args.vpc_id,
-            security_group_name=f"{name}-alb",
+            security_group_name=f"{prefix}-alb",
             description="Public HTTPS entry point: 443, and 80 only to redirect to 443",
             tags=tags,
             opts=child,
@@ -89,9 +109,10 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         alb = ali.alb.LoadBalancer(
             f"{name}-alb",
             vpc_id=args.vpc_id,
+            load_balancer_name=f"{prefix}-alb",
             address_type="Internet",
             address_allocated_mode="Dynamic",
-            load_balancer_edition="Standard",
+            load_balancer_edition=EDITION,
             load_balancer_billing_config=ali.alb.LoadBalancerLoadBalancerBillingConfigArgs(pay_type="PayAsYouGo"),
             zone_mappings=[
                 ali.alb.LoadBalancerZoneMappingArgs(zone_id=zone, vswitch_id=vswitch)
@@ -112,26 +133,26 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         for service in args.services:
             group = ali.alb.ServerGroup(
                 f"{name}-{service.name}",
-                server_group_name=f"{name}-{service.name}",
+                server_group_name=f"{prefix}-{service.name}",
                 protocol="HTTP",
                 vpc_id=args.vpc_id,
-                scheduler="Wrr",
+                scheduler=SCHEDULER,
                 health_check_config=ali.alb.ServerGroupHealthCheckConfigArgs(
                     health_check_enabled=True,
                     health_check_protocol="HTTP",
                     health_check_method="GET",
                     health_check_path=service.health_check_path,
                     health_check_codes=["http_2xx"],
-                    health_check_interval=5,
-                    health_check_timeout=5,
+                    health_check_interval=HEALTH_CHECK_INTERVAL_SECONDS,
+                    health_check_timeout=HEALTH_CHECK_TIMEOUT_SECONDS,
                     healthy_threshold=3,
                     unhealthy_threshold=3,
                 ),
                 connection_drain_config=ali.alb.ServerGroupConnectionDrainConfigArgs(
-                    connection_drain_enabled=True, connection_drain_timeout=30
+                    connection_drain_enabled=True, connection_drain_timeout=CONNECTION_DRAIN_SECONDS
                 ),
                 slow_start_config=ali.alb.ServerGroupSlowStartConfigArgs(
-                    slow_start_enabled=True, slow_start_duration=30
+                    slow_start_enabled=True, slow_start_duration=SLOW_START_SECONDS
                 ),
                 tags={**tags, "service": service.name},
                 opts=child,
@@ -154,6 +175,7 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         for priority, service in enumerate(args.services, start=1):
             _path_rule(
                 f"{name}-{service.name}",
+                f"{prefix}-{service.name}",
                 https.id,
                 priority * 10,
                 list(service.path_patterns),
@@ -172,6 +194,7 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
             )
         _path_rule(
             f"{name}-not-found",
+            f"{prefix}-not-found",
             https.id,
             10000,
             ["/*"],
@@ -196,6 +219,7 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
         )
         _path_rule(
             f"{name}-to-https",
+            f"{prefix}-to-https",
             http.id,
             1,
             ["/*"],
@@ -217,17 +241,18 @@ class AlicloudLoadBalancer(pulumi.ComponentResource):
 
 def _path_rule(
     name: str,
+    rule_name: str,
     listener_id: pulumi.Input[str],
     priority: int,
     paths: list[str],
     action: ali.alb.RuleRuleActionArgs,
     opts: pulumi.ResourceOptions,
 ) -> ali.alb.Rule:
-    """A listener rule (named like the resource) taking the requests whose path matches."""
+    """A listener rule taking the requests whose path matches."""
     return ali.alb.Rule(
         name,
         listener_id=listener_id,
-        rule_name=name,
+        rule_name=rule_name,
         priority=priority,
         rule_conditions=[
             ali.alb.RuleRuleConditionArgs(

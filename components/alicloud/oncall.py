@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_alicloud as ali
 
+from components.alicloud import names
 from components.monitoring import oncall
 
 TYPE = "courier:alicloud:OnCall"
@@ -24,6 +25,10 @@ class Contact:
 class AlicloudOnCallArgs:
     #: Role -> who is reached (the stack config's alerting receivers).
     contacts: Mapping[str, Sequence[Contact]]
+    #: Start of every name (components.alicloud.names.prefix: stack and region code). Contacts,
+    #: contact groups and event rules are account-wide and created-or-overwritten by name, so
+    #: without it two stacks would share, rewire and delete each other's.
+    name_prefix: str
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -41,40 +46,42 @@ class AlicloudOnCall(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlicloudOnCallArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        prefix = args.name_prefix
         groups: dict[str, ali.cms.AlarmContactGroup] = {}
         webhooks: dict[str, list[pulumi.Input[str]]] = {}
         for role in oncall.ROLES:
-            names: list[pulumi.Input[str]] = []
+            members: list[pulumi.Input[str]] = []
             for index, contact in enumerate(args.contacts.get(role, ())):
                 if contact.protocol == "https":
                     webhooks.setdefault(role, []).append(contact.endpoint)
                     continue
-                # Contacts are account-wide: the region code keeps names apart.
                 person = ali.cms.AlarmContact(
                     f"{name}-{role}-{index}",
-                    alarm_contact_name=f"{name}-{role}-{index}",
+                    alarm_contact_name=names.cms_contact(prefix, role, index),
                     describe=f"courier {role}",
                     channels_mail=contact.endpoint if contact.protocol == "email" else None,
                     channels_sms=contact.endpoint if contact.protocol == "sms" else None,
                     opts=child,
                 )
-                names.append(person.alarm_contact_name)
+                members.append(person.alarm_contact_name)
             groups[role] = ali.cms.AlarmContactGroup(
                 f"{name}-{role}",
-                alarm_contact_group_name=f"{name}-{role}",
+                alarm_contact_group_name=f"{prefix}-{role}",
                 describe=f"courier on-call role {role}",
-                contacts=names,
+                contacts=members,
                 opts=child,
             )
 
-        self._event_rule(name, "critical", "CRITICAL", oncall.roles_for("critical", "capacity", True), groups, webhooks)
-        self._event_rule(name, "warning", "WARN", oncall.roles_for("warning", "capacity"), groups, webhooks)
+        critical = oncall.roles_for("critical", "capacity", True)
+        self._event_rule(name, prefix, "critical", "CRITICAL", critical, groups, webhooks)
+        self._event_rule(name, prefix, "warning", "WARN", oncall.roles_for("warning", "capacity"), groups, webhooks)
         self.contact_group_names = {role: g.alarm_contact_group_name for role, g in groups.items()}
         self.register_outputs({"contactGroupNames": self.contact_group_names})
 
     def _event_rule(
         self,
         name: str,
+        prefix: str,
         severity: str,
         level: str,
         roles: Sequence[str],
@@ -83,7 +90,7 @@ class AlicloudOnCall(pulumi.ComponentResource):
     ) -> None:
         ali.cms.EventRule(
             f"{name}-ess-{severity}",
-            rule_name=f"{name}-ess-{severity}",
+            rule_name=f"{prefix}-ess-{severity}",
             description=f"Auto Scaling {level} events -> {', '.join(roles)}",
             event_pattern=ali.cms.EventRuleEventPatternArgs(product="ESS", event_type_lists=["*"], level_lists=[level]),
             contact_parameters=[

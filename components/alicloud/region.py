@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_alicloud as ali
 
-from components.alicloud.fleet import EssFleet, EssFleetArgs
+from components import planning
+from components.alicloud import names
+from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
@@ -39,6 +41,9 @@ class AlicloudRegion(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         services = spec.services_on("vm", region)
         assert region.certificate_id is not None, "validated by the spec"
+        # Every Alibaba Cloud name starts with the stack and region (components.alicloud.names):
+        # dev, staging and prod may share an account.
+        prefix = names.prefix(spec.stack, region.code)
 
         network = AlicloudNetwork(
             name,
@@ -46,6 +51,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                 cidr=region.cidr,
                 zones=region.availability_zones,
                 nat_per_zone=spec.nat_per_zone(region),
+                name_prefix=prefix,
                 tags=spec.tags(),
             ),
             opts=child,
@@ -58,6 +64,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                 certificate_id=region.certificate_id,
                 log_project_name=_log_project_name(spec, region),
                 services=[AlicloudTarget(s.name, s.port, s.health_check_path, s.path_patterns) for s in services],
+                name_prefix=prefix,
                 deletion_protection=spec.safety.deletion_protection,
                 access_log_retention_days=spec.safety.log_retention_days,
                 tags=spec.tags(),
@@ -75,6 +82,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                     ]
                     for role, receivers in spec.alerting.receivers.items()
                 },
+                name_prefix=prefix,
                 tags=spec.tags(),
             ),
             opts=child,
@@ -84,6 +92,9 @@ class AlicloudRegion(pulumi.ComponentResource):
         self.fleets = {}
         for service in services:
             capacity = spec.capacity(service, region)
+            ready, deferred = planning.within_horizon(
+                spec.promotion_schedules(service, region), spec.as_of, SCHEDULING_HORIZON
+            )
             self.fleets[service.name] = EssFleet(
                 f"{name}-{service.name}",
                 EssFleetArgs(
@@ -95,11 +106,13 @@ class AlicloudRegion(pulumi.ComponentResource):
                     load_balancer_security_group_id=self.load_balancer.security_group_id,
                     server_group_id=self.load_balancer.server_group_ids[service.name],
                     capacity=capacity,
+                    name_prefix=f"{prefix}-{service.name}",
                     cpu_target=service.scaling.cpu_target,
                     warmup_seconds=service.scaling.warmup_seconds,
                     balance_zones=spec.is_prod,
                     deletion_protection=spec.safety.deletion_protection,
-                    promotions=spec.promotion_schedules(service, region),
+                    promotions=ready,
+                    deferred=deferred,
                     account_id=account.id,
                     ssh_allowed_cidrs=region.ssh_allowed_cidrs,
                     region=region.name,

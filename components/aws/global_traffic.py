@@ -133,20 +133,60 @@ class GlobalTraffic(pulumi.ComponentResource):
             records=[aws_name],
             opts=self._child,
         )
+        # Route 53 refuses two geolocation records for one location under one name, so each
+        # country gets exactly one: straight to its region, or, when several regions serve
+        # it, to a weighted set of them that is healthy while any of them is.
+        by_country: dict[str, list[GeoEndpoint]] = {}
         for geo in args.geo_endpoints:
+            by_country.setdefault(geo.country, []).append(geo)
+        for country, endpoints in sorted(by_country.items()):
+            if len(endpoints) == 1:
+                (geo,) = endpoints
+                target, label = regional_name(geo.code, args.global_name), geo.code
+                health = self.health_check_ids[geo.code]
+            else:
+                target, label = f"{country.lower()}.{args.global_name}", country.lower()
+                health = self._country_set(country, target, endpoints)
             # Unhealthy, the country falls back to the default record: the AWS regions.
             aws.route53.Record(
-                f"{self._name}-geo-{geo.code}",
+                f"{self._name}-geo-{label}",
                 zone_id=args.zone_id,
                 name=args.global_name,
                 type="CNAME",
                 ttl=60,
+                set_identifier=label,
+                geolocation_routing_policies=[aws.route53.RecordGeolocationRoutingPolicyArgs(country=country)],
+                health_check_id=health,
+                records=[target],
+                opts=self._child,
+            )
+
+    def _country_set(self, country: str, record_name: str, endpoints: Sequence[GeoEndpoint]) -> pulumi.Output[str]:
+        """Equal-weight CNAMEs to each region serving ``country``, each health-checked (an
+        unhealthy one stops answering), and a calculated check healthy while one of them is."""
+        args = self._args
+        for geo in endpoints:
+            aws.route53.Record(
+                f"{self._name}-{country.lower()}-{geo.code}",
+                zone_id=args.zone_id,
+                name=record_name,
+                type="CNAME",
+                ttl=60,
                 set_identifier=geo.code,
-                geolocation_routing_policies=[aws.route53.RecordGeolocationRoutingPolicyArgs(country=geo.country)],
+                weighted_routing_policies=[aws.route53.RecordWeightedRoutingPolicyArgs(weight=100)],
                 health_check_id=self.health_check_ids[geo.code],
                 records=[regional_name(geo.code, args.global_name)],
                 opts=self._child,
             )
+        check = aws.route53.HealthCheck(
+            f"{self._name}-{country.lower()}",
+            type="CALCULATED",
+            child_health_threshold=1,
+            child_healthchecks=[self.health_check_ids[geo.code] for geo in endpoints],
+            tags={**args.tags, "Name": record_name},
+            opts=self._child,
+        )
+        return check.id
 
     def _region_health(self, code: str, health_paths: Sequence[str]) -> pulumi.Output[str]:
         args, name = self._args, self._name

@@ -142,8 +142,12 @@ class LoadBalancer(pulumi.ComponentResource):
                 protocol="HTTP",
                 target_type="instance",
                 vpc_id=args.vpc_id,
-                # New instances ramp up over 30 s instead of taking a full share at once.
-                slow_start=30,
+                # Least outstanding requests: a slow or cold target accumulates requests in
+                # flight and is sent fewer, so it throttles itself without slow start. The two
+                # cannot be combined ("You cannot enable both least outstanding requests and
+                # slow start mode", ELB user guide, target group attributes); slow start stays
+                # off (0), as the API requires.
+                slow_start=0,
                 load_balancing_algorithm_type="least_outstanding_requests",
                 # Short drain: requests are short; long drains slow down scale-in and deploys.
                 deregistration_delay=30,

@@ -4,6 +4,7 @@ allowed, the value received)."""
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 import pulumi
 from pydantic import BaseModel
 
-from components.spec.fields import NAMESPACE
+from components.spec.fields import ECHO_LIMIT, NAMESPACE, clip, shown
 from components.spec.model import KNOWN_KEYS, _StackConfig
 
 # --------------------------------------------------------------------------------------
@@ -20,10 +21,23 @@ from components.spec.model import KNOWN_KEYS, _StackConfig
 # --------------------------------------------------------------------------------------
 
 
+#: Problems listed before the rest are only counted: a screenful, whatever the config holds.
+MAX_LISTED = 30
+#: The longest message a problem keeps (long lists of what is allowed fit; a flood does not).
+_MESSAGE_LIMIT = 1000
+_LONG_WORD = re.compile(rf"\S{{{ECHO_LIMIT + 1},}}")
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Whoever wrote the message, a bad value is echoed in at most ECHO_LIMIT characters.
+        object.__setattr__(self, "path", clip(self.path))
+        message = _LONG_WORD.sub(lambda word: clip(word.group()), self.message)
+        object.__setattr__(self, "message", clip(message, _MESSAGE_LIMIT))
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -33,10 +47,21 @@ class SpecError(pulumi.RunError):
     """Invalid stack config. A RunError, so the Pulumi CLI prints the message, not a traceback."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(set(problems), key=_problem_order)
+        self.problems = sorted({p for p in problems if not isinstance(p, _Repeated)}, key=_problem_order)
         count = len(self.problems)
-        lines = "\n".join(str(p) for p in self.problems)
+        lines = "\n".join(self.lines())
         super().__init__(f"invalid stack config ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+    def lines(self, limit: int = MAX_LISTED) -> list[str]:
+        """One line per problem, at most ``limit``, then how many more there are."""
+        shown_lines = [str(p) for p in self.problems[:limit]]
+        hidden = len(self.problems) - len(shown_lines)
+        return shown_lines + ([f"... and {hidden} more problem{'s' if hidden != 1 else ''}"] if hidden else [])
+
+
+class _Repeated(Problem):
+    """A pydantic error that only repeats others: a list "too short after validation" because
+    some of its items were invalid (each of those is reported). SpecError leaves it out."""
 
 
 def _problem_order(problem: Problem) -> tuple[int, str]:
@@ -117,11 +142,13 @@ def _describe(error: Mapping[str, Any]) -> Problem:
     if kind == "value_error":
         return Problem(_path(loc), str(error["ctx"]["error"]))
     if kind == "literal_error":
-        return Problem(_path(loc), f"must be one of {error['ctx']['expected']} (got {got!r})")
+        return Problem(_path(loc), f"must be one of {error['ctx']['expected']} (got {shown(got)})")
     if kind == "too_short":
         least = error["ctx"]["min_length"]
+        if isinstance(got, (list, tuple)) and len(got) >= least:
+            return _Repeated(_path(loc), "has invalid items")
         return Problem(_path(loc), f"must have at least {least} item{'s' if least != 1 else ''}")
     if kind == "string_too_long":
         return Problem(_path(loc), f"must be at most {error['ctx']['max_length']} characters")
     words = _TYPE_WORDS.get(kind, str(error["msg"]).lower())
-    return Problem(_path(loc), f"{words} (got {got!r})")
+    return Problem(_path(loc), f"{words} (got {shown(got)})")

@@ -8,24 +8,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from components import catalog, planning
 from components.spec.fields import (
+    _ALI_IMAGE_NAME,
     _ALI_INSTANCE_TYPE,
+    _AMI_NAME,
     _AWS_INSTANCE_TYPE,
+    _DIGEST,
     _DNS_NAME,
     _HTTPS_URL,
     _IMAGE,
+    _OWNER,
     _PATH,
+    _PRINCIPAL_ARN,
     _PROMOTION_NAME,
     _SERVICE_NAME,
+    _TAG,
     Environment,
+    Flag,
+    IsoDateTime,
     NatGateways,
+    Number,
     Platform,
     Role,
+    WholeNumber,
     _architecture,
-    _aware,
     _between,
     _matching,
     _Model,
@@ -62,7 +71,7 @@ class RegionSpec(_Model):
     availability_zones: tuple[str, ...]
     cidr: str
     #: A warm standby runs this share of the active fleets' min/desired (max stays full).
-    capacity_percent: Annotated[int, _between(1, 100)] = 100
+    capacity_percent: Annotated[WholeNumber, _between(1, 100)] = 100
     #: Default: one NAT gateway per zone in prod (a zone outage keeps egress), one elsewhere.
     nat_gateways: NatGateways | None = None
     #: Where the region's Kubernetes services run (required when it hosts any).
@@ -92,9 +101,9 @@ class RegionSpec(_Model):
 
 
 class CapacitySpec(_Model):
-    min: Annotated[int, _between(0, 1000)]
-    desired: Annotated[int, _between(0, 1000)]
-    max: Annotated[int, _between(1, 1000)]
+    min: Annotated[WholeNumber, _between(0, 1000)]
+    desired: Annotated[WholeNumber, _between(0, 1000)]
+    max: Annotated[WholeNumber, _between(1, 1000)]
 
     def as_capacity(self) -> planning.Capacity:
         return planning.Capacity(self.min, self.desired, self.max)
@@ -102,18 +111,36 @@ class CapacitySpec(_Model):
 
 class ScalingSpec(_Model):
     #: Average CPU the target-tracking policy holds the fleet at.
-    cpu_target: Annotated[int, _between(10, 95)] = 80
+    cpu_target: Annotated[WholeNumber, _between(10, 95)] = 80
     #: Seconds a new instance needs before its metrics count (boot + app start).
-    warmup_seconds: Annotated[int, _between(0, 3600)] = 300
+    warmup_seconds: Annotated[WholeNumber, _between(0, 3600)] = 300
     #: Seconds after launch before a failing load balancer health check replaces an instance.
-    health_check_grace_seconds: Annotated[int, _between(0, 7200)] = 300
+    health_check_grace_seconds: Annotated[WholeNumber, _between(0, 7200)] = 300
     #: Stopped, pre-initialised instances that join in seconds. Default: on in prod.
-    warm_pool: bool | None = None
+    warm_pool: Flag | None = None
+    #: Instances the warm pool keeps booted and stopped, whatever the group's desired
+    #: capacity. Default: the fleet's desired capacity in the region (a doubling joins from
+    #: the pool; the rest launches cold).
+    warm_pool_size: Annotated[WholeNumber, _between(1, 1000)] | None = None
+
+
+class ArtifactSpec(_Model):
+    """The release a VM fleet runs: a container image in the stack's registry (Amazon ECR in
+    every AWS region, Alibaba Cloud Container Registry in Alibaba Cloud regions), named by
+    digest (immutable, required in prod) or by tag (dev and staging)."""
+
+    digest: Annotated[str, _DIGEST] | None = None
+    tag: Annotated[str, _TAG] | None = None
+
+    @property
+    def reference(self) -> str:
+        """``@sha256:...`` or ``:<tag>``, to append to a repository URI."""
+        return f"@{self.digest}" if self.digest else f":{self.tag}"
 
 
 class SloSpec(_Model):
-    availability_percent: Annotated[float, _between(90, 99.999)] = 99.9
-    latency_p99_ms: Annotated[int, _between(1, 60000)] = 500
+    availability_percent: Annotated[Number, _between(90, 99.999)] = 99.9
+    latency_p99_ms: Annotated[WholeNumber, _between(1, 60000)] = 500
 
 
 class WorkloadSpec(_Model):
@@ -125,12 +152,14 @@ class WorkloadSpec(_Model):
         str,
         _matching(r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"),
     ]
-    cpu_request_millicores: Annotated[int, _between(50, 16000)] = 500
-    memory_request_mib: Annotated[int, _between(64, 65536), Field(alias="memoryRequestMiB")] = 512
+    cpu_request_millicores: Annotated[WholeNumber, _between(50, 16000)] = 500
+    memory_request_mib: Annotated[WholeNumber, _between(64, 65536), Field(alias="memoryRequestMiB")] = 512
     #: Default: twice the request (headroom for bursts without starving neighbours).
-    cpu_limit_millicores: Annotated[int, _between(50, 32000)] | None = None
+    cpu_limit_millicores: Annotated[WholeNumber, _between(50, 32000)] | None = None
     #: Default: the request (memory is not compressible: a pod over its request is evicted first).
-    memory_limit_mib: Annotated[Annotated[int, _between(64, 131072)] | None, Field(alias="memoryLimitMiB")] = None
+    memory_limit_mib: Annotated[Annotated[WholeNumber, _between(64, 131072)] | None, Field(alias="memoryLimitMiB")] = (
+        None
+    )
 
     @property
     def cpu_limit(self) -> int:
@@ -145,7 +174,7 @@ class ServiceSpec(_Model):
     """One courier service (orders, dispatch, tracking, payments)."""
 
     name: Annotated[str, _SERVICE_NAME]
-    port: Annotated[int, _between(1024, 65535)]
+    port: Annotated[WholeNumber, _between(1024, 65535)]
     health_check_path: Annotated[str, _PATH] = "/healthz"
     platform: Platform = "vm"
     instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("c6i.large",)
@@ -160,6 +189,8 @@ class ServiceSpec(_Model):
     slo: SloSpec = SloSpec()
     #: Container settings, for ``platform: kubernetes``.
     kubernetes: WorkloadSpec | None = None
+    #: The container image a ``platform: vm`` fleet runs (required for VM services).
+    artifact: ArtifactSpec | None = None
     #: Names of the regions the service runs in. Default: every region.
     regions: tuple[str, ...] | None = None
 
@@ -191,10 +222,13 @@ class PromotionSpec(_Model):
     """A known traffic storm (festival sale) that fleets are pre-scaled for."""
 
     name: Annotated[str, _PROMOTION_NAME]
-    start: Annotated[datetime, AfterValidator(_aware)]
-    end: Annotated[datetime, AfterValidator(_aware)]
-    expected_peak_multiplier: Annotated[float, _between(1, 20)]
-    prewarm_minutes: Annotated[int, _between(0, 1440)] = 60
+    start: IsoDateTime
+    end: IsoDateTime
+    #: Forecast peak / normal load. At least 1.1: a promotion that brings less needs no
+    #: pre-scaling, and every pre-scale must raise the fleet's floor (the policies tell a
+    #: fleet held for a promotion from one that is not by it).
+    expected_peak_multiplier: Annotated[Number, _between(1.1, 20)]
+    prewarm_minutes: Annotated[WholeNumber, _between(0, 1440)] = 60
 
     @property
     def window(self) -> planning.ScheduleWindow:
@@ -213,12 +247,12 @@ class ReceiverSpec(_Model):
 class ThresholdsSpec(_Model):
     """Business-signal alert thresholds, tuned from the app's history."""
 
-    order_failure_percent: Annotated[float, _between(0.1, 50)] = 2
-    payment_failure_percent: Annotated[float, _between(0.1, 50)] = 5
-    dispatch_p95_seconds: Annotated[int, _between(5, 3600)] = 120
-    location_lag_p95_seconds: Annotated[int, _between(1, 600)] = 30
+    order_failure_percent: Annotated[Number, _between(0.1, 50)] = 2
+    payment_failure_percent: Annotated[Number, _between(0.1, 50)] = 5
+    dispatch_p95_seconds: Annotated[WholeNumber, _between(5, 3600)] = 120
+    location_lag_p95_seconds: Annotated[WholeNumber, _between(1, 600)] = 30
     #: Traffic this many times above the same hour yesterday is an early warning (info).
-    traffic_surge_multiplier: Annotated[float, _between(1.2, 20)] = 2
+    traffic_surge_multiplier: Annotated[Number, _between(1.2, 20)] = 2
 
 
 class AlertingSpec(_Model):
@@ -232,14 +266,43 @@ class AlertingSpec(_Model):
         return f"{self.runbook_base_url.rstrip('/')}/{alert}.md"
 
 
+#: Pinned host images (bump deliberately: a new image rolls every fleet). AL2023 releases are
+#: listed in the AL2023 release notes; the AMI name is the same in every region.
+DEFAULT_AWS_HOST_IMAGE = "al2023-ami-2023.11.20260526.0-kernel-6.18"
+DEFAULT_ALICLOUD_HOST_IMAGE = "aliyun_3_x64_20G_alibase_20251030.vhd"
+
+
+class HostImagesSpec(_Model):
+    """The operating-system images fleets boot, pinned by name: the same name resolves to the
+    same image in every region, so an image changes only when this config changes."""
+
+    #: Amazon-owned AMI name without the ``-x86_64``/``-arm64`` suffix (the fleet's
+    #: architecture is appended).
+    aws: Annotated[str, _AMI_NAME] = DEFAULT_AWS_HOST_IMAGE
+    #: Alibaba Cloud system image name.
+    alicloud: Annotated[str, _ALI_IMAGE_NAME] = DEFAULT_ALICLOUD_HOST_IMAGE
+
+
+class AccessSpec(_Model):
+    """An IAM principal that may use the stack's EKS clusters (an EKS access entry)."""
+
+    principal_arn: Annotated[str, _PRINCIPAL_ARN]
+    #: admin: cluster admin (deploy roles); edit: change workloads; view: read only (the
+    #: pull-request preview role).
+    access: Literal["admin", "edit", "view"]
+
+
 class _StackConfig(_Model):
     environment: Environment
     domain: Annotated[str, _DNS_NAME]
-    owner: Annotated[str, Field(min_length=1, max_length=128)] = "courier-platform-team"
+    owner: Annotated[str, _OWNER] = "courier-platform-team"
     regions: tuple[RegionSpec, ...] = Field(min_length=1)
     services: tuple[ServiceSpec, ...] = Field(min_length=1)
     promotions: tuple[PromotionSpec, ...] = ()
     alerting: AlertingSpec
+    host_images: HostImagesSpec = HostImagesSpec()
+    #: Who may use the EKS clusters besides the identity that created them.
+    kubernetes_access: tuple[AccessSpec, ...] = ()
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
@@ -316,6 +379,17 @@ class EnvironmentSpec(_StackConfig):
         if service.scaling.warm_pool is None:
             return self.safety.warm_pools
         return service.scaling.warm_pool
+
+    def warm_pool_size(self, service: ServiceSpec, region: RegionSpec) -> int:
+        """Instances the fleet's warm pool keeps ready (0 without a warm pool)."""
+        if not self.warm_pool(service):
+            return 0
+        return service.scaling.warm_pool_size or max(1, self.capacity(service, region).desired)
+
+    def repository(self, service: ServiceSpec) -> str:
+        """The container repository of a VM service's releases, in every region's registry.
+        Per stack, so stacks sharing an account never fight over one repository."""
+        return f"courier/{self.stack.lower()}/{service.name}"
 
     def upcoming_promotions(self) -> tuple[PromotionSpec, ...]:
         """Promotions whose end is still ahead (AWS refuses scheduled actions in the past)."""

@@ -177,6 +177,7 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
             )
         if service.platform == "vm" and service.kubernetes is not None:
             yield Problem(f"{at}.kubernetes", "is only for platform: kubernetes (got platform 'vm')")
+        yield from _check_artifact(environment, at, service)
         if service.platform == "kubernetes":
             other = node_ports.get(service.node_port)
             if other is not None:
@@ -216,6 +217,29 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
                 "support warm pools with mixed instance types); list one type or set "
                 f"scaling.warmPool: false (got {list(service.instance_types)})",
             )
+
+
+def _check_artifact(environment: str, at: str, service: ServiceSpec) -> Iterator[Problem]:
+    artifact = service.artifact
+    if service.platform == "kubernetes":
+        if artifact is not None:
+            yield Problem(f"{at}.artifact", "is only for platform: vm (a Kubernetes service runs kubernetes.image)")
+        return
+    if artifact is None:
+        yield Problem(
+            f"{at}.artifact",
+            "is required: the container image the fleet runs, e.g. {digest: sha256:...} "
+            "(pushed to the stack's registry; see README 'How the application reaches the instances')",
+        )
+        return
+    if (artifact.digest is None) == (artifact.tag is None):
+        yield Problem(f"{at}.artifact", "must name exactly one of digest or tag")
+    elif environment == "prod" and artifact.digest is None:
+        yield Problem(
+            f"{at}.artifact.tag",
+            "prod runs releases pinned by digest: a tag can be moved, so two instances of one fleet "
+            f"could run different code (got tag {artifact.tag!r}; use digest: sha256:...)",
+        )
 
 
 def _check_promotions(promotions: Indexed, services: Indexed) -> Iterator[Problem]:

@@ -10,11 +10,16 @@ import pulumi_alicloud as ali
 import pulumi_aws as aws
 
 from components import planning
+from components.alicloud import load_balancer, names
 from components.alicloud.fleet import EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import TLS_POLICY, AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.aws.eks import EksCluster, EksClusterArgs
 from components.planning import PromotionSchedule
+from courier.cli import make_plan
+from courier.engine import record
+from courier.plan import Plan, Resource
+from tests.conftest import AS_OF, PROJECT, ROOT, StackPlans
 
 ZONES = ("cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j")
 
@@ -27,12 +32,16 @@ def with_provider(build):
     return program
 
 
-def test_network_plans_app_and_edge_vswitches_per_zone_with_nat_per_zone(run_components) -> None:
-    plan = run_components(
-        with_provider(
-            lambda opts: AlicloudNetwork("cnhz", AlicloudNetworkArgs("10.40.0.0/16", ZONES, nat_per_zone=True), opts)
+def declare_network(nat_per_zone: bool):
+    return with_provider(
+        lambda opts: AlicloudNetwork(
+            "cnhz", AlicloudNetworkArgs("10.40.0.0/16", ZONES, nat_per_zone=nat_per_zone, name_prefix="prod_cnhz"), opts
         )
     )
+
+
+def test_network_plans_app_and_edge_vswitches_per_zone_with_nat_per_zone(run_components) -> None:
+    plan = run_components(declare_network(nat_per_zone=True))
     switches = {s.name: s.inputs for s in plan.of_type("alicloud:vpc/switch:Switch")}
     layout = planning.plan_subnets("10.40.0.0/16", list(ZONES))
     for zone in layout:
@@ -46,14 +55,84 @@ def test_network_plans_app_and_edge_vswitches_per_zone_with_nat_per_zone(run_com
     assert {r.region for r in plan.resources if r.custom and not r.type.startswith("pulumi:")} == {"cn-hangzhou"}
 
 
-def test_single_nat_serves_every_zone(run_components) -> None:
-    plan = run_components(
-        with_provider(
-            lambda opts: AlicloudNetwork("cnhz", AlicloudNetworkArgs("10.40.0.0/16", ZONES, nat_per_zone=False), opts)
-        )
-    )
-    assert len(plan.of_type("alicloud:vpc/natGateway:NatGateway")) == 1
+def _named(plan: Plan, resource_type: str) -> dict[str, Resource]:
+    return {r.name: r for r in plan.of_type(resource_type)}
+
+
+def _from(resource: Resource, key: str) -> list[str]:
+    """The URNs of the resources the input ``key`` was computed from."""
+    return resource.property_dependencies.get(key, [])
+
+
+def assert_zone_egress(plan: Plan, letter: str, nat: Resource) -> None:
+    """Zone ``letter``'s app vSwitch has a route table of its own, attached to that vSwitch
+    only, whose default route leads to ``nat``, which translates for that vSwitch."""
+    (network,) = plan.of_type("courier:alicloud:Network")
+    switch = _named(plan, "alicloud:vpc/switch:Switch")[f"cnhz-app-{letter}"]
+    table = _named(plan, "alicloud:vpc/routeTable:RouteTable")[f"cnhz-app-{letter}"]
+    assert (table.parent, table.region) == (network.urn, "cn-hangzhou")
+    assert table.inputs["routeTableName"] == f"prod_cnhz-app-{letter}" and table.inputs["associateType"] == "VSwitch"
+    attachments = [
+        a
+        for a in plan.of_type("alicloud:vpc/routeTableAttachment:RouteTableAttachment")
+        if table.urn in _from(a, "routeTableId")
+    ]
+    assert len(attachments) == 1
+    (attachment,) = attachments
+    assert _from(attachment, "vswitchId") == [switch.urn] and attachment.parent == network.urn
+    entries = [e for e in plan.of_type("alicloud:vpc/routeEntry:RouteEntry") if table.urn in _from(e, "routeTableId")]
+    assert [(e.inputs["destinationCidrblock"], e.inputs["nexthopType"]) for e in entries] == [
+        ("0.0.0.0/0", "NatGateway")
+    ]
+    (entry,) = entries
+    assert _from(entry, "nexthopId") == [nat.urn] and entry.parent == network.urn
+    (snat,) = [
+        s for s in plan.of_type("alicloud:vpc/snatEntry:SnatEntry") if _from(s, "sourceVswitchId") == [switch.urn]
+    ]
+    assert _from(snat, "snatTableId") == [nat.urn]
+    (association,) = [
+        a for a in plan.of_type("alicloud:ecs/eipAssociation:EipAssociation") if _from(a, "instanceId") == [nat.urn]
+    ]
+    (eip,) = [
+        e for e in plan.of_type("alicloud:ecs/eipAddress:EipAddress") if e.urn in _from(association, "allocationId")
+    ]
+    assert _from(snat, "snatIp") == [eip.urn] and association.urn in snat.dependencies
+    # The vSwitch leaves the system route table only once its way out is complete.
+    assert {entry.urn, snat.urn} <= set(attachment.dependencies)
+
+
+def test_each_zone_egresses_through_its_own_nat_gateway(run_components) -> None:
+    plan = run_components(declare_network(nat_per_zone=True))
+    nats = _named(plan, "alicloud:vpc/natGateway:NatGateway")
+    switches = _named(plan, "alicloud:vpc/switch:Switch")
+    assert sorted(nats) == ["cnhz-nat-h", "cnhz-nat-i", "cnhz-nat-j"]
+    for zone in ZONES:
+        letter = zone[-1]
+        nat = nats[f"cnhz-nat-{letter}"]
+        assert _from(nat, "vswitchId") == [switches[f"cnhz-edge-{letter}"].urn] and nat.inputs["natType"] == "Enhanced"
+        assert_zone_egress(plan, letter, nat)
+    # Edge vSwitches stay on the system route table: they hold no instances that need egress.
+    attachments = plan.of_type("alicloud:vpc/routeTableAttachment:RouteTableAttachment")
+    assert {u for a in attachments for u in _from(a, "vswitchId")} == {
+        switches[f"cnhz-app-{zone[-1]}"].urn for zone in ZONES
+    }
+
+
+def test_single_nat_serves_every_zone_through_explicit_routes(run_components) -> None:
+    plan = run_components(declare_network(nat_per_zone=False))
+    (nat,) = plan.of_type("alicloud:vpc/natGateway:NatGateway")
     assert len(plan.of_type("alicloud:vpc/snatEntry:SnatEntry")) == 3
+    for zone in ZONES:
+        assert_zone_egress(plan, zone[-1], nat)
+
+
+def test_a_changed_next_hop_deletes_the_old_default_route_first() -> None:
+    # A route table holds one route per destination (CreateRouteEntry): switching NAT layouts
+    # replaces each default route, and create-before-delete would be refused.
+    recording = record(declare_network(nat_per_zone=True), project=PROJECT, stack="test")
+    entries = [r for r in recording.registrations if r.type == "alicloud:vpc/routeEntry:RouteEntry"]
+    assert len(entries) == 3 and all(r.delete_before_replace for r in entries)
+    assert sorted(r.inputs["name"] for r in entries) == [f"prod_cnhz-app-{zone[-1]}-default" for zone in ZONES]
 
 
 def declare_load_balancer(opts: pulumi.ResourceOptions) -> None:
@@ -65,6 +144,7 @@ def declare_load_balancer(opts: pulumi.ResourceOptions) -> None:
             certificate_id="14012345-cn-hangzhou",
             log_project_name="courier-prod-cnhz-abc",
             services=[AlicloudTarget("orders", 8080, "/healthz", ("/orders", "/orders/*"))],
+            name_prefix="prod_cnhz",
             deletion_protection=True,
         ),
         opts,
@@ -83,11 +163,32 @@ def test_alibaba_alb_admits_https_routes_by_path_and_redirects_http(run_componen
     assert listeners[443]["securityPolicyId"] == TLS_POLICY
     assert listeners[443]["certificates"] == {"certificateId": "14012345-cn-hangzhou"}
     rules = {r.inputs["ruleName"]: r.inputs for r in plan.of_type("alicloud:alb/rule:Rule")}
-    assert rules["cnhz-orders"]["ruleConditions"][0]["pathConfig"]["values"] == ["/orders", "/orders/*"]
-    assert rules["cnhz-to-https"]["ruleActions"][0]["redirectConfig"]["protocol"] == "HTTPS"
-    assert rules["cnhz-not-found"]["ruleActions"][0]["fixedResponseConfig"]["httpCode"] == "404"
+    assert rules["prod_cnhz-orders"]["ruleConditions"][0]["pathConfig"]["values"] == ["/orders", "/orders/*"]
+    assert rules["prod_cnhz-to-https"]["ruleActions"][0]["redirectConfig"]["protocol"] == "HTTPS"
+    assert rules["prod_cnhz-not-found"]["ruleActions"][0]["fixedResponseConfig"]["httpCode"] == "404"
     (group,) = plan.of_type("alicloud:alb/serverGroup:ServerGroup")
     assert group.inputs["healthCheckConfig"]["healthCheckPath"] == "/healthz"
+    assert (group.name, group.inputs["serverGroupName"]) == ("cnhz-orders", "prod_cnhz-orders")
+
+
+def test_alibaba_server_groups_use_only_what_a_standard_alb_accepts(run_components) -> None:
+    # ALB API reference, CreateServerGroup: slow start and connection draining need a Standard
+    # or WAF-enabled instance, slow start the Wrr scheduler; interval 1-50 s, timeout 1-300 s,
+    # thresholds 2-10, slow start 30-900 s, draining 0-900 s.
+    plan = run_components(with_provider(declare_load_balancer))
+    (alb,) = plan.of_type("alicloud:alb/loadBalancer:LoadBalancer")
+    assert alb.inputs["loadBalancerEdition"] == "Standard"
+    (group,) = plan.of_type("alicloud:alb/serverGroup:ServerGroup")
+    inputs = group.inputs
+    assert inputs["slowStartConfig"] == {"slowStartEnabled": True, "slowStartDuration": 30}
+    assert inputs["scheduler"] == "Wrr"
+    assert inputs["connectionDrainConfig"] == {"connectionDrainEnabled": True, "connectionDrainTimeout": 30}
+    check = inputs["healthCheckConfig"]
+    assert (check["healthCheckInterval"], check["healthCheckTimeout"]) == (5, 3)
+    # A probe gives up before the next one starts (AWS refuses anything else for target groups).
+    assert check["healthCheckTimeout"] < check["healthCheckInterval"]
+    assert (check["healthyThreshold"], check["unhealthyThreshold"]) == (3, 3)
+    assert load_balancer.EDITION == "Standard" and load_balancer.SCHEDULER == "Wrr"
 
 
 def declare_fleet(opts: pulumi.ResourceOptions, **overrides: Any) -> None:
@@ -104,6 +205,7 @@ def declare_fleet(opts: pulumi.ResourceOptions, **overrides: Any) -> None:
             load_balancer_security_group_id="sg-alb",
             server_group_id="sgp-orders",
             capacity=base,
+            name_prefix="prod_cnhz-orders",
             cpu_target=80,
             warmup_seconds=180,
             promotions=[
@@ -138,7 +240,7 @@ def test_ess_group_tracks_cpu_at_the_target_and_prescales_for_promotions(run_com
         180,
     )
     tasks = {t.inputs["scheduledTaskName"]: t.inputs for t in plan.of_type("alicloud:ess/scheduledTask:ScheduledTask")}
-    prewarm, restore = tasks["cnhz-orders-double-12-prewarm"], tasks["cnhz-orders-double-12-restore"]
+    prewarm, restore = tasks["prod_cnhz-orders-double-12-prewarm"], tasks["prod_cnhz-orders-double-12-restore"]
     assert prewarm["launchTime"] == "2026-12-11T14:30Z"
     assert (prewarm["minValue"], prewarm["desiredCapacity"], prewarm["maxValue"]) == (27, 27, 60)
     assert (restore["minValue"], restore["maxValue"]) == (6, 60) and "desiredCapacity" not in restore
@@ -209,3 +311,91 @@ def test_eks_cluster_is_encrypted_logged_and_its_nodes_hardened(run_components) 
         "kube-proxy",
         "eks-pod-identity-agent",
     }
+
+
+# Names that must be unique per account (CloudMonitor) or per account and region (ESS), with
+# the input that carries them; Log Service project names are unique across Alibaba Cloud.
+UNIQUE_NAMES = {
+    "alicloud:ess/scalingGroup:ScalingGroup": "scalingGroupName",
+    "alicloud:ess/scalingConfiguration:ScalingConfiguration": "scalingConfigurationName",
+    "alicloud:ess/scalingRule:ScalingRule": "scalingRuleName",
+    "alicloud:ess/scheduledTask:ScheduledTask": "scheduledTaskName",
+    "alicloud:ess/alarm:Alarm": "name",
+    "alicloud:cms/alarmContact:AlarmContact": "alarmContactName",
+    "alicloud:cms/alarmContactGroup:AlarmContactGroup": "alarmContactGroupName",
+    "alicloud:cms/eventRule:EventRule": "ruleName",
+    "alicloud:log/project:Project": "projectName",
+}
+
+
+def explicit_names(plan: Plan) -> set[tuple[str, str]]:
+    """(type, name) of every name the plan gives an Alibaba Cloud resource, except the log
+    store (unique within its project, whose name is the stack's) and the fleets' instance
+    security groups (names need not be unique; fleet.py keeps its own)."""
+    found = set()
+    for r in plan.resources:
+        if not r.type.startswith("alicloud:") or r.type == "alicloud:log/store:Store":
+            continue
+        if r.type == "alicloud:ecs/securityGroup:SecurityGroup" and plan.by_urn(r.parent or "").type.endswith(":Fleet"):
+            continue
+        found.update(
+            (r.type, value)
+            for key, value in r.inputs.items()
+            # metricName names a CloudMonitor metric, not the resource.
+            if isinstance(value, str) and (key == "name" or key.endswith("Name")) and key != "metricName"
+        )
+    return found
+
+
+def test_two_stacks_of_one_config_share_no_alibaba_name(stack_plans: StackPlans) -> None:
+    prod = stack_plans["prod"]
+    other = make_plan("prod-rehearsal", config_file=ROOT / "stacks" / "Pulumi.prod.yaml", at=AS_OF)
+    ours, theirs = explicit_names(prod), explicit_names(other)
+    assert ours and len(ours) == len(theirs)
+    assert ours.isdisjoint(theirs), sorted(ours & theirs)[:10]
+    for plan in (prod, other):
+        for resource_type, key in UNIQUE_NAMES.items():
+            values = [r.inputs[key] for r in plan.of_type(resource_type)]
+            assert values and len(values) == len(set(values)), resource_type
+    (group,) = [
+        g
+        for g in prod.of_type("alicloud:ess/scalingGroup:ScalingGroup")
+        if g.name == "cnhz-orders-group" and g.region == "cn-hangzhou"
+    ]
+    assert group.inputs["scalingGroupName"] == "prod_cnhz-orders-courier"
+    contacts = {c.inputs["alarmContactName"] for c in prod.of_type("alicloud:cms/alarmContact:AlarmContact")}
+    assert "prod_cnhz_incident_commander_0" in contacts
+    token = names.stack_token("prod-rehearsal")
+    assert {r.inputs["ruleName"] for r in other.of_type("alicloud:cms/eventRule:EventRule")} == {
+        f"{token}_cnhz-ess-critical",
+        f"{token}_cnhz-ess-warning",
+    }
+
+
+def test_stack_tokens_are_short_dashless_and_distinct() -> None:
+    assert [names.stack_token(s) for s in ("prod", "staging", "dev")] == ["prod", "staging", "dev"]
+    odd = ["prod-rehearsal", "Prod", "feature.x", "2027-double-11", "a" * 100, "qa_team.eu"]
+    tokens = [names.stack_token(s) for s in odd]
+    assert len(set(tokens)) == len(odd)
+    for token in tokens:
+        assert len(token) <= names.STACK_TOKEN_MAX and token[0].isalpha() and token.isalnum() and token.islower()
+    assert names.stack_token("prod-rehearsal") == names.stack_token("prod-rehearsal")
+    assert names.prefix("staging", "cnzjk") == "staging_cnzjk"
+
+
+def test_longest_names_are_shortened_deterministically_within_the_api_limits() -> None:
+    prefix = f"{names.prefix('a' * 100, 'cnzjk')}-{'s' * 16}"
+    first, second = "p" * 39 + "1", "p" * 39 + "2"
+    tasks = [
+        names.fit(f"{prefix}-{promotion}-{kind}", names.ESS_NAME_MAX, f"-{kind}")
+        for promotion in (first, second)
+        for kind in ("prewarm", "restore")
+    ]
+    assert len(set(tasks)) == 4
+    assert all(len(t) <= names.ESS_NAME_MAX and t.startswith(prefix) for t in tasks)
+    assert [t.rsplit("-", 1)[-1] for t in tasks] == ["prewarm", "restore", "prewarm", "restore"]
+    assert tasks[0] == names.fit(f"{prefix}-{first}-prewarm", names.ESS_NAME_MAX, "-prewarm")
+    assert names.fit("prod_cnhz-orders-double-12-prewarm", 64, "-prewarm") == "prod_cnhz-orders-double-12-prewarm"
+    contact = names.cms_contact(names.prefix("a" * 100, "cnzjk"), "customer-service-lead", 12)
+    assert len(contact) <= names.CMS_CONTACT_NAME_MAX and contact[0].isalpha()
+    assert set(contact) <= set("abcdefghijklmnopqrstuvwxyz0123456789._")

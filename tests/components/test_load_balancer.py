@@ -138,3 +138,14 @@ def test_children_are_parented_and_regional(run_components) -> None:
     children = list(plan.descendants(component.urn))
     assert all(c.parent == component.urn for c in children)
     assert {c.region for c in children} == {"ap-southeast-1"}
+
+
+def test_target_groups_never_combine_slow_start_with_least_outstanding_requests(run_components) -> None:
+    # ELB refuses slow start together with least_outstanding_requests (and weighted_random):
+    # every target group would have failed at `pulumi up`.
+    plan = run_components(declare())
+    groups = plan.of_type("aws:lb/targetGroup:TargetGroup")
+    assert len(groups) == len(SERVICES)
+    for group in groups:
+        assert group.inputs["loadBalancingAlgorithmType"] == "least_outstanding_requests"
+        assert group.inputs.get("slowStart", 0) == 0, group.name

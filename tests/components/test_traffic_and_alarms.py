@@ -10,8 +10,8 @@ import pytest
 
 from components.aws.alarms import FAST_BURN, Alarms, AlarmsArgs, FleetWatch
 from components.aws.certificates import CertificateRegion, Certificates, CertificatesArgs
-from components.aws.global_traffic import GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
-from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
+from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
+from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription, awaits_confirmation
 from components.monitoring import oncall
 from components.spec import RECEIVERS
 
@@ -126,7 +126,79 @@ def test_oncall_topics_are_encrypted_with_a_key_cloudwatch_may_use(run_component
         for t in topics
     )
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
-    assert "cloudwatch.amazonaws.com" in statements["AlertPublishersEncrypt"]["Principal"]["Service"]
+    assert statements["CloudWatchAlarmsEncrypt"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    # As AMP's alert manager guide grants it for an SSE topic.
+    assert statements["ManagedPrometheusEncrypt"] == {
+        "Sid": "ManagedPrometheusEncrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": "aps.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+    }
+
+
+def declare_topics(subscriptions):
+    def program() -> None:
+        provider = aws.Provider("aws-apse1", region="ap-southeast-1")
+        OnCallTopics(
+            "apse1",
+            OnCallTopicsArgs(subscriptions=subscriptions, tags={"environment": "prod"}),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+
+    return program
+
+
+def test_managed_prometheus_may_publish_and_read_attributes_from_its_workspaces_only(run_components) -> None:
+    plan = run_components(declare_topics({}))
+    policies = plan.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert len(policies) == len(RECEIVERS)
+    for policy in policies:
+        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        topic = statements["ManagedPrometheusAlerts"]["Resource"]
+        assert topic.startswith("arn:aws:sns:ap-southeast-1:123456789012:")
+        assert statements["ManagedPrometheusAlerts"] == {
+            "Sid": "ManagedPrometheusAlerts",
+            "Effect": "Allow",
+            "Principal": {"Service": "aps.amazonaws.com"},
+            "Action": ["sns:GetTopicAttributes", "sns:Publish"],
+            "Resource": topic,
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": "arn:aws:aps:ap-southeast-1:123456789012:workspace/*"},
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+            },
+        }
+        assert statements["CloudWatchAlarms"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        assert statements["CloudWatchAlarms"]["Action"] == "sns:Publish"
+        assert statements["CloudWatchAlarms"]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_self_confirming_endpoints_are_confirmed_and_the_rest_are_listed(run_components) -> None:
+    plan = run_components(
+        declare_topics(
+            {
+                "incident-commander": [
+                    Subscription("email", "ic@courier.example.com"),
+                    Subscription("sms", "+6580000001"),
+                ],
+                "deadmans-switch": [Subscription("https", "https://heartbeat.example.com/p", auto_confirms=True)],
+                "tech-expert": [Subscription("https", "https://events.example.com/integration/key")],
+            }
+        )
+    )
+    subscriptions = {r.name: r.inputs for r in plan.of_type("aws:sns/topicSubscription:TopicSubscription")}
+    assert subscriptions["apse1-deadmans-switch-0"]["endpointAutoConfirms"] is True
+    assert "endpointAutoConfirms" not in subscriptions["apse1-incident-commander-0"]
+    topics = {t.inputs["tags"]["oncall-role"]: t.inputs["tags"] for t in plan.of_type("aws:sns/topic:Topic")}
+    assert topics["incident-commander"]["awaiting-confirmation"] == "incident-commander-0"  # email; SMS needs none
+    assert topics["tech-expert"]["awaiting-confirmation"] == "tech-expert-0"
+    assert "awaiting-confirmation" not in topics["deadmans-switch"]
+    pending = [
+        name
+        for name, inputs in subscriptions.items()
+        if awaits_confirmation(inputs["protocol"], bool(inputs.get("endpointAutoConfirms")))
+    ]
+    assert sorted(pending) == ["apse1-incident-commander-0", "apse1-tech-expert-0"]
 
 
 def test_every_region_certificate_covers_the_global_name_with_one_shared_record(run_components) -> None:
@@ -213,3 +285,70 @@ def test_without_standby_the_api_name_is_the_latency_set(run_components) -> None
     records = {r.name: r.inputs for r in plan.of_type("aws:route53/record:Record")}
     assert "courier-primary" not in records
     assert records["courier-active-apse1"]["name"] == "api.courier.example.com"
+
+
+def declare_geo(*geos: tuple[str, str]):
+    def program() -> None:
+        provider = aws.Provider("aws-apse1", region="ap-southeast-1")
+        GlobalTraffic(
+            "courier",
+            GlobalTrafficArgs(
+                "api.courier.example.com",
+                "Z123",
+                [RegionEndpoint("apse1", "ap-southeast-1", "primary", "a.elb", "ZA", ["/orders/healthz"])],
+                geo_endpoints=[GeoEndpoint(code, country, f"{code}.alb", ["/orders/healthz"]) for code, country in geos],
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+
+    return program
+
+
+def geolocations(plan) -> list[tuple[str, str]]:
+    return sorted(
+        (r.inputs["name"], r.inputs["geolocationRoutingPolicies"][0]["country"])
+        for r in plan.of_type("aws:route53/record:Record")
+        if r.inputs.get("geolocationRoutingPolicies")
+    )
+
+
+def test_one_geolocation_record_per_country_even_with_two_regions_in_it(run_components) -> None:
+    # Route 53 refuses two geolocation records for the same location under one name.
+    plan = run_components(declare_geo(("cnhz", "CN"), ("cnsh", "CN"), ("cnhk", "HK")))
+    assert geolocations(plan) == [
+        ("api.courier.example.com", "*"),
+        ("api.courier.example.com", "CN"),
+        ("api.courier.example.com", "HK"),
+    ]
+    records = {r.name: r.inputs for r in plan.of_type("aws:route53/record:Record")}
+    china = records["courier-geo-cn"]
+    assert china["records"] == ["cn.api.courier.example.com"]
+    assert records["courier-geo-cnhk"]["records"] == ["cnhk.api.courier.example.com"]
+    # China goes to a weighted set of both regions, each answering only while healthy.
+    members = [records["courier-cn-cnhz"], records["courier-cn-cnsh"]]
+    assert [m["records"] for m in members] == [["cnhz.api.courier.example.com"], ["cnsh.api.courier.example.com"]]
+    assert all(m["name"] == "cn.api.courier.example.com" for m in members)
+    assert all(m["weightedRoutingPolicies"] == [{"weight": 100}] for m in members)
+    checks = {r.name: r for r in plan.of_type("aws:route53/healthCheck:HealthCheck")}
+    assert all(m["healthCheckId"] for m in members)
+    # The country falls back to the AWS regions only when neither region is healthy.
+    either = checks["courier-cn"].inputs
+    assert either["type"] == "CALCULATED"
+    assert either["childHealthThreshold"] == 1
+    assert len(either["childHealthchecks"]) == 2
+    assert "courier-cn" in china_health_sources(plan)
+
+
+def test_a_single_region_country_points_straight_at_its_region(run_components) -> None:
+    plan = run_components(declare_geo(("cnhz", "CN")))
+    assert geolocations(plan) == [("api.courier.example.com", "*"), ("api.courier.example.com", "CN")]
+    records = {r.name: r.inputs for r in plan.of_type("aws:route53/record:Record")}
+    assert records["courier-geo-cnhz"]["records"] == ["cnhz.api.courier.example.com"]
+    assert not [r for r in plan.of_type("aws:route53/record:Record") if r.inputs.get("weightedRoutingPolicies")]
+
+
+def china_health_sources(plan) -> set[str]:
+    """Names of the resources the China geolocation record's health check came from."""
+    (record,) = [r for r in plan.of_type("aws:route53/record:Record") if r.name == "courier-geo-cn"]
+    by_urn = {r.urn: r.name for r in plan.resources}
+    return {by_urn[u] for u in record.property_dependencies.get("healthCheckId", [])}

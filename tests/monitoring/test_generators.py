@@ -165,18 +165,64 @@ def test_agent_config_passes_promtool_check_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_install_script_is_valid_bash_and_verifies_checksums(tmp_path: Path) -> None:
-    for name, text in (("install.sh", agent.install_script(TARGET)), ("boot.sh", agent.boot_steps(TARGET))):
-        script = tmp_path / name
-        script.write_text(text)
-        result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-    text = agent.install_script(TARGET)
-    assert text.startswith("#!/bin/bash\n")
-    assert "sha256sum -c" in text
-    assert f"node_exporter {agent.NODE_EXPORTER_VERSION}" in text
-    assert "--enable-feature=agent" in text
-    assert TARGET.remote_write_url in text
-    # The boot steps retry the install from a unit instead of failing the boot.
-    steps = agent.boot_steps(TARGET)
-    assert "Restart=on-failure" in steps and "--no-block" in steps
+def test_agent_runs_as_containers_from_the_regions_registry_without_downloads(tmp_path: Path) -> None:
+    registry = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/courier/prod/platform"
+    images = agent.AgentImages(
+        node_exporter=f"{registry}/node-exporter{agent.NODE_EXPORTER.reference}",
+        prometheus=f"{registry}/prometheus{agent.PROMETHEUS.reference}",
+    )
+    steps = agent.boot_steps(TARGET, images)
+    script = tmp_path / "boot.sh"
+    script.write_text("#!/bin/bash\nset -euo pipefail\n" + steps)
+    result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "github.com" not in steps and "releases/download" not in steps and "sha256sum" not in steps
+    assert f" {images.node_exporter} --path.rootfs=/host --web.listen-address=127.0.0.1:9100\n" in steps
+    assert f" {images.prometheus} --enable-feature=agent --config.file=/etc/prometheus/agent.yml " in steps
+    assert TARGET.remote_write_url in steps
+    # Units that start at every boot and keep retrying; the boot never waits for them.
+    assert steps.count("Restart=always") == 2 and steps.count("WantedBy=multi-user.target") == 2
+    assert "systemctl enable --now --no-block node-exporter.service prometheus-agent.service" in steps
+
+
+def test_agent_images_are_pinned_where_the_digest_is_known() -> None:
+    assert agent.NODE_EXPORTER.reference == "@sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"
+    # Not verified yet: the immutable tag until the release process fills PROMETHEUS_DIGEST.
+    assert agent.PROMETHEUS.reference == ":v2.53.2"
+    assert [i.name for i in agent.IMAGES] == ["node-exporter", "prometheus"]
+
+
+def test_every_route_keeps_its_timing() -> None:
+    # The dead man's switch beats every 5 minutes (the top-level 4h would make a dead
+    # pipeline look alive for hours); pages repeat hourly; info waits half a day.
+    timing = {
+        (r["receiver"], tuple(r["matchers"])): {
+            k: r[k] for k in ("group_wait", "group_interval", "repeat_interval") if k in r
+        }
+        for r in routing.routes()
+    }
+    assert timing[("deadmans-switch", ('alertname="Watchdog"',))] == {
+        "group_wait": "0s",
+        "group_interval": "1m",
+        "repeat_interval": "5m",
+    }
+    critical = [t for (receiver, matchers), t in timing.items() if 'severity="critical"' in matchers]
+    assert len(critical) == 3 and all(t == {"repeat_interval": "1h"} for t in critical)
+    assert timing[("data-analyst", ('severity="info"',))] == {"repeat_interval": "12h"}
+    top = routing.alertmanager_config("ap-southeast-1", {r: f"arn:{r}" for r in RECEIVERS})["route"]
+    assert (top["group_wait"], top["group_interval"], top["repeat_interval"]) == ("30s", "5m", "4h")
+
+
+def test_kubernetes_services_count_ready_pods_under_the_name_the_capacity_alert_reads() -> None:
+    # FleetAtMaxCapacity compares courier:fleet_instances:count with the maximum: a
+    # Kubernetes service must feed that very series from its ready pods, or the alert can
+    # never fire for it.
+    spec = spec_of(valid_config())
+    region = spec.regions[0]
+    recording = rules.recording_rules(region, pod_namespaces=["notifications"])
+    counts = [r["expr"] for r in recording["rules"] if r["record"] == "courier:fleet_instances:count"]
+    assert len(counts) == 2
+    assert 'kube_pod_status_ready{namespace=~"notifications", condition="true"} == 1' in counts[1]
+    assert '"service", "$1", "namespace", "(.*)"' in counts[1]
+    capacity = next(r for r in alerts_of(valid_config()) if r["alert"] == "FleetAtMaxCapacity")
+    assert capacity["expr"].startswith("courier:fleet_instances:count{")

@@ -121,12 +121,12 @@ def test_the_alibaba_region_pages_the_same_roles_through_cloudmonitor(stack_plan
         g.inputs["alarmContactGroupName"]
         for g in in_region(plan, "alicloud:cms/alarmContactGroup:AlarmContactGroup", "cn-hangzhou")
     }
-    assert groups == {f"cnhz-{role}" for role in oncall.ROLES}
+    assert groups == {f"prod_cnhz-{role}" for role in oncall.ROLES}
     rules = {r.inputs["ruleName"]: r.inputs for r in in_region(plan, "alicloud:cms/eventRule:EventRule", "cn-hangzhou")}
-    critical = {c["contactGroupName"] for c in rules["cnhz-ess-critical"]["contactParameters"]}
-    assert critical == {"cnhz-incident-commander", "cnhz-tech-expert", "cnhz-customer-service-lead"}
-    warning = {c["contactGroupName"] for c in rules["cnhz-ess-warning"]["contactParameters"]}
-    assert warning == {"cnhz-ops-coordinator"}
+    critical = {c["contactGroupName"] for c in rules["prod_cnhz-ess-critical"]["contactParameters"]}
+    assert critical == {"prod_cnhz-incident-commander", "prod_cnhz-tech-expert", "prod_cnhz-customer-service-lead"}
+    warning = {c["contactGroupName"] for c in rules["prod_cnhz-ess-warning"]["contactParameters"]}
+    assert warning == {"prod_cnhz-ops-coordinator"}
     notifications = in_region(plan, "alicloud:ess/notification:Notification", "cn-hangzhou")
     assert len(notifications) == 4
     for notification in notifications:

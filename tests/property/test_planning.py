@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 import math
 import string
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from components import planning
+from components.planning import Capacity, PromotionSchedule, capacity_in_force, within_horizon
 
 PRIVATE_BASES = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 
@@ -111,3 +113,115 @@ def test_regional_capacity_scales_min_and_desired_but_keeps_max(
         assert scaled.desired <= max(base.desired, scaled.min)
     else:
         assert scaled == base
+
+
+# -- promotions under way and scheduling horizons (exact values) ---------------------------
+
+_NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def _schedule(name: str, raise_days: float | None, restore_days: float, cap: Capacity) -> PromotionSchedule:
+    raise_at = None if raise_days is None else _NOW + timedelta(days=raise_days)
+    return PromotionSchedule(name, raise_at, _NOW + timedelta(days=restore_days), cap)
+
+
+def test_capacity_in_force_is_the_base_before_any_promotion() -> None:
+    base = Capacity(6, 9, 60)
+    ahead = _schedule("double-12", 17, 18, Capacity(27, 27, 60))
+    assert capacity_in_force(base, [ahead]) == base
+
+
+def test_capacity_in_force_holds_a_running_promotion_with_at_least_the_base_max() -> None:
+    base = Capacity(6, 9, 60)
+    running = _schedule("double-12", None, 1, Capacity(27, 27, 34))
+    later = _schedule("spring", 60, 64, Capacity(23, 23, 60))
+    assert capacity_in_force(base, [later, running]) == Capacity(27, 27, 60)
+    assert capacity_in_force(base, [_schedule("big", None, 1, Capacity(40, 40, 90))]) == Capacity(40, 40, 90)
+
+
+def test_within_horizon_defers_a_promotion_whose_restore_is_beyond_it() -> None:
+    cap = Capacity(2, 2, 4)
+    near = _schedule("near", 80, 88, cap)
+    straddling = _schedule("straddling", 88, 92, cap)
+    far = _schedule("far", 340, 341, cap)
+    ready, deferred = within_horizon([near, straddling, far], _NOW, timedelta(days=89))
+    assert [s.name for s in ready] == ["near"]
+    assert [(d.name, d.schedulable_from, d.deadline) for d in deferred] == [
+        ("straddling", _NOW + timedelta(days=3), _NOW + timedelta(days=88)),
+        ("far", _NOW + timedelta(days=252), _NOW + timedelta(days=340)),
+    ]
+    # Exactly at the horizon is still schedulable.
+    edge = _schedule("edge", 88, 89, cap)
+    assert within_horizon([edge], _NOW, timedelta(days=89)) == ([edge], [])
+
+
+def test_a_warm_standby_runs_its_share_of_min_and_desired_rounded_up() -> None:
+    # prod's Seoul standby at 34%: orders (6/9/60) -> 3/4/60, tracking (6/12/90) -> 3/5/90.
+    assert planning.regional_capacity(Capacity(6, 9, 60), 34, 2) == Capacity(3, 4, 60)
+    assert planning.regional_capacity(Capacity(6, 12, 90), 34, 2) == Capacity(3, 5, 90)
+    # The floor wins over a smaller share; the full fleet is unchanged.
+    assert planning.regional_capacity(Capacity(2, 2, 10), 10, 2) == Capacity(2, 2, 10)
+    assert planning.regional_capacity(Capacity(6, 9, 60), 100, 2) == Capacity(6, 9, 60)
+
+
+def test_promotion_capacity_exact_values() -> None:
+    # desired 9 x 3 = 27 at 80%: max room to 100% CPU is ceil(27 x 100 / 80) = 34, below 60.
+    assert planning.promotion_capacity(Capacity(6, 9, 60), 3, 80) == Capacity(27, 27, 60)
+    assert planning.promotion_capacity(Capacity(6, 12, 30), 2.5, 70) == Capacity(30, 30, 43)
+    assert planning.promotion_capacity(Capacity(3, 4, 60), 1.1, 80) == Capacity(5, 5, 60)
+
+
+def test_the_smallest_vpcs_that_fit_and_the_first_that_does_not() -> None:
+    # Floors: private subnets /26 at most, public /28 (AWS's smallest). Three or fewer zones
+    # cut the VPC in 4 slots: a /24 fits exactly, a /25 does not.
+    assert planning.subnet_layout(ipaddress.IPv4Network("10.0.0.0/24"), 3) == (26, 28)
+    assert planning.largest_prefix_for(3) == 24
+    assert planning.largest_prefix_for(4) == 22  # 8 slots, and 8 /28 public subnets in the last: /22
+    for too_small in ("10.0.0.0/25", "10.0.0.0/27"):
+        try:
+            planning.subnet_layout(ipaddress.IPv4Network(too_small), 3)
+        except ValueError as error:
+            assert "needs /24 or larger" in str(error)
+        else:
+            raise AssertionError(f"{too_small} was accepted")
+
+
+def test_regional_capacity_rounds_a_share_up_never_down() -> None:
+    assert planning.regional_capacity(Capacity(101, 101, 200), 1, 1) == Capacity(2, 2, 200)
+    assert planning.regional_capacity(Capacity(100, 100, 200), 1, 1) == Capacity(1, 1, 200)
+
+
+def test_promotion_schedules_skip_ended_promotions_and_mark_running_ones() -> None:
+    base = Capacity(2, 2, 10)
+    start = _NOW + timedelta(hours=1)
+    end = _NOW + timedelta(hours=5)
+    ahead = planning.promotion_schedules([("p", start, end, 30, 2)], base, 80, _NOW)
+    assert [(s.raise_at, s.restore_at, s.window_start) for s in ahead] == [
+        (start - timedelta(minutes=30), end, start - timedelta(minutes=30))
+    ]
+    # Raising exactly now is already too late to schedule: the raise is in force instead.
+    at_raise = planning.promotion_schedules([("p", start, end, 60, 2)], base, 80, _NOW)
+    assert at_raise[0].raise_at is None and at_raise[0].window_start == _NOW
+    # Ended exactly now: nothing left to restore.
+    assert planning.promotion_schedules([("p", start, _NOW, 60, 2)], base, 80, _NOW) == []
+
+
+def test_node_groups_hold_the_minimum_and_the_peak_plus_a_node_per_zone() -> None:
+    # m6i.xlarge: 4 vCPU, 16 GiB -> 3500m and 14848 MiB allocatable after reservations.
+    demand = planning.PodDemand(cpu_millicores=500, memory_mib=512, min_pods=6, max_pods=48)
+    assert planning.node_group_capacity([demand], 4, 16384, 3) == Capacity(3, 3, 10)
+    # Memory-bound pods size by memory: 7 x 2048 MiB = 14336 fits one node of 14848.
+    heavy = planning.PodDemand(cpu_millicores=100, memory_mib=2048, min_pods=7, max_pods=15)
+    assert planning.node_group_capacity([heavy], 4, 16384, 1) == Capacity(1, 1, 4)
+    assert planning.node_group_capacity([heavy], 4, 16384, 2) == Capacity(2, 2, 5)
+    # Exactly full: 7 pods of 500m on 3500m is one node, not two.
+    exact = planning.PodDemand(cpu_millicores=500, memory_mib=64, min_pods=7, max_pods=7)
+    assert planning.node_group_capacity([exact], 4, 16384, 1) == Capacity(1, 1, 2)
+    for too_big in (planning.PodDemand(3501, 64, 1, 1), planning.PodDemand(100, 14849, 1, 1)):
+        try:
+            planning.node_group_capacity([too_big], 4, 16384, 1)
+        except ValueError as error:
+            assert "does not fit on a node with 3500m / 14848 MiB allocatable" in str(error)
+        else:
+            raise AssertionError(f"{too_big} was accepted")
+    assert planning.node_group_capacity([planning.PodDemand(3500, 14848, 1, 1)], 4, 16384, 1) == Capacity(1, 1, 2)

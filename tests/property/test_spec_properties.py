@@ -62,6 +62,7 @@ def test_any_set_of_well_formed_services_is_accepted(names: list[str], target: i
             "name": name,
             "port": 8000 + i,
             "instanceTypes": ["m6i.large"],
+            "artifact": {"digest": "sha256:" + "0" * 64},
             "capacity": {"min": 2, "desired": 3, "max": 30},
             "scaling": {"cpuTarget": target},
         }

@@ -254,7 +254,7 @@ REJECTIONS = [
         "cpu_target_misspelled",
         set_in(["services", 0, "scaling"], {"cpuTarge": 80}),
         "courier:services[0].scaling.cpuTarge: unknown key (allowed: cpuTarget, warmupSeconds, "
-        "healthCheckGraceSeconds, warmPool); did you mean 'cpuTarget'?",
+        "healthCheckGraceSeconds, warmPool, warmPoolSize); did you mean 'cpuTarget'?",
     ),
     (
         "warmup_too_long",
@@ -300,7 +300,7 @@ REJECTIONS = [
     (
         "promotion_multiplier_below_one",
         set_in(["promotions", 0, "expectedPeakMultiplier"], 0.5),
-        "courier:promotions[0].expectedPeakMultiplier: must be between 1 and 20 (got 0.5)",
+        "courier:promotions[0].expectedPeakMultiplier: must be between 1.1 and 20 (got 0.5)",
     ),
     (
         "promotion_prewarm_too_long",
@@ -335,7 +335,7 @@ REJECTIONS = [
     (
         "unknown_top_level_key",
         set_in(["regoins"], []),
-        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting); "
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess); "
         "did you mean 'courier:regions'?",
     ),
     (
@@ -620,8 +620,9 @@ PLATFORM_REJECTIONS = [
     ),
     (
         "node_type_unknown",
-        set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["x9.huge"]}),
-        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not a node type the stack can size (got 'x9.huge'",
+        # A real EC2 type (an unknown one stops at the EC2 catalogue) the node catalogue lacks.
+        set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["m5.large"]}),
+        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not a node type the stack can size (got 'm5.large'",
     ),
     (
         "api_cidr_invalid",
