@@ -58,8 +58,8 @@ def shown(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str) and len(value) > 2 * ECHO_LIMIT:
-        value = value[:ECHO_LIMIT] + value[-ECHO_LIMIT:]  # repr of the part that is shown only
-        return clip(repr(value))
+        # Only the ends are shown: no need for the repr of a megabyte.
+        value = value[:ECHO_LIMIT] + value[-ECHO_LIMIT:]
     return clip(repr(value))
 
 

@@ -12,7 +12,7 @@ import pytest
 from components import planning
 from courier.cli import make_plan
 from courier.plan import Plan, Resource
-from tests.conftest import AS_OF, ROOT, SHIPPED_STACKS
+from tests.conftest import ROOT, SHIPPED_STACKS
 from tests.plan.test_shipped_stacks import spec_for
 from tests.policies.harness import BY_NAME, violations
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from datetime import UTC
 from typing import Any
 
 import pytest
 
-from components.spec import SpecError
+from components import catalog
+from components.spec import Problem, SpecError
 from tests.builders import mutated, region, service, spec_of, valid_config
+from tests.conftest import ROOT
 
 
 def problems_of(config: dict[str, Any]) -> list[str]:
@@ -714,3 +718,169 @@ def test_a_kubernetes_service_may_be_limited_to_regions_with_a_cluster() -> None
     assert (
         notify.kubernetes is not None and notify.kubernetes.cpu_limit == 1000 and notify.kubernetes.memory_limit == 512
     )
+
+
+# --------------------------------------------------------------------------------------
+# Input hardening (issue 8, part 3): what pydantic's lax mode would quietly accept, values
+# no cloud offers, and values too long to echo.
+# --------------------------------------------------------------------------------------
+
+HARDENING_REJECTIONS = [
+    (
+        "whole_number_given_true",
+        set_in(["regions", 1, "capacityPercent"], True),
+        "courier:regions[1].capacityPercent: must be a whole number (got true)",
+    ),
+    (
+        "whole_number_given_yes",
+        set_in(["regions", 1, "capacityPercent"], "yes"),
+        "courier:regions[1].capacityPercent: must be a whole number (got 'yes')",
+    ),
+    (
+        "number_given_false",
+        set_in(["promotions", 0, "expectedPeakMultiplier"], False),
+        "courier:promotions[0].expectedPeakMultiplier: must be a number (got false)",
+    ),
+    (
+        "flag_given_yes",
+        set_in(["services", 0, "scaling"], {"warmPool": "yes"}),
+        "courier:services[0].scaling.warmPool: must be true or false (got 'yes')",
+    ),
+    (
+        "flag_given_one",
+        set_in(["services", 0, "scaling"], {"warmPool": 1}),
+        "courier:services[0].scaling.warmPool: must be true or false (got 1)",
+    ),
+    (
+        "promotion_start_unix_timestamp",
+        set_in(["promotions", 0, "start"], 1765468800),
+        "courier:promotions[0].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "2026-11-11T00:00:00+08:00, not a Unix timestamp (got 1765468800)",
+    ),
+    (
+        "promotion_end_unix_timestamp_as_text",
+        set_in(["promotions", 0, "end"], "1765555200"),
+        "courier:promotions[0].end: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "2026-11-11T00:00:00+08:00 (got '1765555200')",
+    ),
+    (
+        "ec2_size_unknown",
+        set_in(["services", 0, "instanceTypes"], ["c6i.lage"]),
+        "courier:services[0].instanceTypes[0]: is not an EC2 instance type (got 'c6i.lage'); did you mean "
+        "'c6i.large'? c6i comes in large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, 24xlarge, "
+        "32xlarge, metal",
+    ),
+    (
+        "ec2_family_unknown",
+        set_in(["services", 0, "instanceTypes"], ["c6x.large"]),
+        "courier:services[0].instanceTypes[0]: is not an EC2 instance type (got 'c6x.large'): AWS's EC2 API "
+        "model (botocore ",
+    ),
+    (
+        "ecs_size_unknown",
+        set_in(["services", 0, "alicloudInstanceTypes"], ["ecs.c7.larg"]),
+        "courier:services[0].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
+        "'ecs.c7.larg'); did you mean 'ecs.c7.large'? ecs.c7 comes in large, xlarge, 2xlarge, 3xlarge, 4xlarge, "
+        "6xlarge, 8xlarge, 16xlarge, 32xlarge",
+    ),
+    (
+        "ecs_family_unknown",
+        set_in(["services", 0, "alicloudInstanceTypes"], ["ecs.g77.large"]),
+        "courier:services[0].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
+        "'ecs.g77.large'): the Alibaba Cloud catalogue in components/catalog.py has no family 'ecs.g77'; did you "
+        "mean 'ecs.g7.large'?",
+    ),
+    (
+        "node_type_not_ec2",
+        set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["m6i.xlage"]}),
+        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not an EC2 instance type (got 'm6i.xlage'); "
+        "did you mean 'm6i.xlarge'?",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [(m, e) for _, m, e in HARDENING_REJECTIONS],
+    ids=[i for i, _, _ in HARDENING_REJECTIONS],
+)
+def test_rejects_what_lax_parsing_or_a_typo_would_let_through(mutation, expected: str) -> None:
+    problems = problems_of(mutated(mutation))
+    assert any(p.startswith(expected) for p in problems), "\n".join(problems)
+
+
+def test_real_instance_types_of_every_shape_are_accepted() -> None:
+    def shapes(config: dict[str, Any]) -> None:
+        config["services"][0]["instanceTypes"] = ["c7i.metal-24xl"]
+        config["services"][0]["alicloudInstanceTypes"] = ["ecs.g8i.xlarge", "ecs.hfc7.2xlarge"]
+
+    spec = spec_of(mutated(shapes))
+    assert spec.services[0].instance_types == ("c7i.metal-24xl",)
+
+
+def test_an_invalid_list_item_is_one_problem_not_two() -> None:
+    # pydantic also says the list is "too short after validation"; that only repeats the item.
+    problems = problems_of(
+        mutated(set_in(["regions"], [region("ap-southeast-1", "primary", "10.10.0.0/16", capacityPercent=0)]))
+    )
+    assert problems == ["courier:regions[0].capacityPercent: must be between 1 and 100 (got 0)"]
+
+
+def test_a_long_value_is_echoed_in_at_most_200_characters() -> None:
+    problems = problems_of(mutated(set_in(["domain"], "d" * 100_000)))
+    line = next(p for p in problems if p.startswith("courier:domain:"))
+    echoed = line.split("(got ", 1)[1]
+    assert len(echoed) <= 201 and "…" in echoed
+
+
+def test_any_message_keeps_a_long_word_short() -> None:
+    # Whoever builds a Problem (a rule, the loader), a long value in it is shortened.
+    problem = Problem("courier:services[0].regions[0]", f"is not a configured region (got {'r' * 10_000!r})")
+    assert len(str(problem)) < 300
+    assert "r…r" in str(problem)
+
+
+def test_at_most_thirty_problems_are_listed() -> None:
+    error = SpecError([Problem(f"courier:x{n:02}", "is wrong") for n in range(42)])
+    lines = str(error).splitlines()
+    assert lines[0] == "invalid stack config (42 problems):"
+    assert lines[1:31] == [f"courier:x{n:02}: is wrong" for n in range(30)]
+    assert lines[31:] == ["... and 12 more problems"]
+    assert len(error.problems) == 42
+
+
+def _shipped_instance_types() -> list[tuple[str, str]]:
+    found = []
+    for path in sorted([*(ROOT / "stacks").glob("*.yaml"), *(ROOT / "tests" / "fixtures").glob("*.yaml")]):
+        text = path.read_text(encoding="utf-8")
+        for key, listed in re.findall(r"(alicloudInstanceTypes|nodeInstanceTypes|instanceTypes): \[([^\]]*)\]", text):
+            found += [(key, t.strip()) for t in listed.split(",")]
+    return found
+
+
+def test_the_catalogues_know_every_shipped_instance_type() -> None:
+    shipped = _shipped_instance_types()
+    assert shipped
+    for key, name in shipped:
+        exists = (
+            catalog.ecs_instance_type_exists if key == "alicloudInstanceTypes" else catalog.ec2_instance_type_exists
+        )
+        assert exists(name), f"{key}: {name}"
+    assert all(catalog.ec2_instance_type_exists(t) for t in catalog.NODE_TYPES)
+
+
+def test_the_ec2_catalogue_is_botocores_instance_type_enum() -> None:
+    tool_spec = importlib.util.spec_from_file_location("ec2_instance_types", ROOT / "tools" / "ec2_instance_types.py")
+    assert tool_spec is not None and tool_spec.loader is not None
+    tool = importlib.util.module_from_spec(tool_spec)
+    tool_spec.loader.exec_module(tool)
+    types, version = tool.instance_types()
+    committed = {f"{family}.{size}" for family, sizes in catalog.EC2_FAMILIES.items() for size in sizes}
+    # Never accept a type AWS's model does not list.
+    assert committed <= set(types), sorted(committed - set(types))
+    if version != catalog.EC2_BOTOCORE_VERSION:
+        pytest.skip(
+            f"botocore {version} is installed but the catalogue comes from {catalog.EC2_BOTOCORE_VERSION}: "
+            f"{len(set(types) - committed)} newer types; run python tools/ec2_instance_types.py"
+        )
+    assert tool.TARGET.read_text(encoding="utf-8") == tool.render(types, version)
