@@ -10,18 +10,20 @@ verification; 2 invalid config or a program error (a clear message; a traceback 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from components import spec as spec_module
-from courier import analyze, artifacts, render
+from courier import analyze, artifacts, render, verify
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
@@ -63,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--policy-config",
         type=Path,
-        help="policy pack config (--policy-pack-config format); default: policies/config/STACK.json",
+        help="policy pack config (--policy-pack-config format); default: policies/config/ENVIRONMENT.json, "
+        "ENVIRONMENT being the stack's courier:environment (not its name)",
     )
     plan.add_argument(
         "--markdown",
@@ -90,7 +93,9 @@ def make_plan(
     finally:
         if previous is not None:
             spec_module.set_clock(previous)
-    return build_plan(project.name, stack, recording)
+    plan = build_plan(project.name, stack, recording)
+    plan.as_of = at or datetime.now(UTC)
+    return plan
 
 
 def attach_artifacts(plan: Plan, out_dir: Path | None) -> None:
@@ -105,6 +110,84 @@ def attach_artifacts(plan: Plan, out_dir: Path | None) -> None:
         plan.artifacts = artifacts.write_and_verify(rendered, Path(scratch))
 
 
+POLICY_CONFIGS = PROJECT_ROOT / "policies" / "config"
+
+
+def policy_config_file(plan: Plan, override: Path | None, err: Console, configs: Path = POLICY_CONFIGS) -> Path | None:
+    """The policy config the pack runs with: ``override`` (--policy-config) when given, else
+    ``configs/<environment>.json`` for the environment the program exports
+    (``courier:environment``). Never the stack's name: a prod environment planned under any
+    stack name is enforced as prod. None when the environment has no file, which is said on
+    ``err`` (the pack then runs at its built-in levels). Raises PolicyError for an override
+    that does not exist, rather than running the defaults under its name."""
+    if override is not None:
+        if not override.is_file():
+            raise analyze.PolicyError(f"{override}: no such policy config file")
+        return override
+    environment = plan.outputs.get("environment")
+    if not isinstance(environment, str) or not environment:
+        raise analyze.PolicyError("the program exports no `environment`: cannot choose its policy config")
+    chosen = configs / f"{environment}.json"
+    if chosen.is_file():
+        return chosen
+    shown = chosen.relative_to(PROJECT_ROOT) if chosen.is_relative_to(PROJECT_ROOT) else chosen
+    err.print(
+        f"note: no policy config for environment {environment!r} ({shown}): the pack runs at its "
+        "built-in levels and thresholds (advisory by default)",
+        markup=False,
+    )
+    return None
+
+
+def _unwritable_outputs(args: argparse.Namespace) -> list[str]:
+    """What is wrong with --out and --markdown, checked before anything is planned (a plan
+    takes seconds; a path that cannot be written should not cost them)."""
+    problems = []
+    if args.out is not None:
+        problem = _directory_problem(args.out)
+        if problem:
+            problems.append(f"--out {args.out}: {problem}")
+    if args.markdown is not None:
+        problem = _file_problem(args.markdown)
+        if problem:
+            problems.append(f"--markdown {args.markdown}: {problem}")
+    return problems
+
+
+def _directory_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (made) a directory to write into, or None."""
+    if path.exists():
+        if not path.is_dir():
+            return "is a file, not a directory (--out writes plan.json and the artifacts into a directory)"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return "is a directory this user cannot write to"
+        return None
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot be created: {ancestor} is a file, not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot be created: {ancestor} is not writable by this user"
+    return None
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why the summary cannot be appended to ``path``, or None."""
+    if path.is_dir():
+        return "is a directory; give the file to append the Markdown summary to"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "is not writable by this user"
+    parent = path.parent
+    if not parent.exists():
+        return f"is in a directory that does not exist ({parent})"
+    if not parent.is_dir():
+        return f"cannot be created: {parent} is a file, not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot be created: {parent} is not writable by this user"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     out = Console(highlight=False, soft_wrap=False)
@@ -112,20 +195,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Piped into a file or a CI log: never cut resource names to 80 columns.
         out = Console(highlight=False, soft_wrap=False, width=200)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    unwritable = _unwritable_outputs(args)
+    if unwritable:
+        for problem in unwritable:
+            err.print(f"[bold red]error:[/] {escape(problem)}", markup=True, emoji=False)
+        err.print("nothing was planned", markup=False)
+        return EXIT_INVALID
     started = time.perf_counter()
     where = args.config_file or Path("stacks") / f"Pulumi.{args.stack}.yaml"
     try:
         plan = make_plan(args.stack, args.config_file, args.at)
     except ConfigFileError as problem:
-        err.print(f"[bold red]error:[/] {problem}", markup=True)
+        # emoji=False: a key such as courier:loop: must not turn into a picture.
+        err.print(f"[bold red]error:[/] {escape(problem.message)}", markup=True, emoji=False)
+        for line in problem.lines():
+            err.print(f"  {line}", markup=False, emoji=False)
         return EXIT_INVALID
     except spec_module.SpecError as invalid:
         err.print(
-            f"[bold red]error:[/] stack {args.stack!r} ({where}) has invalid config; nothing was planned:",
+            f"[bold red]error:[/] stack {escape(repr(args.stack))} ({escape(str(where))}) has invalid config; "
+            "nothing was planned:",
             markup=True,
+            emoji=False,
         )
-        for problem in invalid.problems:
-            err.print(f"  {problem}", markup=False)
+        for line in invalid.lines():
+            err.print(f"  {line}", markup=False, emoji=False)
         return EXIT_INVALID
     except ProgramError as failure:
         err.print(f"[bold red]error:[/] {failure}", markup=True)
@@ -141,11 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
 
     try:
-        policy_file = args.policy_config or PROJECT_ROOT / "policies" / "config" / f"{args.stack}.json"
-        plan.policies = analyze.analyze(plan, PROJECT_ROOT / "policies", policy_file).to_json()
+        policy_file = policy_config_file(plan, args.policy_config, err)
+        plan.policies = analyze.analyze(plan, PROJECT_ROOT / "policies", policy_file, plan_time=args.at).to_json()
     except analyze.PolicyError as problem:
         err.print(f"[bold red]error:[/] {problem}", markup=True)
         return EXIT_INVALID
+    # Every input against the clouds' own rules (API models, documented rules, shellcheck).
+    plan.verification = verify.verify(plan).to_json()
     attach_artifacts(plan, args.out)
     if args.out:
         (args.out / "plan.json").write_text(plan.dumps() + "\n", encoding="utf-8")
@@ -158,4 +254,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         render.preview(out, plan, elapsed=time.perf_counter() - started, out_dir=args.out)
     failed = [a for a in plan.artifacts if not a.get("ok")]
     mandatory = [v for v in plan.policies.get("violations", []) if v.get("level") == "mandatory"]
-    return EXIT_VERIFY if failed or mandatory else EXIT_OK
+    findings = plan.verification["findings"]
+    return EXIT_VERIFY if failed or mandatory or findings else EXIT_OK

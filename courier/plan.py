@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from components.spec import SECRET_PLACEHOLDER
@@ -59,6 +60,10 @@ class Plan:
     diagnostics: list[dict[str, str]] = field(default_factory=list)
     policies: dict[str, Any] = field(default_factory=lambda: {"pack": None, "violations": []})
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    #: The moment the plan is made (``--at``, else now): time-based checks read it.
+    as_of: datetime | None = None
+    #: The verification stage's result (courier.verify): rules, resources checked, findings.
+    verification: dict[str, Any] = field(default_factory=lambda: {"rules": 0, "checked": 0, "findings": []})
 
     # -- queries used by tests, renderers and the CLI ---------------------------------
     def of_type(self, resource_type: str) -> list[Resource]:
@@ -99,11 +104,13 @@ class Plan:
         return {
             "project": self.project,
             "stack": self.stack,
+            "asOf": self.as_of.isoformat() if self.as_of else None,
             "resources": [r.to_json() for r in self.resources],
             "outputs": self.outputs,
             "summary": self.summary(),
             "policies": self.policies,
             "artifacts": self.artifacts,
+            "verification": self.verification,
             "diagnostics": self.diagnostics,
         }
 

@@ -86,7 +86,32 @@ def load_spec() -> EnvironmentSpec:
     keys = sorted(_present_keys())
     values = {key: config.get(key) for key in keys}
     secret = frozenset(k for k in keys if is_config_secret(f"{NAMESPACE}:{k}"))
-    return spec_from_config(values, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret)
+    stray = _project_namespace_keys(pulumi.get_project())
+    try:
+        spec = spec_from_config(values, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret)
+    except SpecError as invalid:
+        raise SpecError(invalid.problems + stray) from None
+    if stray:
+        raise SpecError(stray)
+    return spec
+
+
+def _project_namespace_keys(project: str) -> list[Problem]:
+    """Keys set without a namespace: `pulumi config set owner x` stores them under the project
+    (``courier-platform:owner``), which nothing reads; they would be ignored silently."""
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{project}:"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return [
+        Problem(
+            key,
+            f"is in the project's namespace, which nothing reads; did you mean '{NAMESPACE}:{key[len(prefix) :]}'? "
+            f"(set it with `pulumi config set {NAMESPACE}:{key[len(prefix) :]} ...`)",
+        )
+        for key in sorted(keys)
+        if key.startswith(prefix) and project != NAMESPACE
+    ]
 
 
 def spec_from_config(

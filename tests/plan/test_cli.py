@@ -228,7 +228,8 @@ def test_a_failed_verification_makes_the_plan_exit_1(capsys, monkeypatch, tmp_pa
 def test_without_the_tools_artifacts_are_written_but_marked_unverified(capsys, monkeypatch, tmp_path: Path) -> None:
     from courier import artifacts
 
-    monkeypatch.setattr(artifacts.shutil, "which", lambda name: None)
+    # Only the artifact verifiers are missing (shellcheck, for the boot scripts, is not).
+    monkeypatch.setattr(artifacts, "_command", lambda tool: None)
     code, stdout, _ = run_cli(capsys, "dev", "--out", str(tmp_path / "out"))
     assert code == 0
     recorded = json.loads((tmp_path / "out" / "plan.json").read_text())["artifacts"]

@@ -884,3 +884,24 @@ def test_the_ec2_catalogue_is_botocores_instance_type_enum() -> None:
             f"{len(set(types) - committed)} newer types; run python tools/ec2_instance_types.py"
         )
     assert tool.TARGET.read_text(encoding="utf-8") == tool.render(types, version)
+
+
+def test_a_key_in_the_project_namespace_is_refused_not_ignored() -> None:
+    # `pulumi config set owner x` (no namespace) stores courier-platform:owner, which the
+    # program never reads: under the real CLI it would be dropped without a word.
+    import json as _json
+
+    import pytest as _pytest
+
+    from components.spec import SpecError, load_spec
+    from courier.engine import record
+    from tests.builders import valid_config
+
+    config = {f"courier:{k}": v if isinstance(v, str) else _json.dumps(v) for k, v in valid_config().items()}
+    config["courier-platform:owner"] = "night-shift"
+    with _pytest.raises(SpecError) as raised:
+        record(load_spec, project="courier-platform", stack="test", config=config)
+    assert [str(p) for p in raised.value.problems] == [
+        "courier-platform:owner: is in the project's namespace, which nothing reads; did you mean "
+        "'courier:owner'? (set it with `pulumi config set courier:owner ...`)"
+    ]

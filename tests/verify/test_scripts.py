@@ -1,0 +1,158 @@
+"""Boot scripts: decoding, the size limit, shellcheck, and the images they pull."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import boot
+from courier.plan import Resource
+from courier.verify.scripts import decode, embedded
+from tests.tools import require_tool
+from tests.verify.plans import findings, resource
+
+AGENT = """install -m 0755 /dev/stdin /usr/local/sbin/agent <<'SCRIPT'
+#!/bin/bash
+set -euo pipefail
+unused_setting=1
+exec /opt/agent/agent
+SCRIPT
+"""
+
+
+def template(script: str | bytes, name: str = "apne1-orders", region: str = "ap-northeast-1") -> Resource:
+    raw = script.encode() if isinstance(script, str) else script
+    return resource(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        name,
+        {"userData": base64.b64encode(raw).decode(), "instanceType": "c6i.xlarge"},
+        region=region,
+    )
+
+
+def ess_configuration(script: str) -> Resource:
+    return resource(
+        "alicloud:ess/scalingConfiguration:ScalingConfiguration",
+        "cnhz-orders-config",
+        {"userData": boot.user_data(script)},
+        region="cn-hangzhou",
+    )
+
+
+def test_decodes_base64_gzip_and_mime_multipart_user_data() -> None:
+    script = boot.start_service("orders", "ap-northeast-1", "prod", 8080)
+    raw, [(kind, text)] = decode(boot.user_data(script))
+    assert kind == "text/x-shellscript" and text == script and len(raw) == len(script.encode())
+    zipped = gzip.compress(script.encode())
+    assert decode(base64.b64encode(zipped).decode())[1] == [("text/x-shellscript", script)]
+    mime = (
+        'Content-Type: multipart/mixed; boundary="B"\nMIME-Version: 1.0\n\n--B\n'
+        'Content-Type: text/cloud-config; charset="us-ascii"\n\n#cloud-config\nruncmd: [true]\n\n--B\n'
+        'Content-Type: text/x-shellscript; charset="us-ascii"\n\n' + script + "\n--B--\n"
+    )
+    kinds = [kind for kind, _ in decode(base64.b64encode(mime.encode()).decode())[1]]
+    assert kinds == ["text/cloud-config", "text/x-shellscript"]
+    assert decode("#!/bin/bash\ntrue\n")[1] == [("text/x-shellscript", "#!/bin/bash\ntrue\n")]
+
+
+def test_finds_scripts_installed_through_quoted_here_documents() -> None:
+    [(label, text)] = list(embedded("#!/bin/bash\n" + AGENT))
+    assert label == "here-document SCRIPT (line 2)" and text.startswith("#!/bin/bash\nset -euo")
+    assert list(embedded("#!/bin/bash\ncat > /etc/x <<EOF\n#!/bin/bash\n$HOME\nEOF\n")) == []
+
+
+def test_rejects_user_data_over_16_kb_before_base64() -> None:
+    rule = "boot-script-size"
+    assert findings(template("#!/bin/bash\n" + "#" * (16 * 1024 - 12)), rule=rule) == []
+    [found] = findings(template("#!/bin/bash\n" + "#" * (16 * 1024 - 11)), rule=rule)
+    assert found.property == "userData" and "16385 bytes" in found.message and "EC2" in found.source
+    [alibaba] = findings(ess_configuration("#!/bin/bash\n" + "#" * 16 * 1024), rule=rule)
+    assert "alibabacloud.com" in alibaba.source
+
+
+@pytest.mark.tools
+def test_shellcheck_warnings_in_a_boot_script_and_its_embedded_scripts_are_findings() -> None:
+    tool = require_tool("shellcheck", "Debian package shellcheck")
+    clean = boot.start_service("orders", "ap-northeast-1", "prod", 8080)
+    assert findings(template(clean), ess_configuration(clean), rule="boot-script-shellcheck", shellcheck=tool) == []
+    script = "#!/bin/bash\ncd /opt/courier\n" + AGENT
+    found = findings(template(script), rule="boot-script-shellcheck", shellcheck=tool)
+    assert [(f.property, f.message.split(" ")[0]) for f in found] == [
+        ("userData", "SC2164"),
+        ("userData here-document SCRIPT (line 3)", "SC2034"),
+    ]
+    assert all("(warning)" in f.message for f in found)
+
+
+def test_a_missing_shellcheck_is_a_finding_not_a_pass() -> None:
+    [found] = findings(template("#!/bin/bash\ntrue\n"), rule="boot-script-shellcheck", shellcheck=None)
+    assert found.urn == "" and "shellcheck is not installed" in found.message and "1 boot script" in found.message
+
+
+def _fake_tool(tmp_path: Path, body: str) -> str:
+    tool = tmp_path / "shellcheck"
+    tool.write_text("#!/bin/sh\n" + body + "\n")
+    tool.chmod(0o755)
+    return str(tool)
+
+
+@pytest.mark.parametrize("body", ["echo broken >&2; exit 3", "exit 1", "echo not-json; exit 0"])
+def test_a_failing_shellcheck_is_a_finding_not_a_pass(tmp_path: Path, body: str) -> None:
+    tool = _fake_tool(tmp_path, body)
+    [found] = findings(template("#!/bin/bash\ntrue\n"), rule="boot-script-shellcheck", shellcheck=tool)
+    assert "shellcheck failed, 1 boot script(s) unchecked" in found.message
+
+
+def _repository(name: str, region: str = "ap-northeast-1") -> Resource:
+    return resource("aws:ecr/repository:Repository", f"{region}-{name}", {"name": name}, region=region)
+
+
+def _pulls(image: str, region: str = "ap-northeast-1") -> Resource:
+    return template(f"#!/bin/bash\ndocker pull {image}\n", region=region)
+
+
+def _messages(*resources: Any) -> list[str]:
+    return [f.message for f in findings(*resources, rule="boot-image-in-region")]
+
+
+def test_an_image_from_a_repository_declared_in_the_instances_region_passes() -> None:
+    image = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/courier/orders@sha256:" + "a" * 64
+    assert _messages(_pulls(image), _repository("courier/orders")) == []
+    variable = "${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/courier/orders:1.4.2"
+    assert _messages(_pulls(variable), _repository("courier/orders")) == []
+
+
+def test_rejects_an_image_whose_repository_the_plan_does_not_declare_in_that_region() -> None:
+    image = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/courier/orders:1.4.2"
+    [message] = _messages(_pulls(image), _repository("courier/orders", "ap-southeast-1"))
+    assert "declares no ECR repository 'courier/orders' in ap-northeast-1" in message
+
+
+def test_rejects_an_image_pulled_from_another_region() -> None:
+    image = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/courier/orders:1.4.2"
+    messages = _messages(_pulls(image), _repository("courier/orders", "ap-southeast-1"))
+    assert messages == ["pulls courier/orders from ECR in ap-southeast-1, not from its own region ap-northeast-1"]
+
+
+def test_a_repository_replicated_into_the_region_counts_as_present() -> None:
+    image = "${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/courier/orders:1.4.2"
+
+    def replication(prefix: str | None) -> Resource:
+        rule: dict[str, Any] = {"destinations": [{"region": "ap-northeast-1", "registryId": "123456789012"}]}
+        if prefix is not None:
+            rule["repositoryFilters"] = [{"filter": prefix, "filterType": "PREFIX_MATCH"}]
+        return resource(
+            "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+            "ecr-replication",
+            {"replicationConfiguration": {"rules": [rule]}},
+            region="ap-southeast-1",
+        )
+
+    source = _repository("courier/orders", "ap-southeast-1")
+    assert _messages(_pulls(image), source, replication(None)) == []
+    assert _messages(_pulls(image), source, replication("courier/")) == []
+    assert _messages(_pulls(image), source, replication("other/"))
