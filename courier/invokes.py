@@ -9,6 +9,7 @@ does not know is an error, never a silent empty answer.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ _ID_PREFIX = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
     "aws:ec2/launchTemplate:LaunchTemplate": "lt",
     "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:amp/workspace:Workspace": "ws",
@@ -166,6 +168,15 @@ def _amp_workspace(physical: str, inputs: dict[str, Any], region: str) -> dict[s
     }
 
 
+def _ecr_repository(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    name = inputs.get("name") or physical
+    return {
+        "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{name}",
+        "registryId": ACCOUNT_ID,
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+    }
+
+
 def _certificate_validation(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     return {"certificateArn": inputs.get("certificateArn", "")}
 
@@ -232,6 +243,7 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:autoscaling/group:Group": _group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:ecr/repository:Repository": _ecr_repository,
 }
 
 
@@ -295,6 +307,54 @@ def _ssm_parameter(args: dict[str, Any], region: str | None) -> dict[str, Any]:
     }
 
 
+#: Amazon Linux 2023 AMI names as AWS publishes them, e.g.
+#: al2023-ami-2023.11.20260526.0-kernel-6.18-x86_64 (or al2023-ami-minimal-...).
+_AL2023_AMI_NAME = re.compile(r"al2023-ami-(minimal-)?2023\.\d+\.\d{8}\.\d+-kernel-\d+\.\d+-(x86_64|arm64)")
+
+
+def _ami(args: dict[str, Any], region: str | None) -> dict[str, Any]:
+    """An Amazon-owned AL2023 AMI looked up by its exact name: one deterministic ID per name and
+    region (AMI IDs are regional). Anything else is refused rather than answered with an
+    image that the real account might not have."""
+    where = _need_region("aws:ec2/getAmi", region)
+    owners = list(args.get("owners") or [])
+    names = [
+        value
+        for entry in args.get("filters") or []
+        if entry.get("name") == "name"
+        for value in entry.get("values") or []
+    ]
+    if owners != ["amazon"] or len(names) != 1 or args.get("nameRegex"):
+        raise UnknownInvoke(
+            f"aws:ec2/getAmi: the offline engine answers only owners=['amazon'] with one exact "
+            f"'name' filter, not owners={owners!r}, names={names!r}"
+        )
+    (name,) = names
+    if not _AL2023_AMI_NAME.fullmatch(name):
+        raise UnknownInvoke(
+            f"aws:ec2/getAmi: {name!r} does not look like an Amazon Linux 2023 AMI name "
+            "(al2023-ami-2023.<minor>.<YYYYMMDD>.<n>-kernel-<x.y>-<x86_64|arm64>)"
+        )
+    if args.get("mostRecent"):
+        raise UnknownInvoke("aws:ec2/getAmi: most_recent picks the newest match; pin an exact name instead")
+    image_id = f"ami-{_digest('ami', name, where)}"
+    return {
+        "id": image_id,
+        "imageId": image_id,
+        "arn": f"arn:aws:ec2:{where}::image/{image_id}",
+        "name": name,
+        "architecture": name.rsplit("-", 1)[-1],
+        "imageOwnerAlias": "amazon",
+        "owners": owners,
+        "state": "available",
+        "rootDeviceName": "/dev/xvda",
+        "rootDeviceType": "ebs",
+        "virtualizationType": "hvm",
+        "mostRecent": False,
+        "includeDeprecated": bool(args.get("includeDeprecated")),
+    }
+
+
 def _route53_zone(args: dict[str, Any], region: str | None) -> dict[str, Any]:
     name = str(args.get("name", "")).rstrip(".")
     zone_id = f"Z{_digest('zone', name, length=20).upper()}"
@@ -346,6 +406,7 @@ _INVOKES: dict[str, Callable[[dict[str, Any], str | None], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _caller_identity,
     "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
+    "aws:ec2/getAmi:getAmi": _ami,
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:route53/getZone:getZone": _route53_zone,
     "aws:index/getRegion:getRegion": _region,

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from components.aws.oncall_topics import awaits_confirmation
 from courier.plan import Plan, Resource
 
 
@@ -111,10 +112,11 @@ def _ess_rows(plan: Plan) -> list[FleetRow]:
             _siblings(plan, group, "alicloud:ess/scheduledTask:ScheduledTask"),
             key=lambda r: str(r.inputs.get("launchTime")),
         )
+        # Tasks name their promotion in the description: "courier-promotion:<name>:<action>".
         prewarms = [
-            f"{t.inputs['scheduledTaskName'].removesuffix('-prewarm').split('-', 2)[-1]} {t.inputs['minValue']}/{t.inputs['maxValue']}"
+            f"{str(t.inputs.get('description', '')).split(':')[1]} {t.inputs['minValue']}/{t.inputs['maxValue']}"
             for t in tasks
-            if t.inputs["scheduledTaskName"].endswith("-prewarm")
+            if str(t.inputs.get("description", "")).endswith(":prewarm")
         ]
         inputs = group.inputs
         rows.append(
@@ -132,32 +134,68 @@ def _ess_rows(plan: Plan) -> list[FleetRow]:
 
 
 def _hpa_rows(plan: Plan) -> list[FleetRow]:
+    """One row per pod autoscaler, whichever spelling declares it: a KEDA ScaledObject (its
+    cpu trigger and cron triggers; KEDA derives the HPA from it) or an autoscaling/v2 HPA.
+    Desired is the replica count of the Deployment it scales (its first rollout)."""
+    scaled_object, hpa = "kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+    def number(value: object) -> float | None:
+        try:
+            return float(str(value))
+        except ValueError:
+            return None
+
     rows = []
-    for hpa in plan.of_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"):
-        spec = hpa.inputs.get("spec", {})
-        target = next(
+    for resource in [*plan.of_type(scaled_object), *plan.of_type(hpa)]:
+        spec = resource.inputs.get("spec", {})
+        target_ref = spec.get("scaleTargetRef", {})
+        namespace = resource.inputs.get("metadata", {}).get("namespace")
+        deployment = next(
             (
-                m["resource"]["target"].get("averageUtilization")
-                for m in spec.get("metrics", [])
-                if m.get("type") == "Resource"
+                d
+                for d in plan.of_type("kubernetes:apps/v1:Deployment")
+                if d.provider == resource.provider
+                and d.inputs.get("metadata", {}).get("namespace") == namespace
+                and d.inputs.get("metadata", {}).get("name") == target_ref.get("name")
             ),
             None,
         )
-        deployments = _siblings(plan, hpa, "kubernetes:apps/v1:Deployment")
-        desired = deployments[0].inputs.get("spec", {}).get("replicas") if deployments else "?"
-        scaled = _siblings(plan, hpa, "kubernetes:keda.sh/v1alpha1:ScaledObject")
-        triggers = scaled[0].inputs.get("spec", {}).get("triggers", []) if scaled else []
-        prewarms = [
-            f"{t['name']} {t['metadata']['desiredReplicas']}/{spec.get('maxReplicas')}"
-            for t in triggers
-            if t.get("type") == "cron"
-        ]
+        desired = deployment.inputs.get("spec", {}).get("replicas") if deployment else "?"
+        if resource.type == scaled_object:
+            low, high = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
+            triggers = spec.get("triggers", [])
+            target = next(
+                (
+                    number(t.get("metadata", {}).get("value"))
+                    for t in triggers
+                    if t.get("type") == "cpu" and t.get("metricType") == "Utilization"
+                ),
+                None,
+            )
+            prewarms = [
+                f"{t.get('name')} {t.get('metadata', {}).get('desiredReplicas')}/{high}"
+                for t in triggers
+                if t.get("type") == "cron"
+            ]
+            fleet = resource.name.removesuffix("-scaledobject")
+        else:
+            low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
+            target = next(
+                (
+                    m["resource"]["target"].get("averageUtilization")
+                    for m in spec.get("metrics", [])
+                    if m.get("type") == "Resource" and m.get("resource", {}).get("name") == "cpu"
+                ),
+                None,
+            )
+            prewarms = []
+            fleet = resource.name.removesuffix("-hpa")
         rows.append(
             FleetRow(
-                hpa.region or "",
-                hpa.name.removesuffix("-hpa"),
+                resource.region or "",
+                fleet,
                 "pods",
-                f"{spec.get('minReplicas')}/{desired}/{spec.get('maxReplicas')}",
+                f"{low}/{desired}/{high}",
                 _percent(target),
                 "no",
                 ", ".join(prewarms) or "-",
@@ -216,7 +254,8 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
 
     for diagnostic in plan.diagnostics:
         if diagnostic["severity"] in ("warning", "error"):
-            console.print(Text(f"\n{diagnostic['severity']}: {diagnostic['message']}", style="yellow"))
+            # Wrapped, never cut: a warning says what to do and by when.
+            console.print(Text(f"\n{diagnostic['severity']}: {diagnostic['message']}", style="yellow"), soft_wrap=True)
 
     summary = plan.summary()
     console.print(Text("\nResources:", style="bold"))
@@ -254,6 +293,17 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
             if violation["urn"]:
                 console.print(Text(f"        {violation['urn']}", style="dim"))
 
+    console.print(Text("\nVerification:", style="bold"))
+    findings = plan.verification.get("findings", [])
+    console.print(Text(f"    {verification_summary(plan)}", style="red" if findings else "green"))
+    for finding in findings:
+        console.print(Text(f"    [{finding['rule']}] {_finding_line(finding)}", style="red"))
+
+    pending = _awaiting_line(plan)
+    if pending:
+        console.print(Text("\nAfter `up`:", style="bold"))
+        console.print(Text(f"    {pending}", style="yellow"), soft_wrap=True)
+
     if plan.artifacts:
         console.print(Text("\nArtifacts:", style="bold"))
         for artifact in plan.artifacts:
@@ -272,6 +322,61 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     console.print(Text(f"\nDuration: {elapsed:.1f}s", style="dim"))
 
 
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def awaiting_confirmation(plan: Plan) -> list[tuple[str, str, str]]:
+    """(region, on-call role, protocol) of every alert subscription that receives nothing
+    after `up` until someone confirms it (email, and https endpoints that do not confirm
+    themselves): SNS keeps them PendingConfirmation, and pulumi-aws cannot confirm them."""
+    topics = {r.urn: r for r in plan.of_type("aws:sns/topic:Topic")}
+    pending = []
+    for subscription in plan.of_type(SUBSCRIPTION):
+        inputs = subscription.inputs
+        if not awaits_confirmation(str(inputs.get("protocol", "")), bool(inputs.get("endpointAutoConfirms"))):
+            continue
+        topic = next((topics[u] for u in subscription.property_dependencies.get("topic", []) if u in topics), None)
+        role = str((topic.inputs.get("tags") or {}).get("oncall-role", "?")) if topic else "?"
+        pending.append((subscription.region or "", role, str(inputs.get("protocol"))))
+    return sorted(pending)
+
+
+def _awaiting_line(plan: Plan) -> str | None:
+    pending = awaiting_confirmation(plan)
+    if not pending:
+        return None
+    roles = sorted({f"{role} ({protocol})" for _, role, protocol in pending})
+    regions = len({region for region, _, _ in pending})
+    return (
+        f"{len(pending)} alert subscription(s) in {regions} region(s) receive nothing until confirmed from the "
+        f"message SNS sends after `up`: {', '.join(roles)}"
+    )
+
+
+def _resource(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else "stack"
+
+
+def _finding_line(finding: dict[str, str]) -> str:
+    where = " ".join(part for part in (_resource(finding["urn"]), finding["property"]) if part)
+    return f"{where}: {finding['message']}"
+
+
+def verification_summary(plan: Plan) -> str:
+    """One line: rules, resources and model coverage, and the verdict (courier.verify)."""
+    result = plan.verification
+    findings = result.get("findings", [])
+    coverage = result.get("coverage") or {}
+    inputs = (
+        f"; {coverage.get('checked', 0)} of {coverage.get('inputs', 0)} AWS inputs checked against the API models"
+        f" ({coverage.get('providerOnly', 0)} provider-only, {coverage.get('unmapped', 0)} unmapped)"
+        if coverage
+        else ""
+    )
+    verdict = f"{len(findings)} finding(s)" if findings else "no findings"
+    return f"{result.get('rules', 0)} rules over {result.get('checked', 0)} resources{inputs}: {verdict}"
+
+
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -282,7 +387,8 @@ def markdown(plan: Plan) -> str:
     violations = plan.policies.get("violations", [])
     mandatory = [v for v in violations if v["level"] == "mandatory"]
     failed = [a for a in plan.artifacts if not a.get("ok")]
-    verdict = "❌ blocked" if mandatory or failed else "✅ passes"
+    findings = plan.verification.get("findings", [])
+    verdict = "❌ blocked" if mandatory or failed or findings else "✅ passes"
     lines = [
         f"### {plan.project} · `{plan.stack}`: {verdict}",
         "",
@@ -315,6 +421,16 @@ def markdown(plan: Plan) -> str:
             f"| {v['level']} | `{v['policy']}` | {_cell(v['urn'].rsplit('::', 1)[-1] or 'stack')} | {_cell(v['message'])} |"
             for v in violations
         ]
+    lines += ["", "#### Verification", "", verification_summary(plan) + "."]
+    if findings:
+        lines += ["", "| Rule | Resource | Property | Message |", "|---|---|---|---|"]
+        lines += [
+            f"| `{f['rule']}` | {_cell(_resource(f['urn']))} | {_cell(f['property'] or '-')} | {_cell(f['message'])} |"
+            for f in findings
+        ]
+    pending = _awaiting_line(plan)
+    if pending:
+        lines += ["", "#### After `up`", "", pending + "."]
     if plan.artifacts:
         lines += ["", "#### Artifacts", "", "| File | Verified by | Result |", "|---|---|---|"]
         lines += [

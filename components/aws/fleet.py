@@ -10,10 +10,16 @@ import pulumi_aws as aws
 
 from components import boot, planning
 from components.aws import policies
+from components.aws.registry import ContainerImage
 from components.monitoring import agent
 from components.planning import PromotionSchedule
 
 TYPE = "courier:aws:Fleet"
+
+#: The launch lifecycle hook every instance completes from its boot script once it serves.
+LAUNCH_HOOK = "courier-launch"
+#: Tag on the group that scopes what its instances may do to it (CompleteLifecycleAction).
+FLEET_TAG = "courier-fleet"
 
 #: Group metrics published to CloudWatch (1-minute): capacity alarms and dashboards use them.
 GROUP_METRICS = (
@@ -30,10 +36,13 @@ GROUP_METRICS = (
 
 @dataclass(frozen=True)
 class MetricsSink:
-    """The region's Amazon Managed Prometheus workspace, as the fleet's agents see it."""
+    """The region's Amazon Managed Prometheus workspace, and the agent's images in the region's
+    registry, as the fleet's agents see them."""
 
     workspace_arn: pulumi.Input[str]
     remote_write_url: pulumi.Input[str]
+    node_exporter: ContainerImage
+    prometheus: ContainerImage
 
 
 @dataclass(frozen=True)
@@ -43,24 +52,40 @@ class FleetArgs:
     #: One type: a plain launch template (a warm pool is possible). Several: a mixed instances
     #: policy, so a promotion that exhausts one type in a zone can still launch another.
     instance_types: Sequence[str]
-    #: The SSM parameter that names the AMI to boot (resolved in this region).
-    image: str
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     load_balancer_security_group_id: pulumi.Input[str]
     target_group_arn: pulumi.Input[str]
     capacity: planning.Capacity
+    #: The service's container image in this region's registry (pinned by digest in prod).
+    artifact: ContainerImage
+    #: The AMI to boot, by its exact name among Amazon-owned images (e.g.
+    #: ``al2023-ami-2023.11.20260526.0-kernel-6.18-x86_64``): the same release in every region,
+    #: changed only by changing the name. Exactly one of ami_name and image_parameter.
+    ami_name: str | None = None
+    #: Or an SSM parameter naming the AMI in this region, published by a team's image pipeline:
+    #: the fleet then rolls whenever the pipeline publishes.
+    image_parameter: str | None = None
+    #: Polled on the instance itself before it may serve (the target group checks it too).
+    health_check_path: str = "/healthz"
     #: Average CPU (%) the target-tracking policy holds the group at.
     cpu_target: int = 80
     #: Seconds before a new instance's metrics count towards scaling decisions.
     warmup_seconds: int = 300
     #: Seconds after launch before failing ELB health checks replace an instance.
     health_check_grace_seconds: int = 300
-    #: Keep stopped, initialised instances ready to join in seconds instead of minutes.
-    warm_pool: bool = False
+    #: Stopped, fully booted instances kept ready to join in seconds instead of minutes
+    #: (0: no warm pool). The pool holds exactly this many, whatever the desired capacity.
+    warm_pool_size: int = 0
+    #: Seconds an instance may take from launch to answering its health check (the launch
+    #: lifecycle hook's heartbeat): past it Auto Scaling abandons the instance and replaces it.
+    launch_timeout_seconds: int = 600
     promotions: Sequence[PromotionSchedule] = ()
     environment: str = "dev"
     region: str = ""
+    #: Unique in the account and region (include the stack): the value of the group's
+    #: FLEET_TAG, to which its instances' lifecycle permission is scoped. Default: the name.
+    fleet_id: str = ""
     #: Where the instance's Prometheus agent remote-writes (None: no agent is installed).
     metrics: MetricsSink | None = None
     #: Networks allowed to SSH to the instances (break-glass; default none, use SSM).
@@ -70,11 +95,14 @@ class FleetArgs:
 
 
 class Fleet(pulumi.ComponentResource):
-    """A launch template (IMDSv2 only, encrypted gp3 root volume, detailed monitoring, no
-    public IP, an instance profile allowing only SSM management), an Auto Scaling group across
-    every private subnet behind the service's target group with ELB health checks, a
-    target-tracking policy on average CPU, and scheduled actions that pre-scale the group
-    for every promotion and restore it afterwards."""
+    """A launch template (the pinned AMI, IMDSv2 only, encrypted gp3 root volume, detailed
+    monitoring, no public IP, a boot script that runs the service's container from this region's
+    registry), an instance role allowing SSM management, pulls from the fleet's repositories and
+    completing lifecycle actions on its own group only, an Auto Scaling group across every
+    private subnet behind the service's target group with ELB health checks, a launch lifecycle
+    hook that holds each instance until it serves, an optional warm pool of a fixed size, a
+    target-tracking policy on average CPU, and scheduled actions that pre-scale the group for
+    every promotion and restore it afterwards."""
 
     group_name: pulumi.Output[str]
     group_arn: pulumi.Output[str]
@@ -82,15 +110,26 @@ class Fleet(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FleetArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
+        if (args.ami_name is None) == (args.image_parameter is None):
+            raise ValueError(
+                f"FleetArgs for {name}: give exactly one of ami_name and image_parameter "
+                f"(got ami_name={args.ami_name!r}, image_parameter={args.image_parameter!r})"
+            )
+        if args.warm_pool_size and len(args.instance_types) > 1:
+            raise ValueError(
+                f"FleetArgs.warm_pool_size for {name}: a warm pool needs exactly one instance type "
+                f"(got {list(args.instance_types)})"
+            )
         self._name = name
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
+        fleet_id = args.fleet_id or name
 
         role = aws.iam.Role(
             f"{name}-instance",
             assume_role_policy=policies.assume_role("ec2.amazonaws.com"),
-            description=f"{args.service} instances: SSM management only, no SSH keys",
+            description=f"{args.service} instances: SSM management, image pulls, their own launch; no SSH keys",
             tags=tags,
             opts=child,
         )
@@ -110,6 +149,7 @@ class Fleet(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        launch_permissions = self._launch_permissions(role, fleet_id)
         profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
 
         security_group = aws.ec2.SecurityGroup(
@@ -149,7 +189,7 @@ class Fleet(pulumi.ComponentResource):
             from_port=443,
             to_port=443,
             cidr_ipv4="0.0.0.0/0",
-            description="AWS APIs and package mirrors through the NAT gateways",
+            description="AWS APIs, ECR and the region's AL2023 repository (S3 endpoint or NAT)",
             tags=tags,
             opts=child,
         )
@@ -198,12 +238,15 @@ class Fleet(pulumi.ComponentResource):
             opts=child,
         )
 
+        # In the middle of a promotion the group holds the promotion's capacity (its prewarm
+        # action has run and is gone); the restore action brings the everyday values back.
+        in_force = planning.capacity_in_force(args.capacity, args.promotions)
         self.group = aws.autoscaling.Group(
             f"{name}-asg",
             vpc_zone_identifiers=list(args.private_subnet_ids),
-            min_size=args.capacity.min,
-            max_size=args.capacity.max,
-            desired_capacity=args.capacity.desired,
+            min_size=in_force.min,
+            max_size=in_force.max,
+            desired_capacity=in_force.desired,
             target_group_arns=[args.target_group_arn],
             # Replace instances the load balancer finds unhealthy, not only dead ones.
             health_check_type="ELB",
@@ -215,6 +258,20 @@ class Fleet(pulumi.ComponentResource):
             termination_policies=["OldestLaunchTemplate", "Default"],
             # Wait for the ELB to see the desired instances healthy before `up` finishes.
             wait_for_capacity_timeout="15m",
+            # Here, not as a separate LifecycleHook resource: that one is only added after the
+            # group exists, so the instances launched at creation would not wait for it. Auto
+            # Scaling holds every new instance (Pending:Wait, or Warmed:Pending:Wait on its way
+            # into the warm pool, whose instances it would otherwise stop before user data has
+            # run) until the boot script reports that the service answers; ABANDON replaces an
+            # instance that never does.
+            initial_lifecycle_hooks=[
+                aws.autoscaling.GroupInitialLifecycleHookArgs(
+                    name=LAUNCH_HOOK,
+                    lifecycle_transition="autoscaling:EC2_INSTANCE_LAUNCHING",
+                    heartbeat_timeout=args.launch_timeout_seconds,
+                    default_result="ABANDON",
+                )
+            ],
             launch_template=self._launch_template(template) if len(args.instance_types) == 1 else None,
             mixed_instances_policy=self._mixed_instances(template) if len(args.instance_types) > 1 else None,
             instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
@@ -230,20 +287,15 @@ class Fleet(pulumi.ComponentResource):
                     auto_rollback=True,
                 ),
             ),
-            warm_pool=aws.autoscaling.GroupWarmPoolArgs(
-                pool_state="Stopped",
-                min_size=args.capacity.min,
-                instance_reuse_policy=aws.autoscaling.GroupWarmPoolInstanceReusePolicyArgs(reuse_on_scale_in=True),
-            )
-            if args.warm_pool
-            else None,
+            warm_pool=self._warm_pool(),
             tags=[
                 aws.autoscaling.GroupTagArgs(key=k, value=v, propagate_at_launch=False)
-                for k, v in {**tags, "Name": name}.items()
+                for k, v in {**tags, "Name": name, FLEET_TAG: fleet_id}.items()
             ],
             # After creation the autoscaler owns desired capacity: an `up` in the middle of a
-            # storm must not shrink the fleet back to the configured number.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
+            # storm must not shrink the fleet back to the configured number. The first instances
+            # launch while the group is created: their pull and lifecycle permissions must exist.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"], depends_on=launch_permissions),
         )
 
         self.cpu_policy = aws.autoscaling.Policy(
@@ -274,8 +326,66 @@ class Fleet(pulumi.ComponentResource):
     def _image_id(self) -> pulumi.Input[str]:
         # Resolved to a concrete AMI ID at deploy time, not left as `resolve:ssm:`: an
         # instance refresh can only roll back to a launch template that names an AMI ID.
-        parameter = aws.ssm.get_parameter_output(name=self._args.image, opts=pulumi.InvokeOutputOptions(parent=self))
-        return parameter.value
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        if self._args.image_parameter is not None:
+            return aws.ssm.get_parameter_output(name=self._args.image_parameter, opts=invoke).value
+        # An exact name, not a pattern with most_recent: the provider fails when several images
+        # match and most_recent is false (terraform-provider-aws ec2/ami_data_source.go), so an
+        # ambiguous name is an error, never a silent pick. Deprecated AMIs are included: AWS
+        # deprecates public AMIs after at most two years, and a pinned release must keep resolving
+        # (instances and launch templates may use a deprecated AMI; EC2 user guide, ami-deprecate).
+        image = aws.ec2.get_ami_output(
+            owners=["amazon"],
+            filters=[aws.ec2.GetAmiFilterArgs(name="name", values=[self._args.ami_name or ""])],
+            most_recent=False,
+            include_deprecated=True,
+            opts=invoke,
+        )
+        return image.id
+
+    def _warm_pool(self) -> aws.autoscaling.GroupWarmPoolArgs | None:
+        size = self._args.warm_pool_size
+        if not size:
+            return None
+        # Auto Scaling keeps max(MaxGroupPreparedCapacity - desired, MinSize) instances in the pool
+        # (PutWarmPool API reference: without MaxGroupPreparedCapacity it is max - desired, about
+        # 600 stopped instances for prod; "only when MaxGroupPreparedCapacity and MinSize are set
+        # to the same value does the warm pool have an absolute size"). Both at `size`: the pool
+        # holds exactly `size`, whatever desired is, including during a promotion.
+        return aws.autoscaling.GroupWarmPoolArgs(
+            pool_state="Stopped",
+            min_size=size,
+            max_group_prepared_capacity=size,
+            instance_reuse_policy=aws.autoscaling.GroupWarmPoolInstanceReusePolicyArgs(reuse_on_scale_in=True),
+        )
+
+    def _launch_permissions(self, role: aws.iam.Role, fleet_id: str) -> list[pulumi.Resource]:
+        """What the boot script needs: pull the fleet's images, and complete the launch lifecycle
+        action on this fleet's group only. Scoped by the group's FLEET_TAG, a value known before
+        the group exists (autoscaling:ResourceTag/<key> applies to CompleteLifecycleAction on the
+        autoScalingGroup resource: Service Authorization Reference, Amazon EC2 Auto Scaling), so
+        the policy never waits on the group, which itself waits for its first instances."""
+        args, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        repositories = [args.artifact.repository_arn]
+        if args.metrics is not None:
+            repositories += [args.metrics.node_exporter.repository_arn, args.metrics.prometheus.repository_arn]
+        pull = aws.iam.RolePolicy(
+            f"{name}-pull",
+            role=role.id,
+            policy=pulumi.Output.all(*repositories).apply(lambda arns: pull_policy(list(arns))),
+            opts=child,
+        )
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        lifecycle = aws.iam.RolePolicy(
+            f"{name}-lifecycle",
+            role=role.id,
+            policy=pulumi.Output.all(identity.arn, identity.account_id).apply(
+                lambda values: lifecycle_policy(values[0].split(":")[1], args.region, values[1], fleet_id)
+            ),
+            opts=child,
+        )
+        return [pull, lifecycle]
 
     @staticmethod
     def _launch_template(template: aws.ec2.LaunchTemplate) -> aws.autoscaling.GroupLaunchTemplateArgs:
@@ -315,8 +425,9 @@ class Fleet(pulumi.ComponentResource):
                 opts=child,
             )
         else:
-            pulumi.log.warn(
-                f"{promotion.name} is already under way: {name} is not pre-scaled for it, only restored when it ends",
+            pulumi.log.info(
+                f"{promotion.name} is under way: {name} holds its pre-scaled capacity "
+                f"(min {promotion.capacity.min}, max {promotion.capacity.max}) until the restore",
                 self,
             )
         # Restore the floor and the ceiling, but leave desired to target tracking (-1: the
@@ -334,20 +445,77 @@ class Fleet(pulumi.ComponentResource):
         )
 
 
-def _user_data(args: FleetArgs) -> pulumi.Input[str]:
-    """Boot script: hand the service its identity, start it (its unit comes with the image),
-    and install the metrics agent that remote-writes to the region's workspace."""
-    if args.metrics is None:
-        return boot.user_data(boot_script(args, None))
-    return pulumi.Output.from_input(args.metrics.remote_write_url).apply(
-        lambda url: boot.user_data(boot_script(args, url))
+def _user_data(args: FleetArgs) -> pulumi.Output[str]:
+    """The boot script, once the image repositories' URLs (and the workspace's) are known."""
+    values: list[pulumi.Input[str]] = [args.artifact.repository_url]
+    if args.metrics is not None:
+        values += [
+            args.metrics.remote_write_url,
+            args.metrics.node_exporter.repository_url,
+            args.metrics.prometheus.repository_url,
+        ]
+    return pulumi.Output.all(*values).apply(lambda resolved: boot.user_data(boot_script(args, *resolved)))
+
+
+def boot_script(
+    args: FleetArgs,
+    repository_url: str,
+    remote_write_url: str | None = None,
+    node_exporter_url: str | None = None,
+    prometheus_url: str | None = None,
+) -> str:
+    """The service first (it serves without the agent), then the metrics agent."""
+    identity = boot.Identity(args.service, args.region, args.environment, args.port)
+    launch = boot.Launch(
+        identity,
+        image=f"{repository_url}{args.artifact.reference}",
+        health_check_path=args.health_check_path,
+        lifecycle_hook=LAUNCH_HOOK,
+        launch_timeout_seconds=args.launch_timeout_seconds,
+    )
+    if args.metrics is None or remote_write_url is None or node_exporter_url is None or prometheus_url is None:
+        return boot.aws_service(launch)
+    images = agent.AgentImages(
+        node_exporter=f"{node_exporter_url}{args.metrics.node_exporter.reference}",
+        prometheus=f"{prometheus_url}{args.metrics.prometheus.reference}",
+    )
+    registries = [boot.registry_of(images.node_exporter), boot.registry_of(images.prometheus)]
+    target = agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
+    return boot.aws_service(launch, registries) + agent.boot_steps(target, images)
+
+
+#: What pulling an image from ECR takes (the AmazonEC2ContainerRegistryReadOnly actions that a
+#: pull uses); the authorization token cannot be scoped to a repository, so it takes "*".
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+
+def pull_policy(repository_arns: Sequence[str]) -> str:
+    return policies.document(
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "PullFleetImages",
+            "Effect": "Allow",
+            "Action": list(PULL_ACTIONS),
+            "Resource": sorted(repository_arns),
+        },
     )
 
 
-def boot_script(args: FleetArgs, remote_write_url: str | None) -> str:
-    script = boot.start_service(args.service, args.region, args.environment, args.port)
-    if remote_write_url is not None:
-        script += agent.boot_steps(
-            agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
-        )
-    return script
+def lifecycle_policy(partition: str, region: str, account_id: str, fleet_id: str) -> str:
+    return policies.document(
+        {
+            "Sid": "CompleteOwnLaunch",
+            "Effect": "Allow",
+            "Action": "autoscaling:CompleteLifecycleAction",
+            "Resource": f"arn:{partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*:autoScalingGroupName/*",
+            "Condition": {"StringEquals": {f"autoscaling:ResourceTag/{FLEET_TAG}": fleet_id}},
+        },
+        # The boot script finds its group's name (Pulumi names the group; the instance only knows
+        # its own ID). Describe actions take no resource-level permissions.
+        {
+            "Sid": "FindOwnGroup",
+            "Effect": "Allow",
+            "Action": "autoscaling:DescribeAutoScalingInstances",
+            "Resource": "*",
+        },
+    )

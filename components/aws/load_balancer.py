@@ -157,9 +157,12 @@ class LoadBalancer(pulumi.ComponentResource):
                     port="traffic-port",
                     protocol="HTTP",
                     matcher="200",
-                    interval=15,
-                    timeout=5,
-                    healthy_threshold=3,
+                    # Every second counts when a storm adds instances: a new target serves
+                    # after one passing check (ALB user guide, target group health checks),
+                    # so check every 5 s (the minimum); the timeout stays below the interval.
+                    interval=5,
+                    timeout=4,
+                    healthy_threshold=2,
                     unhealthy_threshold=3,
                 ),
                 tags={**tags, "service": service.name},

@@ -30,7 +30,8 @@ class NetworkArgs:
 
 class Network(pulumi.ComponentResource):
     """A VPC with an internet gateway, per-zone public and private subnets, NAT gateways,
-    route tables, a locked-down default security group and VPC flow logs (all traffic)."""
+    route tables, an S3 gateway endpoint on the private route tables, a locked-down default
+    security group and VPC flow logs (all traffic)."""
 
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
@@ -98,6 +99,7 @@ class Network(pulumi.ComponentResource):
                 nat_ids.append(self._nat_gateway(suffix, public, igw, tags))
 
         private_subnets: list[aws.ec2.Subnet] = []
+        private_tables: list[aws.ec2.RouteTable] = []
         for index, subnet in enumerate(plan):
             suffix = _zone_suffix(subnet.zone)
             private = aws.ec2.Subnet(
@@ -126,7 +128,9 @@ class Network(pulumi.ComponentResource):
                 opts=self._child,
             )
             private_subnets.append(private)
+            private_tables.append(routes)
 
+        self._s3_endpoint(private_tables, tags)
         self._flow_logs(tags)
 
         self.vpc_id = self.vpc.id
@@ -159,6 +163,27 @@ class Network(pulumi.ComponentResource):
         )
         return nat.id
 
+    def _s3_endpoint(self, tables: list[aws.ec2.RouteTable], tags: dict[str, str]) -> None:
+        """What an instance fetches in bulk at boot is in S3 in its own region: ECR keeps image
+        layers there (ECR user guide, "Amazon ECR interface VPC endpoints": the S3 gateway
+        endpoint) and the AL2023 package repositories are regional S3 buckets. A gateway
+        endpoint carries it off the NAT gateways at no charge, so a mass scale-out neither pays
+        NAT data processing per pulled gigabyte nor queues behind NAT. ECR's own API and
+        registry endpoints (a few small requests per pull) stay on the NAT: interface endpoints
+        for them are billed per hour in every zone, and the instances need the NAT for SSM,
+        Auto Scaling and Managed Prometheus anyway. The default (full access) endpoint policy:
+        a narrower one must still allow ECR's layer buckets and the AL2023 repository buckets."""
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        aws.ec2.VpcEndpoint(
+            f"{self._name}-s3",
+            vpc_id=self.vpc.id,
+            vpc_endpoint_type="Gateway",
+            service_name=region.region.apply(lambda name: f"com.amazonaws.{name}.s3"),
+            route_table_ids=[t.id for t in tables],
+            tags={**tags, "Name": f"{self._name}-s3"},
+            opts=self._child,
+        )
+
     def _flow_logs(self, tags: dict[str, str]) -> None:
         name = self._name
         log_group = aws.cloudwatch.LogGroup(
@@ -185,7 +210,7 @@ class Network(pulumi.ComponentResource):
             opts=self._child,
         )
         # Write access to this one log group only.
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{name}-flow-logs",
             role=role.id,
             policy=log_group.arn.apply(
@@ -217,7 +242,10 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
             tags=tags,
-            opts=self._child,
+            # Created before its role may write to the log group, the flow log starts with an
+            # access error and loses records: wait for the policy, which none of its inputs
+            # refers to (the role's ARN exists before the policy is attached).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
 

@@ -4,6 +4,11 @@ node_exporter exposes host metrics on 127.0.0.1:9100; a Prometheus server in age
 scrapes it and the service's own ``/metrics``, labels every series with ``service``,
 ``region``, ``environment`` and the EC2 instance ID, and remote-writes to the region's
 Amazon Managed Prometheus workspace with SigV4 (credentials from the instance profile).
+
+Both run as containers from the stack's own ECR repositories in the instance's region
+(``courier/<stack>/platform/<name>``), under systemd units that start at every boot: nothing
+is downloaded from the internet at boot, so a mass scale-out never waits on a third party's
+release downloads or rate limits.
 """
 
 from __future__ import annotations
@@ -11,12 +16,64 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components import boot
 from components.monitoring import yamltext
 
 NODE_EXPORTER_VERSION = "1.8.2"
 PROMETHEUS_VERSION = "2.53.2"  # an LTS release; agent mode and SigV4 remote write
 NODE_EXPORTER_PORT = 9100
+PROMETHEUS_PORT = 9090
 SCRAPE_INTERVAL = "15s"
+#: The image's own user (nobody), which must own the agent's write-ahead log on the host.
+PROMETHEUS_UID = 65534
+CONFIG_PATH = f"{boot.CONFIG_DIR}/prometheus-agent.yml"
+DATA_DIR = "/var/lib/prometheus-agent"
+
+
+@dataclass(frozen=True)
+class UpstreamImage:
+    """A third-party image the release pipeline copies unchanged (image index and all, e.g.
+    ``crane copy`` or ``skopeo copy --all``, which keep the digest) into the stack's
+    repository ``courier/<stack>/platform/<name>`` in the primary region; ECR replication
+    brings it to the other regions. Instances pull only from their own region's copy."""
+
+    name: str
+    upstream: str
+    tag: str
+    #: The upstream image index digest, or None while nobody has verified it.
+    digest: str | None
+
+    @property
+    def reference(self) -> str:
+        """``@sha256:...``, or ``:<tag>`` until the digest is filled in (the repository's
+        immutable tags keep the tag from moving, but a recreated repository could differ)."""
+        return f"@{self.digest}" if self.digest else f":{self.tag}"
+
+
+#: Index digest of node-exporter v1.8.2 as pinned identically in several public repositories
+#: (quay.io/prometheus/node-exporter and prom/node-exporter publish the same index); check
+#: it with `crane digest quay.io/prometheus/node-exporter:v1.8.2` when copying it.
+NODE_EXPORTER_DIGEST: str | None = "sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"
+#: NOT YET VERIFIED, the release process must fill it in: the index digest of
+#: quay.io/prometheus/prometheus:v2.53.2 (`crane digest quay.io/prometheus/prometheus:v2.53.2`).
+#: Until then instances run the immutable tag.
+PROMETHEUS_DIGEST: str | None = None
+
+NODE_EXPORTER = UpstreamImage(
+    "node-exporter", "quay.io/prometheus/node-exporter", f"v{NODE_EXPORTER_VERSION}", NODE_EXPORTER_DIGEST
+)
+PROMETHEUS = UpstreamImage("prometheus", "quay.io/prometheus/prometheus", f"v{PROMETHEUS_VERSION}", PROMETHEUS_DIGEST)
+#: Every image the agent needs, each in its own repository under ``courier/<stack>/platform/``.
+IMAGES = (NODE_EXPORTER, PROMETHEUS)
+
+
+@dataclass(frozen=True)
+class AgentImages:
+    """Full references of the agent's images in the instance's own region, e.g.
+    ``<account>.dkr.ecr.<region>.amazonaws.com/courier/prod/platform/prometheus@sha256:...``."""
+
+    node_exporter: str
+    prometheus: str
 
 
 @dataclass(frozen=True)
@@ -69,80 +126,44 @@ def agent_config_yaml(target: AgentTarget, instance: str) -> str:
     return yamltext.dump(agent_config(target, instance))
 
 
-INSTALL_PATH = "/usr/local/sbin/courier-metrics-agent"
-
-
-def install_script(target: AgentTarget) -> str:
-    """A standalone script: install both binaries (unless the image has them; checksums
-    verified), configure the agent, start both. Run by a systemd unit that retries it."""
+def boot_steps(target: AgentTarget, images: AgentImages) -> str:
+    """User-data lines that configure and start both containers. They run after the service
+    has started and are never waited on: an agent that cannot start keeps retrying in its unit
+    (``Restart=always``) and never holds up serving. The instance ID labels every series; it
+    is read once, at the first boot (it survives a warm pool's stop and start)."""
     config = agent_config_yaml(target, "${INSTANCE_ID}")
-    return f"""#!/bin/bash
-# node_exporter + Prometheus agent -> Amazon Managed Prometheus (written by courier-platform)
-set -euo pipefail
-ARCH=$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')
+    node_exporter = boot.container_unit(
+        "node-exporter",
+        "Prometheus node_exporter (container image from this region's ECR repository)",
+        images.node_exporter,
+        ["--network host", "--pid host", "--volume /:/host:ro,rslave"],
+        ["--path.rootfs=/host", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}"],
+    )
+    prometheus = boot.container_unit(
+        "prometheus-agent",
+        "Prometheus agent, remote write to Amazon Managed Prometheus (container image from this region's ECR)",
+        images.prometheus,
+        [
+            # The host network: SigV4 credentials come from the instance metadata service, which
+            # a bridged container cannot reach with the launch template's hop limit of 1.
+            "--network host",
+            f"--user {PROMETHEUS_UID}:{PROMETHEUS_UID}",
+            f"--volume {CONFIG_PATH}:/etc/prometheus/agent.yml:ro",
+            f"--volume {DATA_DIR}:/prometheus",
+        ],
+        [
+            "--enable-feature=agent",
+            "--config.file=/etc/prometheus/agent.yml",
+            "--storage.agent.path=/prometheus",
+            f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
+        ],
+    )
+    return f"""# Metrics: node_exporter and a Prometheus agent, containers from this region's registry.
 TOKEN=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
-fetch() {{  # fetch NAME VERSION: a release tarball, checked against its published sha256sums.txt
-  local base="https://github.com/prometheus/$1/releases/download/v$2" file="$1-$2.linux-$ARCH.tar.gz"
-  [ -x "/opt/$1/$1" ] && return 0
-  curl -fsSLo "/tmp/$file" "$base/$file"
-  curl -fsSLo "/tmp/$1.sha256sums" "$base/sha256sums.txt"
-  (cd /tmp && grep " $file\\$" "$1.sha256sums" | sha256sum -c -)
-  tar -xzf "/tmp/$file" -C /opt && ln -sfn "/opt/$1-$2.linux-$ARCH" "/opt/$1"
-}}
-fetch node_exporter {NODE_EXPORTER_VERSION}
-fetch prometheus {PROMETHEUS_VERSION}
-id prometheus >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin prometheus
-install -d -o prometheus -g prometheus /var/lib/prometheus-agent
-cat > /etc/courier/prometheus-agent.yml <<AGENT
+install -d -o {PROMETHEUS_UID} -g {PROMETHEUS_UID} {DATA_DIR}
+cat > {CONFIG_PATH} <<AGENT
 {config}AGENT
-cat > /etc/systemd/system/node_exporter.service <<'UNIT'
-[Unit]
-Description=Prometheus node_exporter
-[Service]
-User=prometheus
-ExecStart=/opt/node_exporter/node_exporter --web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}
-Restart=always
-[Install]
-WantedBy=multi-user.target
-UNIT
-cat > /etc/systemd/system/prometheus-agent.service <<'UNIT'
-[Unit]
-Description=Prometheus agent (remote write to Amazon Managed Prometheus)
-After=network-online.target node_exporter.service
-[Service]
-User=prometheus
-ExecStart=/opt/prometheus/prometheus --enable-feature=agent --config.file=/etc/courier/prometheus-agent.yml --storage.agent.path=/var/lib/prometheus-agent --web.listen-address=127.0.0.1:9090
-Restart=always
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --now node_exporter.service prometheus-agent.service
-"""
-
-
-def boot_steps(target: AgentTarget) -> str:
-    """User-data lines that install the agent without ever holding up the service: the
-    script runs from a oneshot unit that retries every minute (a release download can fail
-    during a mass scale-out), after the service has started. Bake the binaries into the image
-    to skip the download altogether."""
-    return f"""install -m 0755 /dev/stdin {INSTALL_PATH} <<'SCRIPT'
-{install_script(target)}SCRIPT
-cat > /etc/systemd/system/courier-metrics-agent.service <<'UNIT'
-[Unit]
-Description=Install and start the metrics agent
-Wants=network-online.target
-After=network-online.target
-StartLimitIntervalSec=0
-[Service]
-Type=oneshot
-ExecStart={INSTALL_PATH}
-Restart=on-failure
-RestartSec=60
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --now --no-block courier-metrics-agent.service
+{node_exporter}{prometheus}systemctl daemon-reload
+systemctl enable --now --no-block node-exporter.service prometheus-agent.service
 """

@@ -90,6 +90,27 @@ def test_flow_logs_capture_all_traffic_to_a_retained_log_group(run_components) -
     assert group.urn in policy.dependencies  # write access to this log group only
 
 
+def test_flow_logs_wait_for_their_role_policy(run_components) -> None:
+    plan = run_components(declare(nat_per_zone=False))
+    (flow_log,) = plan.of_type("aws:ec2/flowLog:FlowLog")
+    (policy,) = plan.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert policy.urn in flow_log.dependencies
+
+
+def test_s3_gateway_endpoint_serves_every_private_route_table(run_components) -> None:
+    plan = run_components(declare(nat_per_zone=True))
+    (endpoint,) = plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.ap-southeast-1.s3"
+    assert endpoint.inputs["vpcId"].startswith("vpc-")
+    private = {t.urn: t for t in plan.of_type("aws:ec2/routeTable:RouteTable") if "private" in t.name}
+    assert len(private) == 3 and set(private) <= set(endpoint.dependencies)
+    assert len(endpoint.inputs["routeTableIds"]) == 3
+    assert all(table.startswith("rtb-") for table in endpoint.inputs["routeTableIds"])
+    public = next(t for t in plan.of_type("aws:ec2/routeTable:RouteTable") if t.name == "apse1-public")
+    assert public.urn not in endpoint.dependencies
+
+
 def test_default_security_group_is_stripped_of_rules(run_components) -> None:
     plan = run_components(declare(nat_per_zone=False))
     (default,) = plan.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")

@@ -352,3 +352,23 @@ def china_health_sources(plan) -> set[str]:
     (record,) = [r for r in plan.of_type("aws:route53/record:Record") if r.name == "courier-geo-cn"]
     by_urn = {r.urn: r.name for r in plan.resources}
     return {by_urn[u] for u in record.property_dependencies.get("healthCheckId", [])}
+
+
+def test_only_the_heartbeat_receiver_is_trusted_to_confirm_itself() -> None:
+    from components.aws.region import _subscriptions
+    from tests.builders import mutated, spec_of
+
+    def receivers(config) -> None:
+        config["alerting"]["receivers"]["deadmans-switch"] = [
+            {"protocol": "https", "endpoint": "https://heartbeat.courier.example.com/p"}
+        ]
+        config["alerting"]["receivers"]["incident-commander"].append(
+            {"protocol": "https", "endpoint": "https://events.example.com/integration/key"}
+        )
+
+    subscriptions = _subscriptions(spec_of(mutated(receivers)))
+    assert [s.auto_confirms for s in subscriptions["deadmans-switch"]] == [True]
+    assert [(s.protocol, s.auto_confirms) for s in subscriptions["incident-commander"]] == [
+        ("email", False),
+        ("https", False),
+    ]

@@ -137,3 +137,20 @@ def test_the_alibaba_region_pages_the_same_roles_through_cloudmonitor(stack_plan
         }
     alarms = in_region(plan, "alicloud:ess/alarm:Alarm", "cn-hangzhou")
     assert {(a.inputs["metricName"], a.inputs["evaluationCount"]) for a in alarms} == {("CpuUtilization", 10)}
+
+
+def test_the_plan_lists_the_alert_subscriptions_people_must_confirm(stack_plans: StackPlans) -> None:
+    from courier.render import awaiting_confirmation, markdown
+
+    plan = stack_plans["prod"]
+    aws_regions = ("ap-northeast-1", "ap-northeast-2", "ap-southeast-1")
+    # Email is confirmed by a person; SMS needs no confirmation; the heartbeat endpoint
+    # confirms itself (endpointAutoConfirms), so only the emails wait.
+    assert awaiting_confirmation(plan) == sorted(
+        (region, role, "email") for region in aws_regions for role in oncall.ROLES
+    )
+    heartbeat = [
+        s for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["protocol"] == "https"
+    ]
+    assert len(heartbeat) == 3 and all(s.inputs["endpointAutoConfirms"] is True for s in heartbeat)
+    assert "15 alert subscription(s) in 3 region(s) receive nothing until confirmed" in markdown(plan)

@@ -69,9 +69,10 @@ def held_group(plan: Plan) -> tuple[Resource, Resource]:
     for group in plan.of_type(ASG):
         schedules = [r for r in plan.children(group.parent or "") if r.type == ASG_SCHEDULE]
         names = {s.inputs["scheduledActionName"] for s in schedules}
-        restore = next((s for s in schedules if s.inputs["scheduledActionName"].endswith("-restore")), None)
-        if restore is not None and restore.inputs["scheduledActionName"].replace("restore", "prewarm") not in names:
-            return group, restore
+        for restore in schedules:
+            name = restore.inputs["scheduledActionName"]
+            if name.endswith("-restore") and name.replace("-restore", "-prewarm") not in names:
+                return group, restore
     raise LookupError("no group in the middle of a promotion")
 
 
