@@ -51,6 +51,8 @@ def valid_config(environment: str = "prod") -> dict[str, Any]:
                 for role in (*ONCALL_ROLES, DEADMANS_SWITCH)
             },
         },
+        # Who may use EKS clusters (required once a region builds one).
+        "kubernetesAccess": [{"principalArn": "arn:aws:iam::123456789012:role/deployer", "access": "admin"}],
         "promotions": [
             {
                 "name": "double-12",

@@ -26,7 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("components", "courier", "policies", "tests", "stacks", "__main__.py", "Pulumi.yaml", "pyproject.toml", "docs")
+COPIED = (
+    "components",
+    "courier",
+    "policies",
+    "tests",
+    "stacks",
+    "__main__.py",
+    "Pulumi.yaml",
+    "pyproject.toml",
+    "docs",
+)
 
 _BINARY = {
     ast.Add: ast.Sub,
@@ -157,12 +167,16 @@ def run(module: Path, tests: list[str], timeout: float) -> int:
                 killed = True
             if not killed:
                 survivors.append(mutant)
-            print(f"[{number}/{len(found)}] line {mutant.line}: {mutant.description}: {'killed' if killed else 'SURVIVED'}")
+            print(
+                f"[{number}/{len(found)}] line {mutant.line}: {mutant.description}: {'killed' if killed else 'SURVIVED'}"
+            )
         target.write_text(original, encoding="utf-8")
     elapsed = time.perf_counter() - started
     killed = len(found) - len(survivors)
     rate = 100 * killed / len(found) if found else 100.0
-    print(f"\n{relative}: {len(found)} mutants, {killed} killed, {len(survivors)} survived ({rate:.1f}% killed) in {elapsed:.0f} s")
+    print(
+        f"\n{relative}: {len(found)} mutants, {killed} killed, {len(survivors)} survived ({rate:.1f}% killed) in {elapsed:.0f} s"
+    )
     for mutant in survivors:
         print(f"  survived: line {mutant.line}: {mutant.description}")
     return 0 if not survivors else 1

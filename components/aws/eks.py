@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +24,35 @@ _WORKER_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
 _ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+
+#: EKS access policies per access level (EKS user guide, "Associate access policies with
+#: access entries"; the ARNs have no region or account). The catalogue's AWS regions are all
+#: in the commercial partition, so the partition is ``aws``.
+ACCESS_POLICIES = {
+    "admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    "edit": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+    "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+}
+_PARTITION = "aws"
+
+
+class AccessGrant(Protocol):
+    """An IAM principal that may use the cluster, and how much (the spec's AccessSpec)."""
+
+    @property
+    def principal_arn(self) -> str: ...
+
+    #: admin: cluster admin; edit: change workloads (no RBAC); view: read (no Secrets).
+    @property
+    def access(self) -> Literal["admin", "edit", "view"]: ...
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """An AccessGrant built in code (tests, other callers)."""
+
+    principal_arn: str
+    access: Literal["admin", "edit", "view"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +81,10 @@ class EksClusterArgs:
     node_ports: Sequence[int] = ()
     #: Service accounts that get AWS permissions through EKS Pod Identity.
     pod_roles: Mapping[str, PodRole] = field(default_factory=dict)
+    #: Who may use the cluster (default: nobody). No identity gets access implicitly, not even
+    #: the one that creates the cluster: the identity that runs `pulumi up` must be an admin
+    #: here, or the Kubernetes resources cannot be installed.
+    access: Sequence[AccessGrant] = ()
     deletion_protection: bool = True
     log_retention_days: int = 365
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -59,15 +95,21 @@ class EksCluster(pulumi.ComponentResource):
     key, all control-plane logs kept) and a managed node group across the private subnets
     (IMDSv2 only, encrypted gp3 volumes) sized for the services it hosts; the VPC CNI,
     CoreDNS, kube-proxy and Pod Identity add-ons; Pod Identity roles for the cluster's own
-    agents; and ingress from the load balancer to the services' NodePorts."""
+    agents; an access entry with a cluster-wide access policy per principal of ``access``; and
+    ingress from the load balancer to the services' NodePorts."""
 
     name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     node_group_asg_name: pulumi.Output[str]
+    #: What Kubernetes installs on the cluster need first: the node group, the add-ons, the
+    #: Pod Identity associations and the access policies.
+    ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
+        _check_access(args.access)
         self._name = name
+        self.ready = []
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -111,8 +153,12 @@ class EksCluster(pulumi.ComponentResource):
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
             ),
             enabled_cluster_log_types=["api", "audit", "authenticator", "controllerManager", "scheduler"],
+            # Access entries only, each declared below: bootstrapping the creator as admin would
+            # make an explicit entry for the same identity (the deploy role) fail with
+            # ResourceInUseException, and the setting cannot change later without replacing
+            # the cluster.
             access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False
             ),
             deletion_protection=args.deletion_protection,
             tags=tags,
@@ -175,8 +221,9 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self, depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]
             ),
         )
+        self.ready.append(node_group)
         for addon in _ADDONS:
-            aws.eks.Addon(
+            addon_resource = aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=cluster.name,
                 addon_name=addon,
@@ -186,6 +233,7 @@ class EksCluster(pulumi.ComponentResource):
                 # CoreDNS needs nodes to schedule on.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[node_group] if addon == "coredns" else []),
             )
+            self.ready.append(addon_resource)
 
         if args.load_balancer_security_group_id is not None:
             for port in args.node_ports:
@@ -202,7 +250,9 @@ class EksCluster(pulumi.ComponentResource):
                 )
 
         for label, pod_role in args.pod_roles.items():
-            self._pod_role(label, pod_role, cluster.name, tags)
+            self.ready.append(self._pod_role(label, pod_role, cluster.name, tags))
+        for grant in args.access:
+            self.ready.append(self._access(grant, cluster.name, tags))
 
         self.name = cluster.name
         self.node_group_asg_name = node_group.resources.apply(_asg_name)
@@ -211,7 +261,32 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.register_outputs({"name": self.name, "nodeGroupAsgName": self.node_group_asg_name})
 
-    def _pod_role(self, label: str, pod_role: PodRole, cluster_name: pulumi.Output[str], tags: dict[str, str]) -> None:
+    def _access(
+        self, grant: AccessGrant, cluster_name: pulumi.Output[str], tags: dict[str, str]
+    ) -> aws.eks.AccessPolicyAssociation:
+        # Named after the principal, not its position in the list: reordering the config must
+        # not replace entries (a second entry for the same principal is refused).
+        label = f"{self._name}-access-{_principal_label(grant.principal_arn)}"
+        entry = aws.eks.AccessEntry(
+            label,
+            cluster_name=cluster_name,
+            principal_arn=grant.principal_arn,
+            type="STANDARD",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.eks.AccessPolicyAssociation(
+            label,
+            cluster_name=cluster_name,
+            principal_arn=entry.principal_arn,
+            policy_arn=ACCESS_POLICIES[grant.access],
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _pod_role(
+        self, label: str, pod_role: PodRole, cluster_name: pulumi.Output[str], tags: dict[str, str]
+    ) -> aws.eks.PodIdentityAssociation:
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-{label}",
@@ -231,7 +306,7 @@ class EksCluster(pulumi.ComponentResource):
             policy=pulumi.Output.all(*pod_role.statements).apply(lambda statements: policies.document(*statements)),
             opts=child,
         )
-        aws.eks.PodIdentityAssociation(
+        return aws.eks.PodIdentityAssociation(
             f"{self._name}-{label}",
             cluster_name=cluster_name,
             namespace=pod_role.namespace,
@@ -240,6 +315,33 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+
+def _check_access(access: Sequence[AccessGrant]) -> None:
+    seen: set[str] = set()
+    for grant in access:
+        if grant.access not in ACCESS_POLICIES:
+            raise ValueError(
+                f"courier:kubernetesAccess: access {grant.access!r} for {grant.principal_arn} is not one of "
+                f"{', '.join(ACCESS_POLICIES)}."
+            )
+        partition = grant.principal_arn.split(":", 2)[1] if grant.principal_arn.count(":") >= 2 else ""
+        if partition != _PARTITION:
+            raise ValueError(
+                f"courier:kubernetesAccess: {grant.principal_arn} is in partition {partition!r}; the stack's EKS "
+                f"clusters are in {_PARTITION!r}."
+            )
+        if grant.principal_arn in seen:
+            raise ValueError(
+                f"courier:kubernetesAccess lists {grant.principal_arn} twice; EKS allows one access entry per principal."
+            )
+        seen.add(grant.principal_arn)
+
+
+def _principal_label(arn: str) -> str:
+    """A stable, readable child name for a principal: its name and a short hash of the ARN."""
+    name = re.sub(r"[^a-z0-9-]+", "-", arn.rsplit("/", 1)[-1].lower()).strip("-")[:40]
+    return f"{name}-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
 
 
 def _asg_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:

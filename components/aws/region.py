@@ -16,19 +16,14 @@ from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, Service
 from components.aws.network import Network, NetworkArgs
 from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
 from components.aws.prometheus import ManagedPrometheus, ManagedPrometheusArgs
+from components.aws.registry import Registry, RegistryArgs
 from components.kubernetes import addons
 from components.kubernetes.addons import AUTOSCALER_ACCOUNT, PROMETHEUS_ACCOUNT
 from components.kubernetes.services import KubernetesServices, KubernetesServicesArgs
-from components.monitoring import rules
-from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
+from components.monitoring import agent, rules
+from components.spec import DEADMANS_SWITCH, EnvironmentSpec, RegionSpec, ServiceSpec
 
 TYPE = "courier:aws:Region"
-
-#: Public SSM parameters naming the current Amazon Linux 2023 AMI, per CPU architecture.
-AL2023_IMAGES = {
-    "x86_64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-    "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-}
 
 
 @dataclass(frozen=True)
@@ -43,8 +38,10 @@ class AwsRegionArgs:
 
 class AwsRegion(pulumi.ComponentResource):
     """Network, load balancer, on-call topics, the Managed Prometheus workspace with the
-    region's rules and routing, one fleet per VM service (each instance remote-writing its
-    metrics there) and the CloudWatch alarms."""
+    region's rules and routing, the stack's container registry in the region (replicating to
+    the other AWS regions from the primary), one fleet per VM service (each instance running
+    its release from this region's registry and remote-writing its metrics there) and the
+    CloudWatch alarms."""
 
     load_balancer: LoadBalancer
     fleets: dict[str, Fleet]
@@ -85,7 +82,22 @@ class AwsRegion(pulumi.ComponentResource):
             opts=child,
         )
         self.topics = OnCallTopics(
-            name, OnCallTopicsArgs(subscriptions=_subscriptions(spec), tags=spec.tags()), opts=child
+            name, OnCallTopicsArgs(subscriptions=_subscriptions(spec), stack=spec.stack, tags=spec.tags()), opts=child
+        )
+        self.registry = Registry(
+            name,
+            RegistryArgs(
+                repositories=_repositories(spec),
+                prefix=_prefix(spec),
+                # One replication configuration per account and region: the primary's copies
+                # every release to the stack's other AWS regions (docs/decisions.md).
+                replicate_to=[r.name for r in spec.regions_of("aws") if r.name != region.name]
+                if region.role == "primary"
+                else [],
+                protect=spec.safety.protect_stateful,
+                tags=spec.tags(),
+            ),
+            opts=child,
         )
         self.prometheus = ManagedPrometheus(
             name,
@@ -180,6 +192,7 @@ class AwsRegion(pulumi.ComponentResource):
                         ],
                     ),
                 },
+                access=spec.kubernetes_access,
                 deletion_protection=spec.safety.deletion_protection,
                 log_retention_days=spec.safety.log_retention_days,
                 tags=spec.tags(),
@@ -202,6 +215,8 @@ class AwsRegion(pulumi.ComponentResource):
                 region=region,
                 provider=provider,
                 eks_cluster_name=eks.name,
+                kubernetes_version=cluster.version,
+                cluster_ready=eks.ready,
                 remote_write_url=self.prometheus.remote_write_url,
             ),
             opts=child,
@@ -209,13 +224,18 @@ class AwsRegion(pulumi.ComponentResource):
 
     def _fleet(self, name: str, spec: EnvironmentSpec, region: RegionSpec, service: ServiceSpec) -> Fleet:
         capacity = spec.capacity(service, region)
+        assert service.artifact is not None, "validated by the spec: VM services name their artifact"
         return Fleet(
             f"{name}-{service.name}",
             FleetArgs(
                 service=service.name,
                 port=service.port,
                 instance_types=service.instance_types,
-                image=service.image or AL2023_IMAGES[service.cpu_architecture],
+                # The pinned AMI by name, unless a team's pipeline publishes its own to SSM.
+                ami_name=None if service.image else f"{spec.host_images.aws}-{service.cpu_architecture}",
+                image_parameter=service.image,
+                artifact=self.registry.image(spec.repository(service), service.artifact.reference),
+                health_check_path=service.health_check_path,
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 load_balancer_security_group_id=self.load_balancer.security_group_id,
@@ -224,11 +244,19 @@ class AwsRegion(pulumi.ComponentResource):
                 cpu_target=service.scaling.cpu_target,
                 warmup_seconds=service.scaling.warmup_seconds,
                 health_check_grace_seconds=service.scaling.health_check_grace_seconds,
-                warm_pool=spec.warm_pool(service),
+                warm_pool_size=spec.warm_pool_size(service, region),
                 promotions=spec.promotion_schedules(service, region),
                 environment=spec.environment,
                 region=region.name,
-                metrics=MetricsSink(self.prometheus.workspace_arn, self.prometheus.remote_write_url),
+                fleet_id=f"{spec.project}/{spec.stack}/{name}-{service.name}",
+                metrics=MetricsSink(
+                    self.prometheus.workspace_arn,
+                    self.prometheus.remote_write_url,
+                    node_exporter=self.registry.image(
+                        _platform(spec, agent.NODE_EXPORTER), agent.NODE_EXPORTER.reference
+                    ),
+                    prometheus=self.registry.image(_platform(spec, agent.PROMETHEUS), agent.PROMETHEUS.reference),
+                ),
                 ssh_allowed_cidrs=region.ssh_allowed_cidrs,
                 tags=spec.tags(service.name),
             ),
@@ -236,11 +264,36 @@ class AwsRegion(pulumi.ComponentResource):
         )
 
 
+def _prefix(spec: EnvironmentSpec) -> str:
+    """``courier/<stack>/``: every repository of the stack, and what the primary replicates."""
+    first = spec.services[0]
+    return spec.repository(first).removesuffix(first.name)
+
+
+def _platform(spec: EnvironmentSpec, image: agent.UpstreamImage) -> str:
+    return f"{_prefix(spec)}platform/{image.name}"
+
+
+def _repositories(spec: EnvironmentSpec) -> list[str]:
+    """Every VM service of the stack (not only this region's: replication then always lands in
+    a managed repository) and the metrics agent's images."""
+    return [spec.repository(s) for s in spec.services_on("vm")] + [_platform(spec, i) for i in agent.IMAGES]
+
+
 def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:
     # Endpoints from a secret config value stay secret in the state and in previews.
     secret = "alerting" in spec.secret_keys
     return {
-        role: [Subscription(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint) for r in receivers]
+        role: [
+            Subscription(
+                r.protocol,
+                pulumi.Output.secret(r.endpoint) if secret else r.endpoint,
+                # The heartbeat receiver is ours and confirms SNS subscriptions itself; without
+                # this the dead man's switch would stay PendingConfirmation and never beat.
+                auto_confirms=role == DEADMANS_SWITCH and r.protocol == "https",
+            )
+            for r in receivers
+        ]
         for role, receivers in spec.alerting.receivers.items()
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -23,6 +24,11 @@ class KubernetesServicesArgs:
     provider: k8s.Provider
     #: Set when the stack built the cluster on EKS (cluster autoscaler, NodePort exposure).
     eks_cluster_name: pulumi.Input[str] | None = None
+    #: The EKS cluster's Kubernetes minor (picks the cluster autoscaler); with eks_cluster_name.
+    kubernetes_version: str | None = None
+    #: What must exist before the add-ons install: the EKS cluster's node group, add-ons, Pod
+    #: Identity associations and access entries (EksCluster.ready).
+    cluster_ready: Sequence[pulumi.Resource] = ()
     #: Managed Prometheus remote-write URL for the cluster's metrics agent.
     remote_write_url: pulumi.Input[str] | None = None
 
@@ -45,6 +51,8 @@ class KubernetesServices(pulumi.ComponentResource):
                 region=region.name,
                 environment=spec.environment,
                 eks_cluster_name=args.eks_cluster_name,
+                kubernetes_version=args.kubernetes_version,
+                depends_on=args.cluster_ready,
                 remote_write_url=args.remote_write_url,
             ),
             opts=child,

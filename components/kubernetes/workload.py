@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import planning
+from components.kubernetes import autoscaling
+from components.kubernetes.labels import tag_labels
 from components.planning import PromotionSchedule
 
 TYPE = "courier:kubernetes:Workload"
@@ -32,10 +33,12 @@ class WorkloadArgs:
     port: int
     health_check_path: str
     resources: Resources
-    #: Pods: min and max for the autoscaler, desired for the first rollout.
+    #: Pods: min and max for the autoscaler (min at least 1: KEDA cannot scale to zero on a
+    #: CPU trigger), desired for the first rollout.
     capacity: planning.Capacity
-    #: Average CPU utilization (% of the CPU request) the HPA holds the pods at.
+    #: Average CPU utilization (% of the CPU request) the autoscaler holds the pods at.
     cpu_target: int = 80
+    #: Promotions still ahead: one KEDA cron trigger each (none: the CPU trigger alone).
     promotions: Sequence[PromotionSchedule] = ()
     #: Expose on this NodePort (the region's load balancer routes to it); None: ClusterIP.
     node_port: int | None = None
@@ -45,6 +48,8 @@ class WorkloadArgs:
     environment: str = "dev"
     #: Installed KEDA (the ScaledObject needs its CRDs and webhook first).
     keda: pulumi.Resource | None = None
+    #: Tags (spec.tags), set on every object as ``courier/<tag>`` labels; each must make a
+    #: valid label (63 characters of letters, digits, '-', '_', '.'), or construction fails.
     labels: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -52,17 +57,20 @@ class Workload(pulumi.ComponentResource):
     """A namespace (restricted pod security), a Deployment (requests and limits, startup,
     readiness and liveness probes on the health path, zone spread, rolling updates that
     never go below the desired count, non-root with a read-only root filesystem), a Service,
-    an autoscaling/v2 HPA on CPU utilization at the target (fast up, slow down), a
-    PodDisruptionBudget, a ServiceMonitor and a PrometheusRule; and, when promotions are
-    ahead, a KEDA ScaledObject that adopts the HPA and adds a cron trigger per promotion so
-    pods are pre-scaled like the fleets."""
+    a PodDisruptionBudget, a ServiceMonitor, a PrometheusRule, and the autoscaler: a KEDA
+    ScaledObject, always, with a CPU trigger at the target (metricType Utilization) and a
+    cron trigger per promotion ahead, from which KEDA creates and owns an HPA named after
+    the service that scales up at once and down slowly."""
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
+        autoscaling.validate(
+            args.service, args.capacity, args.resources.cpu_request_millicores, args.cpu_target, args.promotions
+        )
         child = pulumi.ResourceOptions(parent=self)
         service = args.service
         selector = {"app.kubernetes.io/name": service}
-        labels = {**_labels(args.labels), **selector, "app.kubernetes.io/part-of": "courier"}
+        labels = {**tag_labels(args.labels), **selector, "app.kubernetes.io/part-of": "courier"}
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-ns",
@@ -77,7 +85,7 @@ class Workload(pulumi.ComponentResource):
         def meta(object_name: str = service, **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
             return k8s.meta.v1.ObjectMetaArgs(name=object_name, namespace=service, labels=labels, **extra)
 
-        k8s.apps.v1.Deployment(
+        deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=meta(),
             spec=k8s.apps.v1.DeploymentSpecArgs(
@@ -111,36 +119,6 @@ class Workload(pulumi.ComponentResource):
             opts=in_namespace,
         )
 
-        maximum = max([args.capacity.max, *(p.capacity.max for p in args.promotions)])
-        behavior = _behavior()
-        hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=meta(
-                # KEDA takes the HPA over to add the promotion triggers; on a later config
-                # change Pulumi re-applies its own fields instead of failing on the conflict.
-                annotations={"pulumi.com/patchForce": "true"}
-            ),
-            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                    api_version="apps/v1", kind="Deployment", name=service
-                ),
-                min_replicas=args.capacity.min,
-                max_replicas=maximum,
-                metrics=[
-                    k8s.autoscaling.v2.MetricSpecArgs(
-                        type="Resource",
-                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                            name="cpu",
-                            target=k8s.autoscaling.v2.MetricTargetArgs(
-                                type="Utilization", average_utilization=args.cpu_target
-                            ),
-                        ),
-                    )
-                ],
-                behavior=behavior,
-            ),
-            opts=in_namespace,
-        )
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=meta(),
@@ -169,32 +147,27 @@ class Workload(pulumi.ComponentResource):
                 spec={"groups": [dict(g) for g in args.rule_groups]},
                 opts=in_namespace,
             )
-        if args.promotions:
-            depends = [hpa] + ([args.keda] if args.keda is not None else [])
-            k8s.apiextensions.CustomResource(
-                f"{name}-scaledobject",
-                api_version="keda.sh/v1alpha1",
-                kind="ScaledObject",
-                metadata=meta(annotations={"scaledobject.keda.sh/transfer-hpa-ownership": "true"}),
-                spec={
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service},
-                    "minReplicaCount": args.capacity.min,
-                    "maxReplicaCount": maximum,
-                    "advanced": {
-                        "horizontalPodAutoscalerConfig": {"name": service, "behavior": _behavior_dict()},
-                    },
-                    "triggers": [
-                        {"type": "cpu", "metricType": "Utilization", "metadata": {"value": str(args.cpu_target)}},
-                        *(_cron_trigger(p) for p in args.promotions),
-                    ],
-                },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
-            )
+        # The only declaration of the autoscaler: KEDA creates the HPA (named after the
+        # service) from it and owns it. Pulumi declares no HPA, so nothing is adopted from
+        # Pulumi or garbage-collected when promotions come and go; between promotions the
+        # ScaledObject holds the CPU trigger alone.
+        after = [deployment, namespace, *([args.keda] if args.keda is not None else [])]
+        k8s.apiextensions.CustomResource(
+            f"{name}-scaledobject",
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=meta(
+                # Only for clusters where an earlier version of this program created the HPA
+                # itself: KEDA's admission webhook refuses a ScaledObject for a workload an
+                # unowned HPA already scales, unless it may take that HPA over. Once no such
+                # HPA is declared (the pack refuses one beside a ScaledObject) it is inert.
+                annotations={"scaledobject.keda.sh/transfer-hpa-ownership": "true"}
+            ),
+            spec=autoscaling.scaled_object_spec(args.service, args.capacity, args.cpu_target, args.promotions),
+            # KEDA's webhook reads the Deployment's CPU requests when it admits a cpu trigger.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
         self.register_outputs({"namespace": namespace.metadata.name})
-
-
-def _labels(tags: Mapping[str, str]) -> dict[str, str]:
-    return {f"courier/{k}": v for k, v in tags.items()}
 
 
 def _pod_spec(args: WorkloadArgs, selector: Mapping[str, str]) -> k8s.core.v1.PodSpecArgs:
@@ -264,63 +237,3 @@ def _pod_spec(args: WorkloadArgs, selector: Mapping[str, str]) -> k8s.core.v1.Po
             k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="256Mi"))
         ],
     )
-
-
-def _behavior_dict() -> dict[str, Any]:
-    """Scale up at once (double or +4 pods every 15 s), down slowly (10% a minute after 5
-    minutes of lower load): a storm's first minutes matter, a premature scale-in hurts."""
-    return {
-        "scaleUp": {
-            "stabilizationWindowSeconds": 0,
-            "selectPolicy": "Max",
-            "policies": [
-                {"type": "Percent", "value": 100, "periodSeconds": 15},
-                {"type": "Pods", "value": 4, "periodSeconds": 15},
-            ],
-        },
-        "scaleDown": {
-            "stabilizationWindowSeconds": 300,
-            "selectPolicy": "Max",
-            "policies": [{"type": "Percent", "value": 10, "periodSeconds": 60}],
-        },
-    }
-
-
-def _behavior() -> k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs:
-    up, down = _behavior_dict()["scaleUp"], _behavior_dict()["scaleDown"]
-
-    def rules(spec: dict[str, Any]) -> k8s.autoscaling.v2.HPAScalingRulesArgs:
-        return k8s.autoscaling.v2.HPAScalingRulesArgs(
-            stabilization_window_seconds=spec["stabilizationWindowSeconds"],
-            select_policy=spec["selectPolicy"],
-            policies=[
-                k8s.autoscaling.v2.HPAScalingPolicyArgs(
-                    type=p["type"], value=p["value"], period_seconds=p["periodSeconds"]
-                )
-                for p in spec["policies"]
-            ],
-        )
-
-    return k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(scale_up=rules(up), scale_down=rules(down))
-
-
-def _cron(moment: datetime) -> str:
-    utc = moment.astimezone(UTC)
-    return f"{utc.minute} {utc.hour} {utc.day} {utc.month} *"
-
-
-def _cron_trigger(promotion: PromotionSchedule) -> dict[str, Any]:
-    # Cron has no year: the trigger would recur a year later, but the next `pulumi up` after
-    # the promotion drops it (only promotions still ahead are planned). A promotion already
-    # under way keeps its real start, so the window is active from the moment KEDA sees it.
-    start = promotion.window_start or promotion.raise_at or promotion.restore_at
-    return {
-        "type": "cron",
-        "name": promotion.name,
-        "metadata": {
-            "timezone": "Etc/UTC",
-            "start": _cron(start),
-            "end": _cron(promotion.restore_at),
-            "desiredReplicas": str(promotion.capacity.desired),
-        },
-    }

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from components import catalog, planning
 from components.spec.errors import Problem
 from components.spec.fields import _CLOUD_NAMES, NAMESPACE, RECEIVERS, SECRET_PLACEHOLDER, _architecture, _num
-from components.spec.model import _SAFETY, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
+from components.spec.model import _SAFETY, AccessSpec, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
 
 Indexed = list[tuple[int, Any]]
 
@@ -100,6 +100,15 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
             )
     if cluster is None:
         return
+    if cluster.cluster == "eks":
+        from components.kubernetes.addons import SUPPORTED_KUBERNETES_VERSIONS
+
+        if cluster.version not in SUPPORTED_KUBERNETES_VERSIONS:
+            yield Problem(
+                f"{at}.kubernetes.version",
+                "must be a Kubernetes minor the stack has add-ons for (the cluster autoscaler's minor must "
+                f"match the cluster's): {', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (got {cluster.version!r})",
+            )
     if cluster.cluster == "existing" and not cluster.kubeconfig:
         yield Problem(
             f"{at}.kubernetes.kubeconfig",
@@ -382,3 +391,25 @@ def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
         alerting,
         complete=False,
     )
+
+
+def _check_access(access: typing.Sequence[AccessSpec], regions: Indexed) -> Iterator[Problem]:
+    """EKS clusters are created without the creator's implicit admin access (an explicit entry
+    for the same principal would then be refused), so whoever runs `pulumi up` must be listed."""
+    at = f"{NAMESPACE}:kubernetesAccess"
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(access):
+        if entry.principal_arn in seen:
+            yield Problem(
+                f"{at}[{i}].principalArn",
+                f"duplicates kubernetesAccess[{seen[entry.principal_arn]}] (got {entry.principal_arn!r})",
+            )
+        seen.setdefault(entry.principal_arn, i)
+    eks = [j for j, r in regions if r.kubernetes is not None and r.kubernetes.cluster == "eks"]
+    if eks and not any(entry.access == "admin" for entry in access):
+        yield Problem(
+            at,
+            f"must list at least one admin principal: regions[{eks[0]}] builds an EKS cluster, and only the "
+            "principals listed here can use it, including the role that runs `pulumi up` (got "
+            f"{'none' if not access else ', '.join(sorted({e.access for e in access}))})",
+        )

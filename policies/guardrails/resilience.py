@@ -3,7 +3,9 @@ for every promotion with room for its peak, protected load balancers, egress per
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs
@@ -35,6 +37,7 @@ from guardrails.common import (
     siblings,
     stack_policy,
 )
+from guardrails.kubernetes import AUTOSCALERS, autoscalers_of, pod_autoscaler
 
 MIN_ZONES = Setting(
     "minZones", {"type": "integer", "minimum": 1, "default": 2, "description": "Zones a fleet must span."}
@@ -109,15 +112,20 @@ ess_min_capacity = resource_policy(
 
 @resource_policy(
     "kubernetes-hpa-min-replicas",
-    "A HorizontalPodAutoscaler keeps at least `minCapacity` pods.",
-    [HPA],
+    "A pod autoscaler (autoscaling/v2 HPA or KEDA ScaledObject) keeps at least `minCapacity` pods.",
+    [HPA, SCALED_OBJECT],
     MIN_CAPACITY,
 )
 def hpa_min_replicas(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+
+    autoscaler = pod_autoscaler(args.resource_type, args.props)
+    if autoscaler is None:
+        return
     floor = setting(config, MIN_CAPACITY)
-    replicas = get(args.props, "spec", "minReplicas", default=1)
-    if replicas < floor:
-        report(f"{args.name} has minReplicas {num(replicas)}; raise it to at least {num(floor)}.")
+    if autoscaler.min_replicas < floor:
+        report(
+            f"{args.name} has {autoscaler.min_field} {num(autoscaler.min_replicas)}; raise it to at least {num(floor)}."
+        )
 
 
 # -- health checks -----------------------------------------------------------------------------
@@ -207,53 +215,54 @@ def ess_cpu_tracking(args: StackValidationArgs, report: Report, config: Mapping[
 
 @stack_policy(
     "kubernetes-deployment-cpu-autoscaling",
-    "Every Deployment has an HPA on CPU utilization at most `maxCpuTarget`.",
+    "Every Deployment has a pod autoscaler on CPU utilization at most `maxCpuTarget`: an autoscaling/v2 "
+    "HPA (cpu Resource metric) or a KEDA ScaledObject (cpu trigger, metricType Utilization).",
     MAX_CPU_TARGET,
 )
 def deployment_cpu_autoscaling(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+
     ceiling = setting(config, MAX_CPU_TARGET)
-    autoscalers = of_type(args, HPA)
+    declared = [(r, pod_autoscaler(r.resource_type, r.props)) for r in of_type(args, *AUTOSCALERS)]
     for deployment in of_type(args, DEPLOYMENT):
         name = get(deployment.props, "metadata", "name")
         namespace = get(deployment.props, "metadata", "namespace", default="default")
         mine = [
-            h
-            for h in autoscalers
-            if same_cluster(h, deployment)
-            and get(h.props, "metadata", "namespace", default="default") == namespace
-            and get(h.props, "spec", "scaleTargetRef", "kind") == "Deployment"
-            and get(h.props, "spec", "scaleTargetRef", "name") == name
+            a
+            for r, a in declared
+            if a is not None
+            and same_cluster(r, deployment)
+            and a.namespace == namespace
+            and a.target_kind == "Deployment"
+            and a.target_name == name
         ]
-        targets = [
-            get(m, "resource", "target", "averageUtilization")
-            for h in mine
-            for m in get(h.props, "spec", "metrics", default=[])
-            if get(m, "type") == "Resource" and get(m, "resource", "name") == "cpu"
-        ]
-        if not targets:
+        if not any(a.cpu_targets for a in mine):
             report(
-                f"Deployment {namespace}/{name} has no HorizontalPodAutoscaler on CPU utilization; add an "
-                f"autoscaling/v2 HPA with a cpu Resource metric at {ceiling:g}% or less.",
+                f"Deployment {namespace}/{name} has no autoscaler on CPU utilization (or its ScaledObject is "
+                "paused); declare a KEDA ScaledObject with a cpu trigger (metricType Utilization), or an "
+                f"autoscaling/v2 HPA with a cpu Resource metric, at {ceiling:g}% or less.",
                 deployment.urn,
             )
-        for target in targets:
-            if target is None or target > ceiling:
-                report(
-                    f"The HPA of {namespace}/{name} targets {num(target)}% CPU; lower averageUtilization to {num(ceiling)}.",
-                    deployment.urn,
-                )
+        for autoscaler in mine:
+            for target in autoscaler.cpu_targets:
+                if not isinstance(target, (int, float)) or target > ceiling:
+                    report(
+                        f"The {autoscaler.title} of {namespace}/{name} targets {num(target)}% CPU; lower it to "
+                        f"{num(ceiling)}.",
+                        deployment.urn,
+                    )
 
 
 # -- promotions --------------------------------------------------------------------------------
 
 
 def _calendar(args: StackValidationArgs) -> set[str]:
-    """Every promotion the stack schedules anywhere (a restore exists for each one ahead)."""
+    """Every promotion the stack schedules anywhere: a scheduled action, an ESS task or a KEDA
+    cron trigger (a restore exists for each promotion that has not ended)."""
     names = set()
     for schedule in of_type(args, ASG_SCHEDULE):
-        names.add(str(get(schedule.props, "scheduledActionName", default="")).rsplit("-", 1)[0])
+        names.add(_asg_promotion(schedule.props)[0])
     for task in of_type(args, ESS_TASK):
-        names.add(_ess_promotion(task.props))
+        names.add(_ess_promotion(task.props)[0])
     for scaled in of_type(args, SCALED_OBJECT):
         names.update(
             str(t.get("name")) for t in get(scaled.props, "spec", "triggers", default=[]) if t.get("type") == "cron"
@@ -261,50 +270,123 @@ def _calendar(args: StackValidationArgs) -> set[str]:
     return {n for n in names if n}
 
 
-def _ess_promotion(props: Mapping[str, Any]) -> str:
-    # "<region>-<service>-<promotion>-prewarm": the promotion is what is left.
-    name = str(get(props, "scheduledTaskName", default=""))
-    return name.split("-", 2)[-1].rsplit("-", 1)[0] if name.count("-") >= 3 else ""
+def _asg_promotion(props: Mapping[str, Any]) -> tuple[str, str]:
+    """(promotion, action) of a scheduled action named ``<promotion>-prewarm|restore``."""
+    name = str(get(props, "scheduledActionName", default=""))
+    promotion, _, action = name.rpartition("-")
+    return (promotion, action) if action in ("prewarm", "restore") else ("", "")
+
+
+def _ess_promotion(props: Mapping[str, Any]) -> tuple[str, str]:
+    """(promotion, action) of an ESS task: its description is ``courier-promotion:<name>:<action>``
+    (task names carry the stack and region to be unique, so the description names the promotion)."""
+    parts = str(get(props, "description", default="")).split(":")
+    if len(parts) == 3 and parts[0] == "courier-promotion" and parts[2] in ("prewarm", "restore"):
+        return parts[1], parts[2]
+    return ("", "")
+
+
+#: ESS refuses a scheduled task more than 90 days ahead; the program schedules within 89 days
+#: (components/alicloud/fleet.py SCHEDULING_HORIZON) and defers the rest to a later `up`.
+ESS_SCHEDULING_HORIZON = timedelta(days=89)
+
+
+def plan_time() -> datetime:
+    """The moment of the deploy being reviewed: now, or the offline plan's ``--at``
+    (``COURIER_PLAN_TIME``, set by courier.analyze when it starts the pack)."""
+    text = os.environ.get("COURIER_PLAN_TIME")
+    return datetime.fromisoformat(text) if text else datetime.now(UTC)
+
+
+def _restore_moments(args: StackValidationArgs) -> dict[str, datetime]:
+    """When each promotion ends, from the restore actions of the Auto Scaling groups."""
+    moments: dict[str, datetime] = {}
+    for schedule in of_type(args, ASG_SCHEDULE):
+        promotion, action = _asg_promotion(schedule.props)
+        start = get(schedule.props, "startTime")
+        if action == "restore" and isinstance(start, str):
+            moments[promotion] = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return moments
+
+
+def _held(group: Any, restore: Any, floor_key: str, ceiling_key: str, own_floor: str, own_ceiling: str) -> bool:
+    """Whether a group is held at a promotion's capacity: above the everyday floor its restore
+    brings it back to (every promotion raises the floor: the spec requires a multiplier of at
+    least 1.1), with a ceiling no lower than the everyday one."""
+    return get(group.props, own_floor, default=0) > get(restore.props, floor_key, default=0) and get(
+        group.props, own_ceiling, default=0
+    ) >= get(restore.props, ceiling_key, default=0)
 
 
 @stack_policy(
     "aws-autoscaling-group-promotion-prescale",
-    "Every Auto Scaling group is pre-scaled for every promotion on the calendar.",
+    "Every Auto Scaling group is pre-scaled for every promotion on the calendar, and holds the "
+    "promotion's capacity while it runs.",
     remediation="Schedule the promotion at least prewarmMinutes plus the fleet's warmup ahead.",
 )
 def asg_prescale(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     calendar = _calendar(args)
     for group in of_type(args, ASG):
-        prewarmed = {
-            str(get(s.props, "scheduledActionName")).removesuffix("-prewarm")
-            for s in siblings(args, group, ASG_SCHEDULE)
-            if str(get(s.props, "scheduledActionName", default="")).endswith("-prewarm")
-        }
-        for promotion in sorted(calendar - prewarmed):
-            report(
-                f"{group.name} is not pre-scaled for promotion {promotion!r} (its prewarm moment has passed "
-                "or the schedule is missing); raise its min/desired by hand now, and schedule promotions "
-                "further ahead.",
-                group.urn,
-            )
+        actions: dict[tuple[str, str], Any] = {}
+        for schedule in siblings(args, group, ASG_SCHEDULE):
+            actions[_asg_promotion(schedule.props)] = schedule
+        for promotion in sorted(calendar):
+            if (promotion, "prewarm") in actions:
+                continue
+            restore = actions.get((promotion, "restore"))
+            if restore is None:
+                report(
+                    f"{group.name} is not pre-scaled for promotion {promotion!r}: it has no scheduled action "
+                    "for it; add a prewarm and a restore action like the other fleets'.",
+                    group.urn,
+                )
+            elif not _held(group, restore, "minSize", "maxSize", "minSize", "maxSize"):
+                report(
+                    f"{group.name} is not pre-scaled for promotion {promotion!r}: no prewarm action, and minSize "
+                    f"{num(get(group.props, 'minSize'))} is the everyday value its restore returns to. If the "
+                    "promotion is under way this update shrinks the fleet at the peak; if not, nothing will raise "
+                    "it. Add the prewarm action, or keep minSize/maxSize at the promotion's capacity until the "
+                    "restore runs.",
+                    group.urn,
+                )
 
 
 @stack_policy(
     "alicloud-ess-group-promotion-prescale",
-    "Every ESS group is pre-scaled for every promotion on the calendar.",
+    "Every ESS group is pre-scaled for every promotion on the calendar that ESS can schedule yet, "
+    "and holds the promotion's capacity while it runs.",
 )
 def ess_prescale(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     calendar = _calendar(args)
+    ends = _restore_moments(args)
+    horizon = plan_time() + ESS_SCHEDULING_HORIZON
     for group in of_type(args, ESS_GROUP):
-        prewarmed = {
-            _ess_promotion(t.props)
-            for t in siblings(args, group, ESS_TASK)
-            if str(get(t.props, "scheduledTaskName", default="")).endswith("-prewarm")
-        }
-        for promotion in sorted(calendar - prewarmed):
-            report(
-                f"{group.name} has no prewarm task for promotion {promotion!r}; add an ESS scheduled task.", group.urn
-            )
+        tasks: dict[tuple[str, str], Any] = {}
+        for task in siblings(args, group, ESS_TASK):
+            tasks[_ess_promotion(task.props)] = task
+        for promotion in sorted(calendar):
+            if (promotion, "prewarm") in tasks:
+                continue
+            restore = tasks.get((promotion, "restore"))
+            if restore is None:
+                end = ends.get(promotion)
+                if end is not None and end > horizon:
+                    # Beyond ESS's horizon: a later `up` schedules it (the plan says by when).
+                    continue
+                report(
+                    f"{group.name} is not pre-scaled for promotion {promotion!r}: it has no scheduled tasks for "
+                    "it; add a prewarm and a restore ESS scheduled task.",
+                    group.urn,
+                )
+            elif not _held(group, restore, "minValue", "maxValue", "minSize", "maxSize"):
+                report(
+                    f"{group.name} is not pre-scaled for promotion {promotion!r}: no prewarm task, and minSize "
+                    f"{num(get(group.props, 'minSize'))} is the everyday value its restore returns to. If the "
+                    "promotion is under way this update shrinks the fleet at the peak; if not, nothing will raise "
+                    "it. Add the prewarm task, or keep minSize/maxSize at the promotion's capacity until the "
+                    "restore runs.",
+                    group.urn,
+                )
 
 
 @stack_policy(
@@ -312,20 +394,21 @@ def ess_prescale(args: StackValidationArgs, report: Report, config: Mapping[str,
     "Every autoscaled Deployment is pre-scaled (KEDA cron trigger) for every promotion on the calendar.",
 )
 def deployment_prescale(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+
     calendar = _calendar(args)
-    for hpa in of_type(args, HPA):
-        scaled = siblings(args, hpa, SCALED_OBJECT)
-        crons = {
-            str(t.get("name"))
-            for s in scaled
-            for t in get(s.props, "spec", "triggers", default=[])
-            if t.get("type") == "cron"
-        }
+    for deployment in of_type(args, DEPLOYMENT):
+        # Whichever spelling scales it: a plain HPA has no cron trigger, so it is not pre-scaled.
+        mine = [a for _, a in autoscalers_of(args, deployment)]
+        if not mine:
+            continue  # kubernetes-deployment-cpu-autoscaling reports it
+        crons = {name for a in mine for name in a.crons}
+        namespace = get(deployment.props, "metadata", "namespace", default="default")
         for promotion in sorted(calendar - crons):
             report(
-                f"{get(hpa.props, 'metadata', 'namespace')}/{get(hpa.props, 'metadata', 'name')} has no KEDA cron "
-                f"trigger for promotion {promotion!r}; add one to its ScaledObject.",
-                hpa.urn,
+                f"Deployment {namespace}/{get(deployment.props, 'metadata', 'name')} has no KEDA cron trigger for "
+                f"promotion {promotion!r}; add one to its ScaledObject (autoscaled by "
+                f"{', '.join(a.title for a in mine)}).",
+                deployment.urn,
             )
 
 
@@ -358,16 +441,25 @@ task_max = resource_policy(
 
 @resource_policy(
     "kubernetes-scaledobject-max-covers-peak",
-    "A KEDA cron trigger never asks for more replicas than the ScaledObject's maximum.",
-    [SCALED_OBJECT],
+    "A pod autoscaler's bounds hold: min at most max, and no KEDA cron trigger asks for more replicas than "
+    "the maximum.",
+    [HPA, SCALED_OBJECT],
 )
 def scaled_max(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    ceiling = get(args.props, "spec", "maxReplicaCount", default=100)
-    for trigger in get(args.props, "spec", "triggers", default=[]):
-        if trigger.get("type") == "cron" and int(get(trigger, "metadata", "desiredReplicas", default=0)) > ceiling:
-            report(
-                f"{args.name}: cron trigger {trigger.get('name')!r} wants more replicas than maxReplicaCount {num(ceiling)}."
-            )
+
+    autoscaler = pod_autoscaler(args.resource_type, args.props)
+    if autoscaler is None or not isinstance(autoscaler.max_replicas, (int, float)):
+        return
+    ceiling = autoscaler.max_replicas
+    max_field = "maxReplicas" if autoscaler.kind == "HorizontalPodAutoscaler" else "maxReplicaCount"
+    if autoscaler.min_replicas > ceiling:
+        report(
+            f"{args.name}: {autoscaler.min_field} {num(autoscaler.min_replicas)} is above {max_field} {num(ceiling)} "
+            "(the API refuses it); raise the maximum."
+        )
+    for name, desired in autoscaler.crons.items():
+        if int(str(desired)) > ceiling:
+            report(f"{args.name}: cron trigger {name!r} wants more replicas than {max_field} {num(ceiling)}.")
 
 
 # -- protection and egress -----------------------------------------------------------------------

@@ -99,7 +99,12 @@ def test_one_health_checked_target_group_and_route_per_service(run_components) -
         check = group["healthCheck"]
         assert check["enabled"] is True
         assert check["matcher"] == "200"
-        assert (check["interval"], check["timeout"], check["healthyThreshold"], check["unhealthyThreshold"]) == (5, 4, 2, 3)
+        assert (check["interval"], check["timeout"], check["healthyThreshold"], check["unhealthyThreshold"]) == (
+            5,
+            4,
+            2,
+            3,
+        )
         assert group["deregistrationDelay"] == 30
     rules = {r.name: r.inputs for r in plan.of_type("aws:lb/listenerRule:ListenerRule")}
     assert rules["apse1-orders"]["conditions"][0]["pathPattern"]["values"] == ["/orders", "/orders/*"]

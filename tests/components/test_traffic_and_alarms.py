@@ -296,7 +296,9 @@ def declare_geo(*geos: tuple[str, str]):
                 "api.courier.example.com",
                 "Z123",
                 [RegionEndpoint("apse1", "ap-southeast-1", "primary", "a.elb", "ZA", ["/orders/healthz"])],
-                geo_endpoints=[GeoEndpoint(code, country, f"{code}.alb", ["/orders/healthz"]) for code, country in geos],
+                geo_endpoints=[
+                    GeoEndpoint(code, country, f"{code}.alb", ["/orders/healthz"]) for code, country in geos
+                ],
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )

@@ -87,8 +87,8 @@ def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path
         "  courier:regions[2].availabilityZones[2]: is not a zone of ap-northeast-2 (got 'ap-northeast-2z'; "
         "known: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d)",
         "  courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
-        "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting); "
-        "did you mean 'courier:owner'?",
+        "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, "
+        "hostImages, kubernetesAccess); did you mean 'courier:owner'?",
     ]
     assert "Traceback" not in err
 
@@ -270,14 +270,15 @@ def test_manifests_are_written_per_cluster_and_pass_strict_validation(capsys, tm
     assert {
         "Deployment",
         "Service",
-        "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "ServiceMonitor",
         "PrometheusRule",
         "ScaledObject",
     } <= set(kinds)
-    hpa = next(d for d in documents if d["kind"] == "HorizontalPodAutoscaler")
-    assert type(hpa["spec"]["maxReplicas"]) is int
+    # KEDA makes the HPA from the ScaledObject: Pulumi declares none (see docs/decisions.md).
+    assert "HorizontalPodAutoscaler" not in kinds
+    scaled = next(d for d in documents if d["kind"] == "ScaledObject")
+    assert type(scaled["spec"]["maxReplicaCount"]) is int
     recorded = {a["path"]: a for a in json.loads((out / "plan.json").read_text())["artifacts"]}
     manifest = recorded["kubernetes/ap-southeast-1.yaml"]
     assert manifest["ok"] is True

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pytest
 
 from components import catalog
+from components.alicloud.fleet import SCHEDULING_HORIZON
 from components.spec import EnvironmentSpec, RegionSpec, spec_from_config
 from courier.plan import Plan, Resource
 from courier.stackconfig import load_project, load_stack_config
@@ -22,6 +24,8 @@ COURIER_SERVICES = {"orders", "dispatch", "tracking", "payments"}
 ASG = "aws:autoscaling/group:Group"
 ESS = "alicloud:ess/scalingGroup:ScalingGroup"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def spec_for(stack: str) -> EnvironmentSpec:
@@ -42,6 +46,49 @@ def siblings(plan: Plan, resource: Resource, resource_type: str) -> list[Resourc
 @pytest.fixture(params=SHIPPED_STACKS)
 def stack(request) -> str:
     return request.param
+
+
+@dataclass(frozen=True)
+class PodAutoscaler:
+    """A Kubernetes service's autoscaler as the cluster will run it, whichever object declares
+    it: a KEDA ScaledObject (KEDA derives the HPA) or an autoscaling/v2 HPA."""
+
+    resource: Resource
+    min: int
+    max: int
+    cpu_target: float | None
+    #: Promotion -> desired replicas (cron triggers).
+    crons: dict[str, int]
+
+
+def pod_autoscalers(plan: Plan, region: str) -> dict[str, list[PodAutoscaler]]:
+    """Deployment name -> the autoscalers targeting it in ``region``."""
+    found: dict[str, list[PodAutoscaler]] = {}
+    for resource in in_region(plan, SCALED_OBJECT, region):
+        spec = resource.inputs["spec"]
+        cpu = [t for t in spec["triggers"] if t["type"] == "cpu" and t["metricType"] == "Utilization"]
+        found.setdefault(spec["scaleTargetRef"]["name"], []).append(
+            PodAutoscaler(
+                resource,
+                spec["minReplicaCount"],
+                spec["maxReplicaCount"],
+                float(cpu[0]["metadata"]["value"]) if cpu else None,
+                {t["name"]: int(t["metadata"]["desiredReplicas"]) for t in spec["triggers"] if t["type"] == "cron"},
+            )
+        )
+    for resource in in_region(plan, HPA, region):
+        spec = resource.inputs["spec"]
+        cpu = [m for m in spec["metrics"] if m["type"] == "Resource" and m["resource"]["name"] == "cpu"]
+        found.setdefault(spec["scaleTargetRef"]["name"], []).append(
+            PodAutoscaler(
+                resource,
+                spec.get("minReplicas", 1),
+                spec["maxReplicas"],
+                cpu[0]["resource"]["target"]["averageUtilization"] if cpu else None,
+                {},
+            )
+        )
+    return found
 
 
 def test_plan_covers_exactly_the_configured_regions(stack_plans: StackPlans, stack: str) -> None:
@@ -154,14 +201,10 @@ def cpu_targets(plan: Plan, region: RegionSpec) -> dict[str, float]:
         if rule.inputs["scalingRuleType"] == "TargetTrackingScalingRule":
             assert rule.inputs["metricName"] == "CpuUtilization"
             targets[rule.name.split("-")[1]] = rule.inputs["targetValue"]
-    for hpa in in_region(plan, HPA, region.name):
-        (metric,) = hpa.inputs["spec"]["metrics"]
-        assert (metric["type"], metric["resource"]["name"], metric["resource"]["target"]["type"]) == (
-            "Resource",
-            "cpu",
-            "Utilization",
-        )
-        targets[hpa.inputs["metadata"]["name"]] = metric["resource"]["target"]["averageUtilization"]
+    for deployment, autoscalers in pod_autoscalers(plan, region.name).items():
+        (autoscaler,) = autoscalers
+        assert autoscaler.cpu_target is not None
+        targets[deployment] = autoscaler.cpu_target
     return targets
 
 
@@ -174,9 +217,7 @@ def test_every_fleet_and_workload_tracks_cpu_at_its_services_target(stack_plans:
     assert next(s for s in spec.services if s.name == "orders").scaling.cpu_target == 80
 
 
-def test_every_fleet_and_workload_is_prescaled_for_every_upcoming_promotion(
-    stack_plans: StackPlans, stack: str
-) -> None:
+def test_every_fleet_is_prescaled_for_every_upcoming_promotion(stack_plans: StackPlans, stack: str) -> None:
     plan = stack_plans[stack]
     spec = spec_for(stack)
     upcoming = [p for p in spec.promotions if p.end > AS_OF]
@@ -194,31 +235,37 @@ def test_every_fleet_and_workload_is_prescaled_for_every_upcoming_promotion(
             assert prewarm["desiredCapacity"] == prewarm["minSize"] and prewarm["maxSize"] >= prewarm["desiredCapacity"]
             assert prewarm["startTime"] < restore["startTime"]
             assert (restore["minSize"], restore["maxSize"]) == (group.inputs["minSize"], group.inputs["maxSize"])
+    # ESS takes tasks at most 90 days ahead: promotions ending later wait for a later `up`.
+    reachable = [p for p in upcoming if p.end <= AS_OF + SCHEDULING_HORIZON]
+    assert stack != "prod" or [p.name for p in reachable] == ["double-12-2026", "spring-festival-2027"]
     for group in plan.of_type(ESS):
         tasks = {
-            t.inputs["scheduledTaskName"].split("-", 2)[-1]: t.inputs
+            ":".join(t.inputs["description"].split(":")[1:]): t.inputs
             for t in siblings(plan, group, "alicloud:ess/scheduledTask:ScheduledTask")
         }
-        assert len(tasks) == 2 * len(upcoming)
-        for promotion in upcoming:
-            prewarm, restore = tasks[f"{promotion.name}-prewarm"], tasks[f"{promotion.name}-restore"]
+        assert len(tasks) == 2 * len(reachable)
+        for promotion in reachable:
+            prewarm, restore = tasks[f"{promotion.name}:prewarm"], tasks[f"{promotion.name}:restore"]
             assert prewarm["minValue"] >= math.ceil(
                 group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
             )
             assert prewarm["launchTime"] < restore["launchTime"]
             assert (restore["minValue"], restore["maxValue"]) == (group.inputs["minSize"], group.inputs["maxSize"])
-    for hpa in plan.of_type(HPA):
-        (scaled,) = siblings(plan, hpa, "kubernetes:keda.sh/v1alpha1:ScaledObject")
-        triggers = scaled.inputs["spec"]["triggers"]
-        assert triggers[0] == {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "80"}}
-        crons = {t["name"]: t["metadata"] for t in triggers if t["type"] == "cron"}
-        assert set(crons) == {p.name for p in upcoming}
-        desired = hpa.inputs["spec"]["minReplicas"]
-        for promotion in upcoming:
-            assert int(crons[promotion.name]["desiredReplicas"]) >= math.ceil(
-                desired * promotion.expected_peak_multiplier - 1e-9
-            )
-            assert int(crons[promotion.name]["desiredReplicas"]) <= hpa.inputs["spec"]["maxReplicas"]
+
+
+def test_every_workload_is_prescaled_for_every_upcoming_promotion(stack_plans: StackPlans, stack: str) -> None:
+    plan = stack_plans[stack]
+    spec = spec_for(stack)
+    upcoming = [p for p in spec.promotions if p.end > AS_OF]
+    for region in spec.regions:
+        for autoscalers in pod_autoscalers(plan, region.name).values():
+            (autoscaler,) = autoscalers
+            assert set(autoscaler.crons) == {p.name for p in upcoming}
+            for promotion in upcoming:
+                assert autoscaler.crons[promotion.name] >= math.ceil(
+                    autoscaler.min * promotion.expected_peak_multiplier - 1e-9
+                )
+                assert autoscaler.crons[promotion.name] <= autoscaler.max
 
 
 def test_prod_runs_three_aws_regions_and_mainland_china_on_alibaba_cloud(stack_plans: StackPlans) -> None:
@@ -250,10 +297,79 @@ def test_kubernetes_runs_on_an_eks_cluster_sized_for_its_pods(stack_plans: Stack
         scaling = nodes.inputs["scalingConfig"]
         assert scaling["minSize"] >= 3 and scaling["maxSize"] > scaling["minSize"]
         assert nodes.ignore_changes == ["scalingConfig.desiredSize"]
-        releases = {r.inputs["chart"] for r in in_region(plan, "kubernetes:helm.sh/v3:Release", region.name)}
-        assert releases == {"metrics-server", "keda", "cluster-autoscaler", "kube-prometheus-stack"}
+        releases = {r.inputs["chart"]: r for r in in_region(plan, "kubernetes:helm.sh/v3:Release", region.name)}
+        assert set(releases) == {"metrics-server", "keda", "cluster-autoscaler", "kube-prometheus-stack"}
+        # The autoscaler's minor is the cluster's (kubernetes/autoscaler README, "Releases").
+        autoscaler = releases["cluster-autoscaler"].inputs
+        assert (autoscaler["version"], autoscaler["values"]["image"]["tag"]) == ("9.53.0", "v1.34.5")
         (attachment,) = in_region(plan, "aws:autoscaling/attachment:Attachment", region.name)
         assert attachment.inputs["lbTargetGroupArn"].startswith("arn:aws:elasticloadbalancing:")
+
+
+def test_every_kubernetes_service_has_one_cpu_autoscaler_wherever_declared(stack_plans: StackPlans, stack: str) -> None:
+    plan = stack_plans[stack]
+    spec = spec_for(stack)
+    for region in spec.regions:
+        services = spec.services_on("kubernetes", region)
+        autoscalers = pod_autoscalers(plan, region.name)
+        assert set(autoscalers) == {s.name for s in services}
+        for service in services:
+            (autoscaler,) = autoscalers[service.name]  # one: never an HPA beside a ScaledObject
+            capacity = spec.capacity(service, region)
+            assert (autoscaler.min, autoscaler.cpu_target) == (capacity.min, service.scaling.cpu_target)
+            assert autoscaler.min >= 1
+            (deployment,) = [
+                d
+                for d in in_region(plan, DEPLOYMENT, region.name)
+                if d.inputs["metadata"]["name"] == service.name and d.provider == autoscaler.resource.provider
+            ]
+            assert deployment.inputs["spec"]["replicas"] == capacity.desired
+
+
+def test_helm_releases_wait_for_the_node_group_addons_pod_identity_and_access(stack_plans: StackPlans) -> None:
+    plan = stack_plans["prod"]
+    for region in spec_for("prod").regions_of("aws"):
+        needed = {
+            r.urn
+            for kind in (
+                "aws:eks/nodeGroup:NodeGroup",
+                "aws:eks/addon:Addon",
+                "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+            )
+            for r in in_region(plan, kind, region.name)
+        }
+        addons = {r.inputs["addonName"] for r in in_region(plan, "aws:eks/addon:Addon", region.name)}
+        assert addons == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent"}
+        assert len(needed) == 1 + 4 + 2 + 2
+        for release in in_region(plan, "kubernetes:helm.sh/v3:Release", region.name):
+            assert needed <= set(release.dependencies), (release.name, needed - set(release.dependencies))
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_eks_clusters_grant_exactly_the_configured_principals(stack_plans: StackPlans, stack: str) -> None:
+    plan = stack_plans[stack]
+    spec = spec_for(stack)
+    wanted = {a.principal_arn: a.access for a in spec.kubernetes_access}
+    assert set(wanted.values()) == {"admin", "view"}
+    policies = {
+        "admin": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        "view": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+    }
+    clusters = plan.of_type("aws:eks/cluster:Cluster")
+    assert clusters
+    for cluster in clusters:
+        assert cluster.inputs["accessConfig"] == {
+            "authenticationMode": "API",
+            "bootstrapClusterCreatorAdminPermissions": False,
+        }
+        entries = in_region(plan, "aws:eks/accessEntry:AccessEntry", cluster.region or "")
+        assert {e.inputs["principalArn"] for e in entries} == set(wanted)
+        associations = in_region(plan, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", cluster.region or "")
+        assert {(a.inputs["principalArn"], a.inputs["policyArn"]) for a in associations} == {
+            (principal, policies[access]) for principal, access in wanted.items()
+        }
+        assert all(a.inputs["accessScope"] == {"type": "cluster"} for a in associations)
 
 
 def test_prod_has_the_production_safety_defaults(stack_plans: StackPlans) -> None:
@@ -311,8 +427,8 @@ def test_plan_json_writes_whole_numbers_as_integers(stack_plans: StackPlans) -> 
     group = next(r for r in document["resources"] if r["type"] == ASG)
     assert type(group["inputs"]["minSize"]) is int
     assert type(group["inputs"]["healthCheckGracePeriod"]) is int
-    hpa = next(r for r in document["resources"] if r["type"] == HPA)
-    assert type(hpa["inputs"]["spec"]["maxReplicas"]) is int
+    scaled = next(r for r in document["resources"] if r["type"] == SCALED_OBJECT)
+    assert type(scaled["inputs"]["spec"]["maxReplicaCount"]) is int
     assert set(group) >= {
         "urn",
         "type",

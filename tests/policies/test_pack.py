@@ -24,7 +24,9 @@ CONFIGS = PACK / "config"
 FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.yaml"))
 #: What the SDK sends for a value that is not known until the resource is created.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-NAME = re.compile(r"^(aws|alicloud|kubernetes)-[a-z0-9]+(-[a-z0-9]+)+$")
+NAME = re.compile(r"^(aws|alicloud|kubernetes|courier)-[a-z0-9]+(-[a-z0-9]+)+$")
+#: Mandatory in the pack itself: it checks that the config in force is the environment's own.
+MANDATORY_BY_DEFAULT = {"courier-environment-policy-config"}
 
 
 def expected_policies(fixture: Path) -> set[str]:
@@ -48,7 +50,8 @@ def test_pack_starts_like_the_cli_starts_it_and_describes_every_policy(info: ana
         assert NAME.match(policy.name), policy.name
         assert policy.description.endswith("."), policy.name
         # Advisory unless a stack's config says otherwise: dev must never be blocked by default.
-        assert policy.enforcementLevel == analyzer_pb2.EnforcementLevel.ADVISORY, policy.name
+        default = "MANDATORY" if policy.name in MANDATORY_BY_DEFAULT else "ADVISORY"
+        assert policy.enforcementLevel == analyzer_pb2.EnforcementLevel.Value(default), policy.name
     families = {p.name.split("-")[1] for p in info.policies}
     assert {"autoscaling", "ess", "alb", "launch", "security", "rds", "deployment", "vpc"} <= families
 
@@ -65,7 +68,7 @@ def test_thresholds_are_configurable_through_each_policys_schema(info: analyzer_
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlans, stack: str) -> None:
-    verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json")
+    verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json", plan_time=AS_OF)
     assert verdict.pack == "courier-platform@1.0.0"
     assert verdict.violations == []
 
@@ -73,7 +76,7 @@ def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlan
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
 def test_each_deliberate_mistake_fails_with_the_policies_it_names(fixture: Path) -> None:
     plan = make_plan("prod", config_file=fixture, at=AS_OF)
-    verdict = analyze.analyze(plan, PACK, CONFIGS / "prod.json")
+    verdict = analyze.analyze(plan, PACK, CONFIGS / "prod.json", plan_time=AS_OF)
     failed = {v["policy"] for v in verdict.violations if v["level"] == "mandatory"}
     assert failed == expected_policies(fixture), json.dumps(verdict.violations, indent=1)[:3000]
     for violation in verdict.violations:
@@ -86,7 +89,9 @@ def test_the_same_mistake_only_advises_in_dev(tmp_path: Path) -> None:
     assert default in text
     candidate = tmp_path / "dev.yaml"
     candidate.write_text(text.replace(default, "scaling: {cpuTarget: 90, warmupSeconds: 180}", 1))
-    verdict = analyze.analyze(make_plan("dev", config_file=candidate, at=AS_OF), PACK, CONFIGS / "dev.json")
+    verdict = analyze.analyze(
+        make_plan("dev", config_file=candidate, at=AS_OF), PACK, CONFIGS / "dev.json", plan_time=AS_OF
+    )
     assert {v["policy"] for v in verdict.violations} == {"aws-autoscaling-group-cpu-target-tracking"}
     assert {v["level"] for v in verdict.violations} == {"advisory"}
 

@@ -136,9 +136,7 @@ def without(plan: Plan, *types: str) -> list[Resource]:
         (SCALED_OBJECT, PRESCALE[0], ASG),
     ],
 )
-def test_the_calendar_is_read_from_every_kind_of_schedule(
-    stack_plans, kept: str, policy: str, flagged: str
-) -> None:
+def test_the_calendar_is_read_from_every_kind_of_schedule(stack_plans, kept: str, policy: str, flagged: str) -> None:
     plan = stack_plans["prod"]
     sources = {ASG_SCHEDULE, ESS_TASK, SCALED_OBJECT} - {kept}
     if policy == PRESCALE[0]:

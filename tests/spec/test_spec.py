@@ -687,6 +687,42 @@ PLATFORM_REJECTIONS = [
         "courier:services[0].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
     ),
     (
+        "eks_without_an_admin",
+        lambda c: (c["regions"][0].update(kubernetes={"cluster": "eks"}), c.update(kubernetesAccess=[])),
+        "courier:kubernetesAccess: must list at least one admin principal: regions[0] builds an EKS cluster, and "
+        "only the principals listed here can use it, including the role that runs `pulumi up` (got none)",
+    ),
+    (
+        "eks_with_viewers_only",
+        lambda c: (
+            c["regions"][0].update(kubernetes={"cluster": "eks"}),
+            c.update(kubernetesAccess=[{"principalArn": "arn:aws:iam::123456789012:role/ci", "access": "view"}]),
+        ),
+        "courier:kubernetesAccess: must list at least one admin principal",
+    ),
+    (
+        "access_principal_twice",
+        set_in(
+            ["kubernetesAccess"],
+            [
+                {"principalArn": "arn:aws:iam::123456789012:role/ci", "access": "admin"},
+                {"principalArn": "arn:aws:iam::123456789012:role/ci", "access": "view"},
+            ],
+        ),
+        "courier:kubernetesAccess[1].principalArn: duplicates kubernetesAccess[0] "
+        "(got 'arn:aws:iam::123456789012:role/ci')",
+    ),
+    (
+        "access_principal_not_an_arn",
+        set_in(["kubernetesAccess"], [{"principalArn": "deployer", "access": "admin"}]),
+        "courier:kubernetesAccess[0].principalArn: must be an IAM role or user ARN",
+    ),
+    (
+        "eks_version_without_addons",
+        set_in(["regions", 0, "kubernetes"], {"cluster": "eks", "version": "1.29"}),
+        "courier:regions[0].kubernetes.version: must be a Kubernetes minor the stack has add-ons for",
+    ),
+    (
         "ssh_cidr_malformed",
         set_in(["regions", 0, "sshAllowedCidrs"], ["office"]),
         "courier:regions[0].sshAllowedCidrs[0]: must be an IPv4 network such as 203.0.113.0/24 (got 'office')",
