@@ -38,7 +38,7 @@ from pulumi.runtime.stack import run_pulumi_func  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
 from components import catalog  # noqa: E402
-from courier import analyze  # noqa: E402
+from courier import analyze, verify  # noqa: E402
 from courier.cli import make_plan  # noqa: E402
 from courier.engine import RecordingMocks, lean_runtime  # noqa: E402
 from courier.plan import Plan  # noqa: E402
@@ -146,6 +146,7 @@ def measure(label: str, stack: str, config_file: Path | None, runs: int) -> dict
     registered = [(r.type, r.name, r.inputs) for r in plan.resources if r.custom and r.type != "pulumi:pulumi:Stack"]
     flat_seconds = min(flat_registration(registered) for _ in range(runs))
     policy_seconds = min(time_policy(plan) for _ in range(runs))
+    verify_seconds = min(time_verify(plan) for _ in range(runs))
     return {
         "label": label,
         "resources": count,
@@ -156,12 +157,21 @@ def measure(label: str, stack: str, config_file: Path | None, runs: int) -> dict
         "ratio_bare": plan_seconds / bare_seconds,
         "ratio_flat": plan_seconds / (flat_seconds / len(registered) * count),
         "policy_s": policy_seconds,
+        "verify_s": verify_seconds,
     }
 
 
 def time_policy(plan: Plan) -> float:
     started = time.perf_counter()
     analyze.analyze(plan, ROOT / "policies", ROOT / "policies" / "config" / "prod.json")
+    return time.perf_counter() - started
+
+
+def time_verify(plan: Plan) -> float:
+    """The verification stage: every input against the API models and the documented rules,
+    and every boot script through one shellcheck run."""
+    started = time.perf_counter()
+    verify.verify(plan)
     return time.perf_counter() - started
 
 
@@ -177,13 +187,13 @@ def main() -> None:
         path.write_text(yaml.safe_dump(synthetic_config(args.regions), sort_keys=False))
         rows.append(measure(f"synthetic ({args.regions} AWS regions x 5 services)", "synthetic", path, args.runs))
 
-    header = f"{'environment':<36} {'resources':>9} {'plan s':>7} {'plan':>7} {'bare':>7} {'flat':>7} {'plan/bare':>10} {'plan/flat':>10} {'policy s':>9}"
+    header = f"{'environment':<36} {'resources':>9} {'plan s':>7} {'plan':>7} {'bare':>7} {'flat':>7} {'plan/bare':>10} {'plan/flat':>10} {'policy s':>9} {'verify s':>9}"
     print(header)
     print(f"{'':<36} {'':>9} {'':>7} {'ms/res':>7} {'ms/res':>7} {'ms/res':>7}")
     for row in rows:
         print(
             f"{row['label']:<36} {row['resources']:>9} {row['plan_s']:>7.2f} {row['plan_ms']:>7.2f} "
-            f"{row['bare_ms']:>7.2f} {row['flat_ms']:>7.2f} {row['ratio_bare']:>10.2f} {row['ratio_flat']:>10.2f} {row['policy_s']:>9.2f}"
+            f"{row['bare_ms']:>7.2f} {row['flat_ms']:>7.2f} {row['ratio_bare']:>10.2f} {row['ratio_flat']:>10.2f} {row['policy_s']:>9.2f} {row['verify_s']:>9.2f}"
         )
     print(f"\nbest of {args.runs} warm runs each; target plan/bare <= 1.5 (see the docstring for what each column is)")
 

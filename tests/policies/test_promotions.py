@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from components import planning
+from courier import verify
 from courier.cli import make_plan
 from courier.plan import Plan, Resource
 from tests.conftest import ROOT, SHIPPED_STACKS
 from tests.plan.test_shipped_stacks import spec_for
 from tests.policies.harness import BY_NAME, violations
+from tests.tools import require_tool
 
 ASG = "aws:autoscaling/group:Group"
 ASG_SCHEDULE = "aws:autoscaling/schedule:Schedule"
@@ -62,6 +64,10 @@ def test_every_shipped_stack_passes_every_policy_in_the_middle_of_each_promotion
     config = settings(stack)
     found = {name: violations(name, plan.resources, config.get(name, {})) for name in BY_NAME}
     assert {k: v for k, v in found.items() if v} == {}
+    # ... and what it declares is what the clouds accept at that moment.
+    require_tool("shellcheck", "Debian package shellcheck")
+    checked = verify.verify(plan, as_of=moment)
+    assert [f"{f.rule}: {f.message}" for f in checked.findings] == []
 
 
 def held_group(plan: Plan) -> tuple[Resource, Resource]:
