@@ -15,8 +15,13 @@ lives in systemd units the first boot writes and enables:
   then Auto Scaling neither registers the instance with the load balancer nor stops a
   warm-pool instance half-booted; if it never answers, the hook times out and ABANDON replaces it.
 
-Alibaba Cloud fleets still start a unit that must come with their image (``start_service``)
-until their Container Registry design lands.
+Alibaba Cloud fleets (``alicloud_service``) run the same kind of units: Docker CE from Alibaba
+Cloud's VPC-internal mirror, the service's image pinned by digest from the stack's Container
+Registry Enterprise Edition instance in the instance's own region, pulled with a temporary
+password that the instance's RAM role obtains at every pull (``alicloud_pull_script``), and a
+unit that records when the service first answers locally. ESS has no warm pools and no
+lifecycle hook here: the ALB's health check decides when an instance gets traffic
+(docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -36,6 +41,17 @@ READY_UNIT = "courier-ready.service"
 #: Installed at first boot from the region's AL2023 repository (awscli-2 is on the standard
 #: AL2023 AMI already; naming it keeps the script working on the minimal AMI).
 PACKAGES = ("docker", "amazon-ecr-credential-helper", "awscli-2")
+
+#: A shell function both clouds' boot scripts use around package installs.
+RETRY = """retry() {  # retry COMMAND...: five attempts, backing off
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    "$@" && return 0
+    sleep $((attempt * 3))
+  done
+  return 1
+}
+"""
 
 
 @dataclass(frozen=True)
@@ -95,8 +111,9 @@ ENV
 
 
 def start_service(service: str, region: str, environment: str, port: int) -> str:
-    """Alibaba Cloud: hand the service its identity and start its unit, which must come with the
-    image (Alibaba Cloud Container Registry delivery is not designed yet)."""
+    """The smallest boot script: the identity and the start of a unit that must already exist.
+    No fleet uses it any more (``aws_service``, ``alicloud_service``); the verification stage's
+    tests decode it."""
     identity = Identity(service, region, environment, port)
     return header(identity) + environment_file(identity) + f"systemctl enable --now courier-{service}.service\n"
 
@@ -106,15 +123,7 @@ def container_runtime(registries: Sequence[str]) -> str:
     uses the instance profile) for every pull from these registries: no `docker login`, no
     token to renew."""
     helpers = json.dumps({"credHelpers": dict.fromkeys(sorted(set(registries)), "ecr-login")})
-    return f"""retry() {{  # retry COMMAND...: five attempts, backing off
-  local attempt
-  for attempt in 1 2 3 4 5; do
-    "$@" && return 0
-    sleep $((attempt * 3))
-  done
-  return 1
-}}
-# From this region's AL2023 repository (S3, through the VPC's gateway endpoint), at the versions
+    return f"""{RETRY}# From this region's AL2023 repository (S3, through the VPC's gateway endpoint), at the versions
 # of the AMI's release.
 retry dnf install -y {" ".join(PACKAGES)}
 install -d -m 0700 {DOCKER_CONFIG}
@@ -126,13 +135,24 @@ systemctl enable --now docker.service
 
 
 def container_unit(
-    name: str, description: str, image: str, run_options: Sequence[str], arguments: Sequence[str] = ()
+    name: str,
+    description: str,
+    image: str,
+    run_options: Sequence[str],
+    arguments: Sequence[str] = (),
+    pre_start: Sequence[str] = (),
+    start_timeout_seconds: int | None = None,
 ) -> str:
     """A systemd unit running one container at every boot, restarted whenever it exits. The
-    image is pulled only when it is not on the instance yet (a warm-pool instance has it)."""
+    image is pulled only when it is not on the instance yet (a warm-pool instance has it).
+    ``pre_start`` commands run before the container (each must succeed); ``start_timeout_seconds``
+    bounds them and the start (systemd's default is 90 s)."""
     command = " ".join(
         ["/usr/bin/docker run --rm", f"--name {name}", *run_options, "--log-driver journald", image, *arguments]
     )
+    before = "".join(f"ExecStartPre={line}\n" for line in pre_start)
+    if start_timeout_seconds is not None:
+        before += f"TimeoutStartSec={start_timeout_seconds}\n"
     return f"""cat > /etc/systemd/system/{name}.service <<'UNIT'
 [Unit]
 Description={description}
@@ -143,7 +163,7 @@ StartLimitIntervalSec=0
 [Service]
 Environment=HOME=/root DOCKER_CONFIG={DOCKER_CONFIG}
 ExecStartPre=-/usr/bin/docker rm -f {name}
-ExecStart={command}
+{before}ExecStart={command}
 ExecStop=/usr/bin/docker stop {name}
 Restart=always
 RestartSec=5
@@ -227,3 +247,208 @@ systemctl enable --now --no-block {READY_UNIT}
 def user_data(script: str) -> str:
     """User data as both EC2 launch templates and ESS scaling configurations take it."""
     return base64.b64encode(script.encode()).decode()
+
+
+# --------------------------------------------------------------------------------------
+# Alibaba Cloud.
+# --------------------------------------------------------------------------------------
+
+#: Alibaba Cloud's package mirror as ECS instances reach it inside a VPC, without internet access
+#: (the host ACS::ECS::InstallDockerCE uses, aliyun/oos-templates).
+ALIYUN_MIRROR = "mirrors.cloud.aliyuncs.com"
+#: The ECS instance metadata service (RAM role credentials, hardened mode with a token).
+ALIYUN_METADATA = "100.100.100.200"
+PULL_SCRIPT = "/usr/local/sbin/courier-pull"
+#: How long a unit may take to pull its image before systemd gives up and restarts it.
+PULL_TIMEOUT_SECONDS = 600
+
+#: Docker CE as ACS::ECS::InstallDockerCE installs it on Alibaba Cloud Linux 3 (aliyun/oos-templates,
+#: CloudProductActions/ECS/YAML/ACS::ECS::InstallDockerCE.yml): the docker-ce repository of the
+#: VPC-internal mirror, dnf-plugin-releasever-adapter from alinux3-plus (it maps Alibaba Cloud
+#: Linux 3's $releasever onto the CentOS 8 packages), then docker-ce. The template downloads the
+#: mirror's docker-ce.repo and rewrites mirrors.aliyun.com to the internal host; the same
+#: repository is written here directly, so the script itself names every host it contacts. Plain
+#: http is the template's: the internal mirror, with every package's GPG signature checked.
+ALICLOUD_DOCKER = f"""cat > /etc/yum.repos.d/docker-ce.repo <<'REPO'
+[docker-ce-stable]
+name=Docker CE Stable - $basearch
+baseurl=http://{ALIYUN_MIRROR}/docker-ce/linux/centos/$releasever/$basearch/stable
+enabled=1
+gpgcheck=1
+gpgkey=http://{ALIYUN_MIRROR}/docker-ce/linux/centos/gpg
+REPO
+retry dnf -y install dnf-plugin-releasever-adapter --repo alinux3-plus
+retry dnf -y install docker-ce
+systemctl enable --now docker.service
+"""
+
+#: Bash functions that sign an Alibaba Cloud RPC API request with signature version 1.0
+#: (HMAC-SHA1), as the API reference's "Request signatures" page describes it: parameters sorted
+#: by name, names and values percent-encoded per RFC 3986 (space %20, "*" %2A, "~" kept),
+#: StringToSign = GET&%2F&<encoded canonical query>, key = AccessKey secret + "&", Base64.
+#: tests/components/test_alicloud.py checks them against that page's worked example.
+RPC_SIGNING = r"""encode() {  # encode TEXT: RFC 3986 percent-encoding, as the signature requires
+  local LC_ALL=C text=$1 out="" char i
+  for ((i = 0; i < ${#text}; i++)); do
+    char=${text:i:1}
+    case $char in
+      [A-Za-z0-9._~-]) out+=$char ;;
+      *) printf -v char '%%%02X' "'$char"; out+=$char ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+canonical() {  # canonical NAME VALUE...: the encoded query string, sorted by name
+  local pairs=()
+  while (($# >= 2)); do
+    pairs+=("$(encode "$1")=$(encode "$2")")
+    shift 2
+  done
+  printf '%s\n' "${pairs[@]}" | LC_ALL=C sort -t '=' -k 1,1 | paste -s -d '&' -
+}
+sign() {  # sign SECRET QUERY: Base64(HMAC-SHA1(SECRET&, GET&%2F&encode(QUERY)))
+  printf 'GET&%%2F&%s' "$(encode "$2")" | openssl dgst -sha1 -hmac "$1&" -binary | base64
+}
+json_field() {  # json_field NAME JSON: a string member of a flat JSON object (only \/ escaped)
+  local pattern="\"$1\"[[:space:]]*:[[:space:]]*\"(([^\"\\\\]|\\\\/)*)\"" value
+  if [[ ! $2 =~ $pattern ]]; then
+    echo "no string $1 in the answer" >&2
+    return 1
+  fi
+  value=${BASH_REMATCH[1]}
+  printf '%s' "${value//'\/'/'/'}"
+}
+"""
+
+
+@dataclass(frozen=True)
+class AlicloudLaunch:
+    """How an Alibaba Cloud fleet instance comes up serving."""
+
+    identity: Identity
+    #: ``<instance>-registry-vpc.<region>.cr.aliyuncs.com/<namespace>/<repository>@sha256:...``
+    image: str
+    #: The Container Registry Enterprise Edition instance (``cri-...``) that issues the password.
+    registry_instance_id: str
+    #: The instance's RAM role, whose STS credentials sign the password request.
+    ram_role: str
+    #: The service's health check path, polled on the instance itself.
+    health_check_path: str
+    #: How long ``courier-ready`` waits for the service to answer before it fails.
+    ready_timeout_seconds: int = 600
+
+    @property
+    def unit(self) -> str:
+        return f"courier-{self.identity.service}.service"
+
+    @property
+    def registry(self) -> str:
+        return registry_of(self.image)
+
+    @property
+    def api_endpoint(self) -> str:
+        """Container Registry's API in the region, as a VPC reaches it (API reference, Endpoints:
+        "VPC access address" cr-vpc.<region>.aliyuncs.com)."""
+        return f"cr-vpc.{self.identity.region}.aliyuncs.com"
+
+
+def alicloud_pull_script(launch: AlicloudLaunch) -> str:
+    """``courier-pull IMAGE``: pulls IMAGE unless the instance has it already. The instance's RAM
+    role credentials (metadata service, hardened mode) sign GetAuthorizationToken (Container
+    Registry API 2018-12-01) for this region's Enterprise Edition instance; the temporary
+    password it returns lasts as long as those STS credentials and carries only the role's
+    permissions (API reference, GetAuthorizationToken). Docker logs in for the pull and out
+    again: no password stays on disk."""
+    return f"""#!/bin/bash
+# Pulls an image from this region's Container Registry with a temporary password (RAM role).
+set -euo pipefail
+IMAGE=$1
+REGISTRY={launch.registry}
+INSTANCE_ID={launch.registry_instance_id}
+ROLE={launch.ram_role}
+API=https://{launch.api_endpoint}/
+METADATA=http://{ALIYUN_METADATA}
+{RPC_SIGNING}if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  exit 0
+fi
+token=$(curl -fsS -X PUT "$METADATA/latest/api/token" -H 'X-aliyun-ecs-metadata-token-ttl-seconds: 300')
+credentials=$(curl -fsS -H "X-aliyun-ecs-metadata-token: $token" "$METADATA/latest/meta-data/ram/security-credentials/$ROLE")
+key_id=$(json_field AccessKeyId "$credentials")
+secret=$(json_field AccessKeySecret "$credentials")
+security_token=$(json_field SecurityToken "$credentials")
+nonce=$(cat /proc/sys/kernel/random/uuid)
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+query=$(canonical AccessKeyId "$key_id" Action GetAuthorizationToken Format JSON InstanceId "$INSTANCE_ID" \\
+  SecurityToken "$security_token" SignatureMethod HMAC-SHA1 SignatureNonce "$nonce" SignatureVersion 1.0 \\
+  Timestamp "$now" Version 2018-12-01)
+signature=$(sign "$secret" "$query")
+answer=$(curl -fsS "$API?$query&Signature=$(encode "$signature")")
+user=$(json_field TempUsername "$answer")
+json_field AuthorizationToken "$answer" | docker login --username "$user" --password-stdin "$REGISTRY"
+status=0
+docker pull "$IMAGE" || status=$?
+docker logout "$REGISTRY" || true
+exit "$status"
+"""
+
+
+def alicloud_ready_script(launch: AlicloudLaunch) -> str:
+    """Waits for the local health check and logs how long after boot the service first answered:
+    the launch-to-serving time, in the journal of every instance. The ALB decides on its own
+    when to send traffic; this unit changes nothing, it measures."""
+    identity = launch.identity
+    url = f"http://127.0.0.1:{identity.port}{launch.health_check_path}"
+    return f"""#!/bin/bash
+# Logs when {identity.service} first answers its health check on this instance.
+set -euo pipefail
+until curl -fsS -o /dev/null --max-time 2 '{url}'; do sleep 2; done
+read -r uptime _ </proc/uptime
+echo "{identity.service} serves, $uptime s after boot"
+"""
+
+
+def alicloud_service(launch: AlicloudLaunch) -> str:
+    """The boot script of an Alibaba Cloud fleet instance up to a serving service: identity,
+    Docker CE from the internal mirror, the pull script, the service's unit (which pulls its
+    pinned image before it starts) and the unit that records when it first serves."""
+    identity = launch.identity
+    name = launch.unit.removesuffix(".service")
+    service_unit = container_unit(
+        name,
+        f"courier {identity.service}: container image from this region's Container Registry",
+        launch.image,
+        ["--env-file", SERVICE_ENV, "--publish", f"{identity.port}:{identity.port}"],
+        pre_start=[f"{PULL_SCRIPT} {launch.image}"],
+        start_timeout_seconds=PULL_TIMEOUT_SECONDS,
+    )
+    return (
+        header(identity)
+        + "# cloud-init runs this at the first boot only; the units it writes run at every boot.\n"
+        + environment_file(identity)
+        + RETRY
+        + ALICLOUD_DOCKER
+        + f"install -d -m 0700 {DOCKER_CONFIG}\n"
+        + f"install -m 0755 /dev/stdin {PULL_SCRIPT} <<'SCRIPT'\n"
+        + alicloud_pull_script(launch)
+        + "SCRIPT\n"
+        + f"install -m 0755 /dev/stdin {READY_SCRIPT} <<'SCRIPT'\n"
+        + alicloud_ready_script(launch)
+        + "SCRIPT\n"
+        + service_unit
+        + f"""cat > /etc/systemd/system/{READY_UNIT} <<'UNIT'
+[Unit]
+Description=Record when {identity.service} first answers its health check
+After={launch.unit} network-online.target
+Wants=network-online.target
+[Service]
+Type=oneshot
+ExecStart={READY_SCRIPT}
+TimeoutStartSec={launch.ready_timeout_seconds}
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now --no-block {launch.unit}
+systemctl enable --now --no-block {READY_UNIT}
+"""
+    )

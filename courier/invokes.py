@@ -35,6 +35,7 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:amp/workspace:Workspace": "ws",
+    "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance": "cri",
 }
 
 
@@ -205,6 +206,11 @@ def _ali_eip(physical: str, inputs: dict[str, Any], region: str) -> dict[str, An
     return {"ipAddress": f"47.{number % 250}.{(number >> 8) % 250}.{(number >> 16) % 250}"}
 
 
+def _ali_ram_role(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    role = inputs.get("roleName") or physical
+    return {"arn": f"acs:ram::{ALICLOUD_ACCOUNT_ID}:role/{str(role).lower()}", "roleId": _digest("ram", str(role))}
+
+
 def _eks_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     name = inputs.get("name", physical)
     return {
@@ -228,6 +234,7 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "alicloud:ess/scalingRule:ScalingRule": _ali_scaling_rule,
     "alicloud:vpc/natGateway:NatGateway": _ali_nat_gateway,
     "alicloud:ecs/eipAddress:EipAddress": _ali_eip,
+    "alicloud:ram/role:Role": _ali_ram_role,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:acm/certificate:Certificate": _certificate,
@@ -380,19 +387,42 @@ def _region(args: dict[str, Any], region: str | None) -> dict[str, Any]:
     return {"id": name, "name": name, "region": name, "endpoint": f"ec2.{name}.amazonaws.com", "description": name}
 
 
+#: Alibaba Cloud system image names as Alibaba publishes them, e.g.
+#: aliyun_3_x64_20G_alibase_20251030.vhd or ubuntu_22_04_arm64_20G_alibase_20240130.vhd.
+_ALI_SYSTEM_IMAGE_NAME = re.compile(r"(?:[a-z0-9]+_)+(?:x64|arm64)_\d+G_(?:[a-z0-9]+_)*\d{8}\.vhd")
+
+
 def _ali_images(args: dict[str, Any], region: str | None) -> dict[str, Any]:
-    where = _need_region("alicloud:ecs/getImages", region)
-    pattern = str(args.get("nameRegex", ""))
-    if args.get("owners") != "system":
-        raise UnknownInvoke(f"alicloud:ecs/getImages: the offline engine only knows system images, not {args!r}")
-    image = f"aliyun_3_x64_20G_alibase_20251030.vhd#{_digest(pattern, where, length=6)}"
+    """A system image looked up by its exact name (ImageName and the anchored regex of that
+    name): one answer per name. A system image's ID is its name, in every region (e.g.
+    ``image_id = "aliyun_3_x64_20G_alibase_20251030.vhd"``). Patterns, newest-match lookups and
+    names that are not a dated system image release are refused."""
+    _need_region("alicloud:ecs/getImages", region)
+    name = str(args.get("imageName") or "")
+    pattern = args.get("nameRegex")
+    if args.get("owners") != "system" or not name:
+        raise UnknownInvoke(
+            f"alicloud:ecs/getImages: the offline engine answers only owners='system' with an exact "
+            f"image_name, not owners={args.get('owners')!r}, image_name={name!r}"
+        )
+    if pattern not in (None, "", f"^{re.escape(name)}$"):
+        raise UnknownInvoke(f"alicloud:ecs/getImages: name_regex {pattern!r} is not the exact name {name!r}")
+    if args.get("mostRecent"):
+        raise UnknownInvoke("alicloud:ecs/getImages: most_recent picks the newest match; pin an exact name instead")
+    if not _ALI_SYSTEM_IMAGE_NAME.fullmatch(name):
+        raise UnknownInvoke(
+            f"alicloud:ecs/getImages: {name!r} does not look like an Alibaba Cloud system image name "
+            "(<os>_<version>_<x64|arm64>_<size>G_<variant>_<YYYYMMDD>.vhd)"
+        )
     return {
-        "id": where,
-        "ids": [image],
-        "names": [image.split("#")[0]],
+        "id": name,
+        "ids": [name],
+        "names": [name],
         "images": [],
-        "nameRegex": pattern,
+        "imageName": name,
+        "nameRegex": pattern or "",
         "owners": "system",
+        "mostRecent": False,
     }
 
 

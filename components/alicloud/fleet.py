@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
@@ -11,6 +13,7 @@ import pulumi_alicloud as ali
 
 from components import boot, planning
 from components.alicloud import names
+from components.alicloud.registry import AlicloudImage
 from components.planning import PromotionSchedule
 
 #: ESS CreateScheduledTask refuses a LaunchTime more than 90 days after the task is created or
@@ -20,8 +23,11 @@ SCHEDULING_HORIZON = timedelta(days=89)
 
 TYPE = "courier:alicloud:Fleet"
 
-#: Alibaba Cloud Linux 3, the default system image (replace with your image pipeline's).
-DEFAULT_IMAGE_REGEX = "^aliyun_3_x64_20G_alibase_.*"
+#: RAM policy names: 1-128 letters, digits and "-" (terraform-provider-alicloud ram_policy page);
+#: role names: 1-64 letters, digits, "." and "-" (RAM API reference, CreateRole; not re-checked).
+#: Names built here: lowercase letters, digits, "-" (and "." in a shortened role name).
+RAM_ROLE_NAME_MAX = 64
+RAM_POLICY_NAME_MAX = 128
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,15 @@ class EssFleetArgs:
     capacity: planning.Capacity
     #: Start of the names unique per account and region (group, configuration, rules, alarm,
     #: scheduled tasks): components.alicloud.names.prefix and the service, e.g. prod_cnhz-orders.
+    #: The RAM role and policy (unique per account) are ``courier-`` and this, dashed.
     name_prefix: str
+    #: The service's release in this region's Container Registry (pinned by digest in prod).
+    artifact: AlicloudImage
+    #: The system image to boot, by its exact name (``courier:hostImages.alicloud``, e.g.
+    #: aliyun_3_x64_20G_alibase_20251030.vhd): changed only by changing the config.
+    host_image: str
+    #: Polled on the instance itself to record when it first serves (the ALB checks it too).
+    health_check_path: str = "/healthz"
     cpu_target: int = 80
     warmup_seconds: int = 300
     #: Balance instances evenly across zones (prod) instead of filling zones in order.
@@ -51,15 +65,16 @@ class EssFleetArgs:
     account_id: pulumi.Input[str] = ""
     region: str = ""
     environment: str = "dev"
-    image_name_regex: str = DEFAULT_IMAGE_REGEX
     #: Networks allowed to SSH to the instances (break-glass; default none).
     ssh_allowed_cidrs: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class EssFleet(pulumi.ComponentResource):
-    """A security group (service port from the load balancer only), a scaling configuration
-    (encrypted ESSD system disk, no public IP, no login key), a scaling group across every app
+    """A security group (service port from the load balancer only), a RAM role for the
+    instances that may only pull the service's repository, a scaling configuration (the pinned
+    system image, that role, encrypted ESSD system disk, no public IP, no login key, a boot
+    script that runs the service's container from this region's registry), a scaling group across every app
     vSwitch attached to the service's ALB server group, a **target-tracking rule on
     CpuUtilization at the CPU target**, a CloudMonitor alarm task that adds 20% when CPU stays
     above the target for 10 minutes anyway, scheduled tasks that pre-scale for every promotion
@@ -130,17 +145,13 @@ class EssFleet(pulumi.ComponentResource):
             # As on AWS: after creation the autoscaler owns the desired capacity.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
-        image = ali.ecs.get_images_output(
-            name_regex=args.image_name_regex,
-            owners="system",
-            most_recent=True,
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
+        role, pull = self._instance_role(name, args, tags)
         ali.ess.ScalingConfiguration(
             f"{name}-config",
             scaling_group_id=group.id,
             scaling_configuration_name=names.fit(f"{args.name_prefix}-courier", names.ESS_NAME_MAX),
-            image_id=image.ids.apply(lambda ids: ids[0]),
+            image_id=self._image_id(args),
+            role_name=role.role_name,
             instance_types=list(args.instance_types),
             security_group_id=security_group.id,
             system_disk_category="cloud_essd",
@@ -149,12 +160,14 @@ class EssFleet(pulumi.ComponentResource):
             internet_max_bandwidth_out=0,
             password_inherit=False,
             http_endpoint="enabled",
-            user_data=_user_data(args),
+            user_data=_user_data(args, role_name(args.name_prefix)),
             active=True,
             enable=True,
             force_delete=True,
             tags=tags,
-            opts=child,
+            # Active and enabled, the configuration launches the group's first instances at
+            # once: their role must already be allowed to pull.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pull]),
         )
 
         ali.ess.ScalingRule(
@@ -264,6 +277,107 @@ class EssFleet(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _image_id(self, args: EssFleetArgs) -> pulumi.Output[str]:
+        """The system image named ``host_image``, exactly: the same release on every `up` until
+        the config names another. DescribeImages' ImageName filter and an anchored regex on the
+        name (terraform-provider-alicloud data_source_alicloud_images.go applies name_regex
+        after the API call); the data source returns every match and no error, so anything but
+        exactly one image stops the deployment here, naming the pin."""
+        found = ali.ecs.get_images_output(
+            image_name=args.host_image,
+            name_regex=f"^{re.escape(args.host_image)}$",
+            owners="system",
+            most_recent=False,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
 
-def _user_data(args: EssFleetArgs) -> str:
-    return boot.user_data(boot.start_service(args.service, args.region, args.environment, args.port))
+        def exactly_one(ids: Sequence[str]) -> str:
+            if len(ids) != 1:
+                raise ValueError(
+                    f"courier:hostImages.alicloud: {len(ids)} system images named {args.host_image!r} in "
+                    f"{args.region} ({list(ids)[:5]}); name exactly one available image"
+                )
+            return ids[0]
+
+        return found.ids.apply(exactly_one)
+
+    def _instance_role(
+        self, name: str, args: EssFleetArgs, tags: Mapping[str, str]
+    ) -> tuple[ali.ram.Role, ali.ram.RolePolicyAttachment]:
+        """The instances' RAM role: ECS may assume it; it may get a registry password and pull
+        this fleet's repository, nothing else."""
+        child = pulumi.ResourceOptions(parent=self)
+        role = ali.ram.Role(
+            f"{name}-instance",
+            role_name=role_name(args.name_prefix),
+            assume_role_policy_document=trust_policy("ecs.aliyuncs.com"),
+            description=f"{args.service} instances in {args.region}: pull the service's image; nothing else",
+            tags=dict(tags),
+            opts=child,
+        )
+        image = args.artifact
+        policy = ali.ram.Policy(
+            f"{name}-pull",
+            policy_name=names.fit(f"{role_name(args.name_prefix)}-pull", RAM_POLICY_NAME_MAX).replace(".", "-"),
+            policy_document=pulumi.Output.all(args.account_id, image.instance_id, image.repository).apply(
+                lambda values: pull_policy(args.region, values[0], values[1], image.namespace, values[2])
+            ),
+            description=f"Pull {image.namespace}/{args.service} from the {args.region} registry",
+            tags=dict(tags),
+            opts=child,
+        )
+        attachment = ali.ram.RolePolicyAttachment(
+            f"{name}-pull",
+            role_name=role.role_name,
+            policy_name=policy.policy_name,
+            policy_type="Custom",
+            opts=child,
+        )
+        return role, attachment
+
+
+def role_name(name_prefix: str) -> str:
+    """``courier-<stack>-<region code>-<service>``: RAM names are unique per account (not per
+    region) and take no "_", so the ESS prefix's underscore becomes a dash."""
+    return names.fit(f"courier-{name_prefix.replace('_', '-')}", RAM_ROLE_NAME_MAX)
+
+
+def trust_policy(service: str) -> str:
+    """Who may assume the role: the cloud service only (RAM's trust policy for a service role)."""
+    statement = {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": [service]}}
+    return json.dumps({"Statement": [statement], "Version": "1"}, sort_keys=True)
+
+
+def pull_policy(region: str, account_id: str, instance_id: str, namespace: str, repository: str) -> str:
+    """GetAuthorizationToken (it takes no resource: "*") and pulls from one repository. Actions
+    and the repository ARN ``acs:cr:$regionid:$accountid:repository/$instanceid/$namespacename/
+    $repositoryname`` as Container Registry's "RAM authorization information" page lists them;
+    cr:PullRepository is the pull permission ACK's credential helper asks for."""
+    statements = [
+        {"Action": ["cr:GetAuthorizationToken"], "Effect": "Allow", "Resource": ["*"]},
+        {
+            "Action": ["cr:PullRepository"],
+            "Effect": "Allow",
+            "Resource": [f"acs:cr:{region}:{account_id}:repository/{instance_id}/{namespace}/{repository}"],
+        },
+    ]
+    return json.dumps({"Statement": statements, "Version": "1"}, sort_keys=True)
+
+
+def _user_data(args: EssFleetArgs, ram_role: str) -> pulumi.Output[str]:
+    """The boot script, once the registry's instance, endpoint and repository are known."""
+    image = args.artifact
+    return pulumi.Output.all(image.registry, image.instance_id, image.repository).apply(
+        lambda values: boot.user_data(boot_script(args, ram_role, values[0], values[1], values[2]))
+    )
+
+
+def boot_script(args: EssFleetArgs, ram_role: str, registry: str, instance_id: str, repository: str) -> str:
+    launch = boot.AlicloudLaunch(
+        boot.Identity(args.service, args.region, args.environment, args.port),
+        image=f"{registry}/{args.artifact.namespace}/{repository}{args.artifact.reference}",
+        registry_instance_id=instance_id,
+        ram_role=ram_role,
+        health_check_path=args.health_check_path,
+    )
+    return boot.alicloud_service(launch)

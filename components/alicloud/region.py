@@ -14,6 +14,7 @@ from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
+from components.alicloud.registry import AlicloudRegistry, AlicloudRegistryArgs
 from components.spec import EnvironmentSpec, RegionSpec
 
 TYPE = "courier:alicloud:Region"
@@ -28,9 +29,12 @@ class AlicloudRegionArgs:
 
 
 class AlicloudRegion(pulumi.ComponentResource):
-    """Network, load balancer, on-call contacts and one ESS fleet per VM service."""
+    """Network, load balancer, on-call contacts, the stack's container registry in the region
+    (when it runs VM services) and one ESS fleet per VM service, pulling its release from that
+    registry."""
 
     load_balancer: AlicloudLoadBalancer
+    registry: AlicloudRegistry | None
     fleets: dict[str, EssFleet]
 
     def __init__(self, name: str, args: AlicloudRegionArgs, opts: pulumi.ResourceOptions | None = None):
@@ -88,9 +92,30 @@ class AlicloudRegion(pulumi.ComponentResource):
             opts=child,
         )
         account = ali.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        # Each region's instances pull from a registry in that region (docs/decisions.md): CI
+        # pushes every release to each Alibaba Cloud region's instance.
+        self.registry = (
+            AlicloudRegistry(
+                name,
+                AlicloudRegistryArgs(
+                    instance_name=_registry_instance_name(spec, region),
+                    region=region.name,
+                    namespace=registry_namespace(spec),
+                    repositories=[s.name for s in services],
+                    vpc_id=network.vpc_id,
+                    vswitch_id=network.app_vswitch_ids[0],
+                    protect=spec.safety.protect_stateful,
+                    tags=spec.tags(),
+                ),
+                opts=child,
+            )
+            if services
+            else None
+        )
 
         self.fleets = {}
         for service in services:
+            assert self.registry is not None and service.artifact is not None, "validated by the spec"
             capacity = spec.capacity(service, region)
             ready, deferred = planning.within_horizon(
                 spec.promotion_schedules(service, region), spec.as_of, SCHEDULING_HORIZON
@@ -107,6 +132,9 @@ class AlicloudRegion(pulumi.ComponentResource):
                     server_group_id=self.load_balancer.server_group_ids[service.name],
                     capacity=capacity,
                     name_prefix=f"{prefix}-{service.name}",
+                    artifact=self.registry.image(service.name, service.artifact.reference),
+                    host_image=spec.host_images.alicloud,
+                    health_check_path=service.health_check_path,
                     cpu_target=service.scaling.cpu_target,
                     warmup_seconds=service.scaling.warmup_seconds,
                     balance_zones=spec.is_prod,
@@ -127,6 +155,21 @@ class AlicloudRegion(pulumi.ComponentResource):
                 "fleetGroupIds": {k: f.group_id for k, f in self.fleets.items()},
             }
         )
+
+
+def registry_namespace(spec: EnvironmentSpec) -> str:
+    """``courier-<stack>``: Container Registry names a repository by namespace and name, so the
+    stack's ``courier/<stack>/<service>`` becomes namespace ``courier-<stack>``, repository
+    ``<service>`` (the stack as components.alicloud.names writes it: short, lowercase)."""
+    return f"courier-{names.stack_token(spec.stack)}"
+
+
+def _registry_instance_name(spec: EnvironmentSpec, region: RegionSpec) -> str:
+    # The instance name is the start of its domain (<name>-registry-vpc.<region>.cr.aliyuncs.com),
+    # so it is unique in the region across Alibaba Cloud: the stack, the region and four hex
+    # digits of the domain's hash keep it within CreateInstance's 30 characters.
+    digest = hashlib.sha256(spec.domain.encode()).hexdigest()[:4]
+    return f"courier-{names.stack_token(spec.stack)}-{region.code}-{digest}"
 
 
 def _log_project_name(spec: EnvironmentSpec, region: RegionSpec) -> str:

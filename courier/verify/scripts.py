@@ -251,6 +251,60 @@ def images_in_region(context: Context) -> Iterator[Issue]:
                 )
 
 
+ACR_INSTANCE = "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance"
+ACR_REPOSITORY = "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo"
+# <instance>-registry-vpc.<region>.cr.aliyuncs.com/<namespace>/<repository>: the VPC endpoint of
+# a Container Registry Enterprise Edition instance (Alibaba Cloud, "Configure access over VPCs").
+_ACR = re.compile(
+    r"(?P<instance>[a-z0-9][a-z0-9-]*?)-registry-vpc\.(?P<region>[a-z0-9-]+)\.cr\.aliyuncs\.com/"
+    r"(?P<namespace>[a-z0-9][a-z0-9_.-]*)/(?P<repository>[a-z0-9][a-z0-9_./-]*?)(?=[@:\s\"'$]|$)"
+)
+
+
+def acr_images_in_region(context: Context) -> Iterator[Issue]:
+    """An Alibaba Cloud instance pulls from its own region's registry instance: the instance
+    and the repository (namespace/name) must be declared in that region."""
+    instances = {
+        (r.region, r.inputs.get("instanceName")) for r in context.of_type(ACR_INSTANCE) if r.inputs.get("instanceName")
+    }
+    repositories = {
+        (r.region, r.inputs.get("namespace"), r.inputs.get("name"))
+        for r in context.of_type(ACR_REPOSITORY)
+        if isinstance(r.inputs.get("name"), str)
+    }
+    for data in user_data(context):
+        home = data.resource.region
+        seen = set()
+        for text in data.texts:
+            for match in _ACR.finditer(text):
+                key = match.group(0)
+                if key in seen:
+                    continue
+                seen.add(key)
+                region, instance = match.group("region"), match.group("instance")
+                namespace, repository = match.group("namespace"), match.group("repository")
+                if region != home:
+                    yield Issue(
+                        data.resource.urn,
+                        "userData",
+                        f"pulls {namespace}/{repository} from Container Registry in {region}, not from its own "
+                        f"region {home}",
+                    )
+                    continue
+                if (region, instance) not in instances:
+                    yield Issue(
+                        data.resource.urn,
+                        "userData",
+                        f"pulls from registry instance {instance!r}, which the plan does not declare in {region}",
+                    )
+                elif (region, namespace, repository) not in repositories:
+                    yield Issue(
+                        data.resource.urn,
+                        "userData",
+                        f"pulls {namespace}/{repository} but the plan declares no such repository in {region}",
+                    )
+
+
 def _replicated(
     declared: set[tuple[str | None, Any]],
     replication: dict[str, list[tuple[str, list[str]]]],
@@ -274,5 +328,11 @@ RULES: tuple[Rule, ...] = (
         "issue 8 (images pulled from a registry in the instance's own region); "
         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
         images_in_region,
+    ),
+    Rule(
+        "boot-image-in-region-alicloud",
+        "issue 8 (images pulled from a registry in the instance's own region); "
+        "https://www.alibabacloud.com/help/en/acr/user-guide/configure-access-over-vpcs",
+        acr_images_in_region,
     ),
 )

@@ -67,6 +67,7 @@ KUBERNETES_LABELLED = [
     "kubernetes:core/v1:Service",
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
     "kubernetes:policy/v1:PodDisruptionBudget",
+    "kubernetes:keda.sh/v1alpha1:ScaledObject",
 ]
 
 

@@ -156,3 +156,45 @@ def test_a_repository_replicated_into_the_region_counts_as_present() -> None:
     assert _messages(_pulls(image), source, replication(None)) == []
     assert _messages(_pulls(image), source, replication("courier/")) == []
     assert _messages(_pulls(image), source, replication("other/"))
+
+
+def _acr(instance: str = "courier-prod-cnhz-1a2b", region: str = "cn-hangzhou") -> list[Resource]:
+    return [
+        resource(
+            "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance",
+            f"{region}-registry",
+            {"instanceName": instance},
+            region=region,
+        ),
+        resource(
+            "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo",
+            f"{region}-registry-orders",
+            {"namespace": "courier-prod", "name": "orders"},
+            region=region,
+        ),
+    ]
+
+
+def _alicloud_messages(image: str, *declared: Resource) -> list[str]:
+    pulls = ess_configuration(f"#!/bin/bash\ndocker pull {image}\n")
+    return [f.message for f in findings(pulls, *declared, rule="boot-image-in-region-alicloud")]
+
+
+def test_an_alibaba_image_from_the_regions_registry_passes() -> None:
+    image = "courier-prod-cnhz-1a2b-registry-vpc.cn-hangzhou.cr.aliyuncs.com/courier-prod/orders@sha256:" + "b" * 64
+    assert _alicloud_messages(image, *_acr()) == []
+
+
+def test_rejects_an_alibaba_image_from_another_region_or_an_undeclared_registry() -> None:
+    elsewhere = "courier-prod-cnsh-9f9f-registry-vpc.cn-shanghai.cr.aliyuncs.com/courier-prod/orders:1.4.2"
+    assert _alicloud_messages(elsewhere, *_acr()) == [
+        "pulls courier-prod/orders from Container Registry in cn-shanghai, not from its own region cn-hangzhou"
+    ]
+    unknown = "someone-else-registry-vpc.cn-hangzhou.cr.aliyuncs.com/courier-prod/orders:1.4.2"
+    assert _alicloud_messages(unknown, *_acr()) == [
+        "pulls from registry instance 'someone-else', which the plan does not declare in cn-hangzhou"
+    ]
+    missing = "courier-prod-cnhz-1a2b-registry-vpc.cn-hangzhou.cr.aliyuncs.com/courier-prod/payments:1.4.2"
+    assert _alicloud_messages(missing, *_acr()) == [
+        "pulls courier-prod/payments but the plan declares no such repository in cn-hangzhou"
+    ]
