@@ -159,7 +159,9 @@ def run(module: Path, tests: list[str], timeout: float) -> int:
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
         environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         # The unmutated copy must pass, or every mutant would count as killed.
-        baseline = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=environment)
+        baseline = subprocess.run(
+            command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=environment
+        )
         if baseline.returncode != 0:
             print(f"the tests fail without any mutation; fix them first:\n{baseline.stdout[-3000:]}")
             return 2
