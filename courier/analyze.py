@@ -114,13 +114,31 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (a second entry would silently win)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def load_config(path: Path | None) -> dict[str, Any]:
     if path is None or not path.exists():
         return {}
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise PolicyError(f"{path}: not valid JSON: {error}") from None
+    except _DuplicateKey as duplicate:
+        raise PolicyError(f"{path}: {duplicate.key!r} is given twice; JSON keeps only the last one: keep one") from None
     if not isinstance(document, dict):
         raise PolicyError(f"{path}: must be a JSON object of policy name -> level or settings")
     return document

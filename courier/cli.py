@@ -10,7 +10,6 @@ verification; 2 invalid config or a program error (a clear message; a traceback 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -155,36 +154,38 @@ def _unwritable_outputs(args: argparse.Namespace) -> list[str]:
 
 
 def _directory_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be (made) a directory to write into, or None."""
-    if path.exists():
-        if not path.is_dir():
-            return "is a file, not a directory (--out writes plan.json and the artifacts into a directory)"
-        if not os.access(path, os.W_OK | os.X_OK):
-            return "is a directory this user cannot write to"
-        return None
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        return f"cannot be created: {ancestor} is a file, not a directory"
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        return f"cannot be created: {ancestor} is not writable by this user"
+    """Why ``path`` cannot be (made) a directory to write into, or None. Tried for real (make
+    it, write a probe file, remove the probe): permission bits say nothing for root, nor for
+    /proc-like file systems."""
+    if path.exists() and not path.is_dir():
+        return "is a file, not a directory (--out writes plan.json and the artifacts into a directory)"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".courier-write-probe"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        return f"cannot be written: {error.strerror or error}"
     return None
 
 
 def _file_problem(path: Path) -> str | None:
-    """Why the summary cannot be appended to ``path``, or None."""
+    """Why the summary cannot be appended to ``path``, or None (tried for real, as above; a
+    file the probe created is removed again)."""
     if path.is_dir():
         return "is a directory; give the file to append the Markdown summary to"
-    if path.exists():
-        return None if os.access(path, os.W_OK) else "is not writable by this user"
-    parent = path.parent
-    if not parent.exists():
-        return f"is in a directory that does not exist ({parent})"
-    if not parent.is_dir():
-        return f"cannot be created: {parent} is a file, not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot be created: {parent} is not writable by this user"
+    if not path.parent.exists():
+        return f"is in a directory that does not exist ({path.parent})"
+    if not path.parent.is_dir():
+        return f"is under {path.parent}, which is a file, not a directory"
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        return f"cannot be written: {error.strerror or error}"
+    if not existed:
+        path.unlink(missing_ok=True)
     return None
 
 

@@ -313,7 +313,8 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
                 mark = Text("ok", style="green")
             else:
                 mark = Text("not verified", style="yellow")
-            check = artifact.get("verifiedBy") or artifact.get("detail", "")
+            # Unverified: the detail says which tool is missing; the mark says "not verified".
+            check = artifact.get("verifiedBy") or str(artifact.get("detail", "")).split(":")[0]
             console.print(Text(f"    {artifact['path']:<36} {check:<24} ") + mark)
             if not artifact.get("ok"):
                 console.print(Text("      " + str(artifact.get("detail", "")).replace("\n", "\n      "), style="red"))
@@ -428,6 +429,9 @@ def markdown(plan: Plan) -> str:
             f"| `{f['rule']}` | {_cell(_resource(f['urn']))} | {_cell(f['property'] or '-')} | {_cell(f['message'])} |"
             for f in findings
         ]
+    warnings = [d["message"] for d in plan.diagnostics if d.get("severity") in ("warning", "error")]
+    if warnings:
+        lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in warnings]
     pending = _awaiting_line(plan)
     if pending:
         lines += ["", "#### After `up`", "", pending + "."]

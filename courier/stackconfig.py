@@ -362,10 +362,14 @@ def _line_and_column(before: str) -> tuple[int, int]:
 def _where_in(text: str, index: int) -> str:
     """``, in courier:domain``: the key whose value holds character ``index`` (best effort:
     empty when the rest of the file cannot be read either)."""
-    loader = _Loader(text)
+    try:
+        # The loader's reader checks the text as it is built: garbage fails here already.
+        loader = _Loader(text)
+    except (yaml.YAMLError, _Refused, RecursionError):
+        return ""
     try:
         node = loader.get_single_node()
-    except (yaml.YAMLError, _Refused):
+    except (yaml.YAMLError, _Refused, RecursionError):
         return ""
     finally:
         loader.dispose()

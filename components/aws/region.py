@@ -92,7 +92,7 @@ class AwsRegion(pulumi.ComponentResource):
                 # One replication configuration per account and region: the primary's copies
                 # every release to the stack's other AWS regions (docs/decisions.md).
                 replicate_to=[r.name for r in spec.regions_of("aws") if r.name != region.name]
-                if region.role == "primary"
+                if region.role == "primary" and spec.registry_replication == "managed"
                 else [],
                 protect=spec.safety.protect_stateful,
                 tags=spec.tags(),

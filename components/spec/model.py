@@ -178,9 +178,10 @@ class ServiceSpec(_Model):
     health_check_path: Annotated[str, _PATH] = "/healthz"
     platform: Platform = "vm"
     instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("c6i.large",)
-    #: SSM parameter holding the AMI ID in each region (an image pipeline publishes it).
-    #: Default: AWS's parameter for the current Amazon Linux 2023 of the instance types'
-    #: architecture. A new AMI rolls the fleet (instance refresh) on the next `up`.
+    #: SSM parameter holding the AMI ID in each region, for a team's own image pipeline: it
+    #: moves whenever the pipeline publishes (and a new AMI rolls the fleet on the next `up`).
+    #: Default: the pinned ``courier:hostImages.aws`` AMI name for the instance types'
+    #: architecture, which changes only when the config does.
     image: Annotated[str, _IMAGE] | None = None
     #: Alibaba Cloud instance types for the same fleet in Alibaba regions.
     alicloud_instance_types: tuple[Annotated[str, _ALI_INSTANCE_TYPE], ...] = ("ecs.c7.large",)
@@ -303,6 +304,11 @@ class _StackConfig(_Model):
     host_images: HostImagesSpec = HostImagesSpec()
     #: Who may use the EKS clusters besides the identity that created them.
     kubernetes_access: tuple[AccessSpec, ...] = ()
+    #: ECR's replication configuration is one per account and region (a put replaces it all):
+    #: "managed" (this stack's primary region owns it, copying the stack's repositories to its
+    #: other regions) or "external" (another stack or the platform team owns it; then it must
+    #: copy courier/<stack>/ to this stack's regions, or CI pushes to every region).
+    registry_replication: Literal["managed", "external"] = "managed"
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())

@@ -233,6 +233,13 @@ def _check_artifact(environment: str, at: str, service: ServiceSpec) -> Iterator
     if service.platform == "kubernetes":
         if artifact is not None:
             yield Problem(f"{at}.artifact", "is only for platform: vm (a Kubernetes service runs kubernetes.image)")
+        image = service.kubernetes.image if service.kubernetes is not None else ""
+        if environment == "prod" and image and not re.search(r"@sha256:[0-9a-f]{64}$", image):
+            yield Problem(
+                f"{at}.kubernetes.image",
+                "prod runs releases pinned by digest: a tag can be moved, so two pods of one service could "
+                f"run different code (got {image!r}; use <repository>@sha256:...)",
+            )
         return
     if artifact is None:
         yield Problem(

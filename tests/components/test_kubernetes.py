@@ -139,7 +139,9 @@ def spec_with_kubernetes(promotions: bool):
                 "port": 8084,
                 "platform": "kubernetes",
                 "regions": ["ap-southeast-1"],
-                "kubernetes": {"image": "registry.example.com/notifications:2.3.1"},
+                "kubernetes": {
+                    "image": "registry.example.com/notifications@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+                },
                 "capacity": {"min": 3, "desired": 3, "max": 24},
             }
         )

@@ -123,3 +123,22 @@ def test_every_aws_region_has_the_repositories_and_only_the_primary_replicates(r
         script = base64.b64decode(template.inputs["userData"]).decode()
         service = template.inputs["tags"]["service"]
         assert f"123456789012.dkr.ecr.{template.region}.amazonaws.com/courier/prod/{service}@sha256:" in script
+
+
+def test_a_stack_whose_account_replication_is_owned_elsewhere_declares_none(run_components) -> None:
+    # ECR keeps one replication configuration per account and region, and a put replaces it:
+    # two stacks in one account would overwrite each other's. The second one says "external".
+    def program() -> None:
+        config = builders.valid_config()
+        config["registryReplication"] = "external"
+        spec = builders.spec_of(config, stack="staging")
+        CourierEnvironment(
+            "courier",
+            CourierEnvironmentArgs(
+                spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)
+            ),
+        )
+
+    plan = run_components(program, stack="staging")
+    assert plan.of_type(REPLICATION) == []
+    assert {r.region for r in plan.of_type(REPOSITORY)} == {"ap-southeast-1", "ap-northeast-1"}

@@ -306,10 +306,13 @@ def no_planning(monkeypatch):
     ("option", "where", "expected"),
     [
         ("--out", "a-file", "is a file, not a directory (--out writes plan.json and the artifacts into a directory)"),
-        ("--out", "a-file/out", "cannot be created: {tmp}/a-file is a file, not a directory"),
+        ("--out", "a-file/out", "cannot be written: Not a directory"),
         ("--markdown", "missing/summary.md", "is in a directory that does not exist ({tmp}/missing)"),
         ("--markdown", ".", "is a directory; give the file to append the Markdown summary to"),
-        ("--markdown", "a-file/summary.md", "cannot be created: {tmp}/a-file is a file, not a directory"),
+        ("--markdown", "a-file/summary.md", "is under {tmp}/a-file, which is a file, not a directory"),
+        # Permission bits say nothing for root or /proc: the paths are tried for real.
+        ("--out", "/proc/courier-out", "cannot be written: No such file or directory"),
+        ("--markdown", "/proc/courier.md", "cannot be written: No such file or directory"),
     ],
     ids=[
         "out_is_a_file",
@@ -317,6 +320,8 @@ def no_planning(monkeypatch):
         "markdown_in_a_missing_directory",
         "markdown_is_a_directory",
         "markdown_under_a_file",
+        "out_on_proc",
+        "markdown_on_proc",
     ],
 )
 def test_unwritable_outputs_fail_before_planning(capsys, tmp_path: Path, no_planning, option, where, expected) -> None:
@@ -328,3 +333,15 @@ def test_unwritable_outputs_fail_before_planning(capsys, tmp_path: Path, no_plan
     assert f"error: {option} {target}: {expected.format(tmp=tmp_path)}" in err
     assert "nothing was planned" in err
     assert "Traceback" not in err
+
+
+def test_rejects_random_binary_bytes_naming_the_file(capsys, tmp_path: Path) -> None:
+    import random
+
+    noise = random.Random(8).randbytes(4096)
+    path = candidate(tmp_path, noise)
+    err = refused(capsys, path)
+    assert f"error: {path}: not UTF-8 text" in err
+    # Invalid UTF-8 mixed with control characters once crashed while locating the key.
+    mixed = candidate(tmp_path, b'config:\n  courier:environment: "\xff\x00\x01dev"\n')
+    assert "not UTF-8 text: byte 0xff" in refused(capsys, mixed)

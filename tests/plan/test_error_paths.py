@@ -68,3 +68,12 @@ def test_a_policy_ignores_other_types(resource_type: str) -> None:
     reported: list[str] = []
     other.validate(ResourceValidationArgs(resource_type, {}, "urn:x", "logs", None, None, {}), reported.append)
     assert reported == []
+
+
+def test_a_policy_config_with_a_key_given_twice_exits_2(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text('{"all": "mandatory", "aws-lb-deletion-protection": "advisory", "all": "advisory"}')
+    code = cli.main(["plan", "dev", "--policy-config", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{path}: 'all' is given twice; JSON keeps only the last one: keep one" in err

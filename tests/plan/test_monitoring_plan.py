@@ -154,3 +154,13 @@ def test_the_plan_lists_the_alert_subscriptions_people_must_confirm(stack_plans:
     ]
     assert len(heartbeat) == 3 and all(s.inputs["endpointAutoConfirms"] is True for s in heartbeat)
     assert "15 alert subscription(s) in 3 region(s) receive nothing until confirmed" in markdown(plan)
+
+
+def test_the_markdown_summary_carries_the_plans_warnings(stack_plans: StackPlans) -> None:
+    from courier.render import markdown
+
+    text = markdown(stack_plans["prod"])
+    assert "#### Warnings" in text
+    # The reviewer of a PR sees when the next `up` must run for Alibaba Cloud's horizon.
+    assert "- double-11-2027 is beyond Auto Scaling's 89-day scheduling horizon" in text
+    assert "run `pulumi up` between 2027-08-14 18:00 UTC and 2027-11-10 14:30 UTC" in text

@@ -339,7 +339,7 @@ REJECTIONS = [
     (
         "unknown_top_level_key",
         set_in(["regoins"], []),
-        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess); "
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess, registryReplication); "
         "did you mean 'courier:regions'?",
     ),
     (
@@ -575,7 +575,9 @@ KUBE_SERVICE = {
     "port": 8090,
     "platform": "kubernetes",
     "capacity": {"min": 2, "desired": 3, "max": 12},
-    "kubernetes": {"image": "registry.example.com/notify:1.0.0"},
+    "kubernetes": {
+        "image": "registry.example.com/notify@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+    },
 }
 
 
@@ -685,6 +687,14 @@ PLATFORM_REJECTIONS = [
         "alicloud_instance_type_malformed",
         set_in(["services", 0, "alicloudInstanceTypes"], ["c7.large"]),
         "courier:services[0].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
+    ),
+    (
+        "kubernetes_image_by_tag_in_prod",
+        lambda c: (
+            with_cluster(c),
+            c["services"][-1].update(kubernetes={"image": "registry.example.com/notify:1.0.0"}),
+        ),
+        "courier:services[2].kubernetes.image: prod runs releases pinned by digest",
     ),
     (
         "eks_without_an_admin",

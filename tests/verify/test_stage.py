@@ -117,7 +117,7 @@ def test_the_issue_8_defects_are_caught_on_a_copy_of_the_prod_plan(stack_plans) 
     groups = prod.of_type("aws:lb/targetGroup:TargetGroup")
     for group in groups:
         group.inputs.update(slowStart=30, loadBalancingAlgorithmType="least_outstanding_requests")
-    [task, *_] = prod.of_type("alicloud:ess/scheduledTask:ScheduledTask") or [None]
+    [task, *_] = prod.of_type("alicloud:ess/scheduledTask:ScheduledTask")
     geo = next(r for r in prod.of_type("aws:route53/record:Record") if r.inputs.get("geolocationRoutingPolicies"))
     twin = copy.deepcopy(geo)
     twin.urn, twin.name = twin.urn + "-twin", twin.name + "-twin"
@@ -125,11 +125,10 @@ def test_the_issue_8_defects_are_caught_on_a_copy_of_the_prod_plan(stack_plans) 
     prod.resources.append(twin)
     deployment = prod.of_type("kubernetes:apps/v1:Deployment")[0]
     deployment.inputs["metadata"]["labels"]["courier/owner"] = "Platform Team Zoë"
-    if task is not None:
-        task.inputs["launchTime"] = "2027-11-06T14:30Z"
+    task.inputs["launchTime"] = "2027-11-06T14:30Z"
 
     rules = Counter(f.rule for f in verify(prod, shellcheck=None).findings)
     assert rules["aws-targetgroup-slow-start-algorithm"] == len(groups) > 0
     assert rules["aws-route53-geolocation-unique"] == 1
     assert rules["kubernetes-labels"] >= 1
-    assert rules["alicloud-ess-scheduled-task-horizon"] == (1 if task is not None else 0)
+    assert rules["alicloud-ess-scheduled-task-horizon"] == 1
