@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,19 @@ def service(name: str, port: int, **extra: Any) -> dict[str, Any]:
         "instanceTypes": ["c6i.large"],
         "artifact": {"digest": "sha256:" + hashlib.sha256(name.encode()).hexdigest()},
         "capacity": {"min": 2, "desired": 4, "max": 20},
+        **extra,
+    }
+
+
+def kubernetes_service(name: str, port: int, **extra: Any) -> dict[str, Any]:
+    """A ``platform: kubernetes`` service for EKS clusters: its release pulled from the stack's ECR."""
+    return {
+        "name": name,
+        "port": port,
+        "platform": "kubernetes",
+        "artifact": {"digest": "sha256:" + hashlib.sha256(name.encode()).hexdigest()},
+        "kubernetes": {"cpuRequestMillicores": 500, "memoryRequestMiB": 512},
+        "capacity": {"min": 2, "desired": 3, "max": 12},
         **extra,
     }
 
@@ -63,6 +77,35 @@ def valid_config(environment: str = "prod") -> dict[str, Any]:
             }
         ],
     }
+
+
+def eks_config() -> dict[str, Any]:
+    """Three AWS regions; the notifications service on the EKS clusters of the first two only."""
+    config = valid_config()
+    config["regions"].append(region("ap-northeast-2", "secondary", "10.30.0.0/16"))
+    for entry in config["regions"][:2]:
+        entry["kubernetes"] = {"cluster": "eks"}
+    config["services"].append(kubernetes_service("notifications", 8084, regions=["ap-southeast-1", "ap-northeast-1"]))
+    return config
+
+
+def environment(config: dict[str, Any], stack: str = "test") -> Callable[[], None]:
+    """A program declaring the whole environment of ``config``, for the run_components fixture."""
+
+    def program() -> None:
+        # Imported here: the spec tests need no Pulumi providers.
+        from components.environment import CourierEnvironment, CourierEnvironmentArgs
+        from components.providers import alicloud_providers, aws_providers
+
+        spec = spec_of(config, stack=stack)
+        CourierEnvironment(
+            "courier",
+            CourierEnvironmentArgs(
+                spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)
+            ),
+        )
+
+    return program
 
 
 def mutated(change: Any, environment: str = "prod") -> dict[str, Any]:

@@ -75,6 +75,8 @@ class EksClusterArgs:
     node_instance_types: Sequence[str]
     #: Node group size, from components.planning.node_group_capacity.
     nodes: planning.Capacity
+    #: EKS-optimized AMI release of the nodes (None: EKS's latest at each node group change).
+    node_image_release: str | None = None
     api_allowed_cidrs: Sequence[str] = ("0.0.0.0/0",)
     #: The load balancer's security group and the NodePorts it reaches the services on.
     load_balancer_security_group_id: pulumi.Input[str] | None = None
@@ -200,6 +202,12 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        if args.node_image_release is None:
+            pulumi.log.warn(
+                f"{args.cluster_name}: the node AMI is not pinned (regions[].kubernetes.nodeImageRelease): "
+                "nodes take EKS's latest release whenever the node group changes",
+                self,
+            )
         node_group = aws.eks.NodeGroup(
             f"{name}-nodes",
             cluster_name=cluster.name,
@@ -207,6 +215,9 @@ class EksCluster(pulumi.ComponentResource):
             subnet_ids=list(args.private_subnet_ids),
             instance_types=list(args.node_instance_types),
             capacity_type="ON_DEMAND",
+            # Pinned, the node AMI changes only with the config (a reviewable diff); unset,
+            # EKS takes its latest release whenever the node group or its template changes.
+            release_version=args.node_image_release,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=args.nodes.min, desired_size=args.nodes.desired, max_size=args.nodes.max
             ),

@@ -177,6 +177,7 @@ class AwsRegion(pulumi.ComponentResource):
                 version=cluster.version,
                 private_subnet_ids=self.network.private_subnet_ids,
                 node_instance_types=cluster.node_instance_types,
+                node_image_release=cluster.node_image_release,
                 nodes=planning.node_group_capacity(demands, vcpus, memory, len(region.availability_zones)),
                 api_allowed_cidrs=cluster.api_allowed_cidrs,
                 load_balancer_security_group_id=self.load_balancer.security_group_id,
@@ -208,12 +209,19 @@ class AwsRegion(pulumi.ComponentResource):
                 opts=child,
             )
         provider = k8s.Provider(f"{name}-k8s", kubeconfig=eks.kubeconfig, opts=child)
+        images: dict[str, pulumi.Input[str]] = {}
+        for service in kube_services:
+            assert service.artifact is not None, "validated by the spec: services on EKS name their artifact"
+            # From this region's ECR (the node role may pull from it): pods scheduled during a
+            # storm never depend on a registry outside the region.
+            images[service.name] = self.registry.image(spec.repository(service), service.artifact.reference).uri
         KubernetesServices(
             name,
             KubernetesServicesArgs(
                 spec=spec,
                 region=region,
                 provider=provider,
+                images=images,
                 eks_cluster_name=eks.name,
                 kubernetes_version=cluster.version,
                 cluster_ready=eks.ready,
@@ -275,9 +283,11 @@ def _platform(spec: EnvironmentSpec, image: agent.UpstreamImage) -> str:
 
 
 def _repositories(spec: EnvironmentSpec) -> list[str]:
-    """Every VM service of the stack (not only this region's: replication then always lands in
-    a managed repository) and the metrics agent's images."""
-    return [spec.repository(s) for s in spec.services_on("vm")] + [_platform(spec, i) for i in agent.IMAGES]
+    """Every VM service and every Kubernetes service on EKS of the stack (not only this
+    region's: replication then always lands in a managed repository) and the metrics agent's
+    images."""
+    services = [*spec.services_on("vm"), *spec.services_on_eks()]
+    return [spec.repository(s) for s in services] + [_platform(spec, i) for i in agent.IMAGES]
 
 
 def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:

@@ -30,6 +30,11 @@ class ContainerImage:
     #: What the instance role may pull from.
     repository_arn: pulumi.Input[str]
 
+    @property
+    def uri(self) -> pulumi.Output[str]:
+        """The full reference a container runtime pulls: the repository URL and the reference."""
+        return pulumi.Output.concat(self.repository_url, self.reference)
+
 
 @dataclass(frozen=True)
 class RegistryArgs:

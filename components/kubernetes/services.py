@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,6 +31,10 @@ class KubernetesServicesArgs:
     cluster_ready: Sequence[pulumi.Resource] = ()
     #: Managed Prometheus remote-write URL for the cluster's metrics agent.
     remote_write_url: pulumi.Input[str] | None = None
+    #: The image each service runs, by service name: on an EKS cluster, its release in the
+    #: region's ECR (Registry.image(...).uri). A service not listed runs its
+    #: ``kubernetes.image`` (an existing cluster); one with neither is refused.
+    images: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class KubernetesServices(pulumi.ComponentResource):
@@ -60,11 +64,17 @@ class KubernetesServices(pulumi.ComponentResource):
         for service in spec.services_on("kubernetes", region):
             workload = service.kubernetes
             assert workload is not None, "validated by the spec"
+            image = args.images.get(service.name, workload.image)
+            if image is None:
+                raise ValueError(
+                    f"KubernetesServicesArgs.images: no image for {service.name!r} (listed: {sorted(args.images)}) "
+                    "and the service sets no kubernetes.image"
+                )
             Workload(
                 f"{name}-{service.name}",
                 WorkloadArgs(
                     service=service.name,
-                    image=workload.image,
+                    image=image,
                     port=service.port,
                     health_check_path=service.health_check_path,
                     resources=Resources(

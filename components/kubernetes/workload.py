@@ -29,7 +29,8 @@ class Resources:
 @dataclass(frozen=True)
 class WorkloadArgs:
     service: str
-    image: str
+    #: Full image reference, e.g. ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:...``.
+    image: pulumi.Input[str]
     port: int
     health_check_path: str
     resources: Resources

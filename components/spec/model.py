@@ -55,6 +55,13 @@ class ClusterSpec(_Model):
     version: Annotated[str, _matching(r"1\.[0-9]{2}", "a Kubernetes minor version such as 1.34")] = "1.34"
     #: Instance types of the EKS managed node group (the first sizes it).
     node_instance_types: tuple[Annotated[str, _AWS_INSTANCE_TYPE], ...] = ("m6i.large",)
+    #: The EKS-optimized node AMI release (``<Kubernetes version>-<date>``, e.g. 1.34.2-20251120,
+    #: from the EKS AMI release notes), so nodes change only when this does. Unset, a node group
+    #: takes EKS's latest release when it is created or its launch template changes (the plan
+    #: warns).
+    node_image_release: (
+        Annotated[str, _matching(r"1\.[0-9]{2}\.[0-9]+-[0-9]{8}", "an EKS AMI release such as 1.34.2-20251120")] | None
+    ) = None
     #: Networks that may reach the EKS API endpoint (authentication is still required).
     api_allowed_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
     #: Kubeconfig of an existing cluster. Set it as a secret:
@@ -125,8 +132,9 @@ class ScalingSpec(_Model):
 
 
 class ArtifactSpec(_Model):
-    """The release a VM fleet runs: a container image in the stack's registry (Amazon ECR in
-    every AWS region, Alibaba Cloud Container Registry in Alibaba Cloud regions), named by
+    """The release a VM fleet, or a Kubernetes service on an EKS cluster the stack builds, runs:
+    a container image in the stack's registry in the instance's or cluster's own region (Amazon
+    ECR in every AWS region, Alibaba Cloud Container Registry in Alibaba Cloud regions), named by
     digest (immutable, required in prod) or by tag (dev and staging)."""
 
     digest: Annotated[str, _DIGEST] | None = None
@@ -147,11 +155,19 @@ class WorkloadSpec(_Model):
     """How a ``platform: kubernetes`` service runs: its container and its resources. The
     service's capacity counts pods."""
 
-    #: Container image reference, ideally pinned by digest.
-    image: Annotated[
-        str,
-        _matching(r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"),
-    ]
+    #: Full container image reference the service runs on a cluster the stack does not build
+    #: (``cluster: existing``, which pulls from wherever it can reach), pinned by digest in prod.
+    #: Required there and only there: on an EKS cluster the stack builds, the service runs its
+    #: ``artifact`` from ECR in the cluster's own region.
+    image: (
+        Annotated[
+            str,
+            _matching(
+                r"[a-z0-9][a-z0-9._/:@-]*", "a container image reference such as registry.example.com/orders:1.4.2"
+            ),
+        ]
+        | None
+    ) = None
     cpu_request_millicores: Annotated[WholeNumber, _between(50, 16000)] = 500
     memory_request_mib: Annotated[WholeNumber, _between(64, 65536), Field(alias="memoryRequestMiB")] = 512
     #: Default: twice the request (headroom for bursts without starving neighbours).
@@ -190,7 +206,9 @@ class ServiceSpec(_Model):
     slo: SloSpec = SloSpec()
     #: Container settings, for ``platform: kubernetes``.
     kubernetes: WorkloadSpec | None = None
-    #: The container image a ``platform: vm`` fleet runs (required for VM services).
+    #: The release the service runs from the stack's registry in each region: required for a
+    #: ``platform: vm`` fleet and for a Kubernetes service on an EKS cluster the stack builds
+    #: (an existing cluster runs ``kubernetes.image`` instead).
     artifact: ArtifactSpec | None = None
     #: Names of the regions the service runs in. Default: every region.
     regions: tuple[str, ...] | None = None
@@ -361,6 +379,15 @@ class EnvironmentSpec(_StackConfig):
     def services_on(self, platform: str, region: RegionSpec | None = None) -> tuple[ServiceSpec, ...]:
         return tuple(s for s in self.services_in(region) if s.platform == platform)
 
+    def services_on_eks(self) -> tuple[ServiceSpec, ...]:
+        """The Kubernetes services that run on an EKS cluster the stack builds in at least one
+        region: each pulls its ``artifact`` from ECR in that cluster's region."""
+        return tuple(
+            s
+            for s in self.services_on("kubernetes")
+            if any(s.runs_in(r) and r.kubernetes is not None and r.kubernetes.cluster == "eks" for r in self.regions)
+        )
+
     def fronted_services(self, region: RegionSpec) -> tuple[ServiceSpec, ...]:
         """The services the region's load balancer routes to (and Route 53 checks): its VM
         fleets, and Kubernetes services on a cluster the stack builds (reached on their
@@ -393,8 +420,9 @@ class EnvironmentSpec(_StackConfig):
         return service.scaling.warm_pool_size or max(1, self.capacity(service, region).desired)
 
     def repository(self, service: ServiceSpec) -> str:
-        """The container repository of a VM service's releases, in every region's registry.
-        Per stack, so stacks sharing an account never fight over one repository."""
+        """The container repository of a service's releases (a VM fleet's, or a Kubernetes
+        service's on EKS), in every region's registry. Per stack, so stacks sharing an account
+        never fight over one repository."""
         return f"courier/{self.stack.lower()}/{service.name}"
 
     def upcoming_promotions(self) -> tuple[PromotionSpec, ...]:

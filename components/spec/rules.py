@@ -103,6 +103,12 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
     if cluster.cluster == "eks":
         from components.kubernetes.addons import SUPPORTED_KUBERNETES_VERSIONS
 
+        release = cluster.node_image_release
+        if release is not None and not release.startswith(f"{cluster.version}."):
+            yield Problem(
+                f"{at}.kubernetes.nodeImageRelease",
+                f"must be a release of the cluster's Kubernetes {cluster.version} (got {release!r})",
+            )
         if cluster.version not in SUPPORTED_KUBERNETES_VERSIONS:
             yield Problem(
                 f"{at}.kubernetes.version",
@@ -182,7 +188,7 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
         ports_seen.setdefault(service.port, i)
         if service.platform == "kubernetes" and service.kubernetes is None:
             yield Problem(
-                f"{at}.kubernetes", "is required when platform is 'kubernetes' (the container image at least)"
+                f"{at}.kubernetes", "is required when platform is 'kubernetes' (its requests and limits at least)"
             )
         if service.platform == "vm" and service.kubernetes is not None:
             yield Problem(f"{at}.kubernetes", "is only for platform: kubernetes (got platform 'vm')")
@@ -229,31 +235,31 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
 
 
 def _check_artifact(environment: str, at: str, service: ServiceSpec) -> Iterator[Problem]:
+    """The release's form. Whether a Kubernetes service needs ``artifact`` or ``kubernetes.image``
+    depends on its regions' clusters: see _check_placement."""
     artifact = service.artifact
     if service.platform == "kubernetes":
-        if artifact is not None:
-            yield Problem(f"{at}.artifact", "is only for platform: vm (a Kubernetes service runs kubernetes.image)")
-        image = service.kubernetes.image if service.kubernetes is not None else ""
+        image = service.kubernetes.image if service.kubernetes is not None else None
         if environment == "prod" and image and not re.search(r"@sha256:[0-9a-f]{64}$", image):
             yield Problem(
                 f"{at}.kubernetes.image",
                 "prod runs releases pinned by digest: a tag can be moved, so two pods of one service could "
                 f"run different code (got {image!r}; use <repository>@sha256:...)",
             )
-        return
-    if artifact is None:
+    elif artifact is None:
         yield Problem(
             f"{at}.artifact",
             "is required: the container image the fleet runs, e.g. {digest: sha256:...} "
             "(pushed to the stack's registry; see README 'How the application reaches the instances')",
         )
+    if artifact is None:
         return
     if (artifact.digest is None) == (artifact.tag is None):
         yield Problem(f"{at}.artifact", "must name exactly one of digest or tag")
     elif environment == "prod" and artifact.digest is None:
         yield Problem(
             f"{at}.artifact.tag",
-            "prod runs releases pinned by digest: a tag can be moved, so two instances of one fleet "
+            "prod runs releases pinned by digest: a tag can be moved, so two instances of one service "
             f"could run different code (got tag {artifact.tag!r}; use digest: sha256:...)",
         )
 
@@ -325,8 +331,10 @@ def _check_alerting(environment: str, alerting: AlertingSpec) -> Iterator[Proble
 
 
 def _check_placement(regions: Indexed, services: Indexed, complete: bool) -> Iterator[Problem]:
-    """Services against the regions they run in: the names exist, and a region that hosts a
-    Kubernetes service has a cluster."""
+    """Services against the regions they run in: the names exist, a region that hosts a
+    Kubernetes service has a cluster, and the service names the release each of its clusters
+    runs: ``artifact`` (pulled from ECR in the cluster's own region) on an EKS cluster the stack
+    builds, ``kubernetes.image`` on an existing cluster."""
     names = {r.name for _, r in regions}
     for i, service in services:
         at = f"{NAMESPACE}:services[{i}]"
@@ -340,13 +348,54 @@ def _check_placement(regions: Indexed, services: Indexed, complete: bool) -> Ite
                 )
         if service.platform != "kubernetes":
             continue
+        clusters: dict[str, list[int]] = {"eks": [], "existing": []}
         for j, region in regions:
-            if service.runs_in(region) and region.kubernetes is None:
+            if not service.runs_in(region):
+                continue
+            if region.kubernetes is None:
                 yield Problem(
                     f"{NAMESPACE}:regions[{j}].kubernetes",
                     f"is required: services[{i}] {service.name!r} runs on Kubernetes in this region "
                     "(or limit the service with its 'regions' key)",
                 )
+            else:
+                clusters[region.kubernetes.cluster].append(j)
+        yield from _check_kubernetes_release(at, service, clusters["eks"], clusters["existing"], complete)
+
+
+def _check_kubernetes_release(
+    at: str, service: ServiceSpec, eks: list[int], existing: list[int], complete: bool
+) -> Iterator[Problem]:
+    """``eks``/``existing``: indexes of the regions whose cluster of that kind runs the service.
+    A release that no cluster would run is refused only when every region parsed (``complete``):
+    otherwise the region that uses it may be the one that failed."""
+    image = service.kubernetes.image if service.kubernetes is not None else None
+    if eks and service.artifact is None:
+        yield Problem(
+            f"{at}.artifact",
+            f"is required: the service runs on the EKS cluster of regions[{eks[0]}], whose pods pull the "
+            "release from the stack's ECR repository in their own region, e.g. {digest: sha256:...}",
+        )
+    if existing and service.kubernetes is not None and image is None:
+        yield Problem(
+            f"{at}.kubernetes.image",
+            f"is required: the service runs on the existing cluster of regions[{existing[0]}], which pulls "
+            "this full reference, e.g. registry.example.com/orders@sha256:...",
+        )
+    if not complete:
+        return
+    if not eks and service.artifact is not None:
+        yield Problem(
+            f"{at}.artifact",
+            "is only for VM fleets and EKS clusters the stack builds: the service runs on existing clusters "
+            "only, which run kubernetes.image (remove artifact)",
+        )
+    if not existing and image is not None:
+        yield Problem(
+            f"{at}.kubernetes.image",
+            "is only for existing clusters: on EKS the service runs its artifact from ECR in the cluster's "
+            f"own region, so this reference would never run (remove it; got {image!r})",
+        )
 
 
 def _check_all(

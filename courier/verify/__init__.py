@@ -8,7 +8,8 @@ what the clouds publish (DESIGN.md 1, issue 8 part 2):
 - naming.py: Pulumi auto-names and explicit names against the documented length limits;
 - rules.py, timing.py, dns.py, labels.py: documented cross-field rules (slow start vs. algorithm,
   schedule horizons, unique geolocation records, tags, Kubernetes labels, ...);
-- scripts.py: boot scripts through shellcheck and the size limit, and the images they pull.
+- scripts.py: boot scripts through shellcheck and the size limit, and the images they (and pods
+  on EKS) pull.
 
 Every finding names its rule and the source the rule comes from. A rule that cannot run (a
 missing tool, an unexpected error) is reported as a finding, never passed silently.

@@ -5,6 +5,7 @@ EC2 launch templates and ESS scaling configurations carry user data base64-encod
 formats). Each shell script in it, and each script it installs through a quoted here-document,
 is checked with shellcheck; the user data against the clouds' size limits; and every container
 image it pulls from ECR against the repositories the plan declares in the instance's region.
+Deployments on an EKS cluster the plan builds are held to the same rule for their pods' images.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ESS_CONFIGURATION = "alicloud:ess/scalingConfiguration:ScalingConfiguration"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 #: User data is limited to 16 KB in raw form, before base64, on both clouds.
 USER_DATA_LIMIT = 16 * 1024
@@ -215,14 +218,18 @@ def _replicated_regions(context: Context) -> dict[str, list[tuple[str, list[str]
     return found
 
 
-def images_in_region(context: Context) -> Iterator[Issue]:
-    """An instance pulls its images from ECR in its own region: the repository must be
-    declared there, or replicated there from a region that declares it."""
-    declared = {
+def _declared_repositories(context: Context) -> set[tuple[str | None, Any]]:
+    return {
         (r.region, r.inputs.get("name"))
         for r in context.of_type(ECR_REPOSITORY)
         if isinstance(r.inputs.get("name"), str)
     }
+
+
+def images_in_region(context: Context) -> Iterator[Issue]:
+    """An instance pulls its images from ECR in its own region: the repository must be
+    declared there, or replicated there from a region that declares it."""
+    declared = _declared_repositories(context)
     replication = _replicated_regions(context)
     for data in user_data(context):
         home = data.resource.region
@@ -249,6 +256,52 @@ def images_in_region(context: Context) -> Iterator[Issue]:
                     f"pulls {match.group(0)} but the plan declares no ECR repository {name!r} in {where} "
                     "(nor replicates one there)",
                 )
+
+
+def deployment_images_in_region(context: Context) -> Iterator[Issue]:
+    """A Deployment on an EKS cluster the plan builds in region R pulls every container image
+    from ECR in R, from a repository declared there or replicated there: a pod scheduled during
+    a storm must not depend on a registry outside its region. Deployments in a region without a
+    planned EKS cluster run on an existing cluster, which may pull from anywhere."""
+    clusters = {c.region for c in context.of_type(EKS_CLUSTER)}
+    declared = _declared_repositories(context)
+    replication = _replicated_regions(context)
+    for deployment in context.of_type(DEPLOYMENT):
+        home = deployment.region
+        if home not in clusters:
+            continue
+        pod = ((deployment.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+        for field in ("initContainers", "containers"):
+            for k, container in enumerate(pod.get(field) or []):
+                image = container.get("image") if isinstance(container, dict) else None
+                # Unknown until apply, or a secret: nothing to check in the plan.
+                if not isinstance(image, str) or not image or image.startswith("["):
+                    continue
+                where = f"spec.template.spec.{field}[{k}].image"
+                match = _ECR.fullmatch(image.split("@", 1)[0].rsplit(":", 1)[0])
+                if match is None:
+                    yield Issue(
+                        deployment.urn,
+                        where,
+                        f"pulls {image}, not from ECR in its cluster's region {home}: run the service's "
+                        "release from the stack's registry (services[].artifact)",
+                    )
+                elif match.group("region") != home:
+                    yield Issue(
+                        deployment.urn,
+                        where,
+                        f"pulls {match.group('name')} from ECR in {match.group('region')}, not from its "
+                        f"cluster's region {home}",
+                    )
+                elif (home, match.group("name")) not in declared and not _replicated(
+                    declared, replication, home, match.group("name")
+                ):
+                    yield Issue(
+                        deployment.urn,
+                        where,
+                        f"pulls {image} but the plan declares no ECR repository {match.group('name')!r} in "
+                        f"{home} (nor replicates one there)",
+                    )
 
 
 ACR_INSTANCE = "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance"
@@ -328,6 +381,12 @@ RULES: tuple[Rule, ...] = (
         "issue 8 (images pulled from a registry in the instance's own region); "
         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html",
         images_in_region,
+    ),
+    Rule(
+        "kubernetes-deployment-image-in-region",
+        "issue 8 (images pulled from a registry in the cluster's own region); "
+        "https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_EKS.html",
+        deployment_images_in_region,
     ),
     Rule(
         "boot-image-in-region-alicloud",

@@ -21,7 +21,7 @@ from components.kubernetes.services import KubernetesServices, KubernetesService
 from components.kubernetes.workload import Resources, Workload, WorkloadArgs
 from components.planning import PromotionSchedule
 from courier.render import fleet_rows
-from tests.builders import mutated, spec_of
+from tests.builders import eks_config, environment, kubernetes_service, mutated, spec_of
 from tests.policies.harness import violations
 
 RAISE = datetime(2026, 12, 11, 14, 30, tzinfo=UTC)
@@ -231,6 +231,42 @@ def test_deployment_is_hardened_probed_spread_and_never_below_desired(run_compon
     assert zones and zones[0]["maxSkew"] == 1
     (resource,) = [r for r in plan.resources if r.type == "kubernetes:apps/v1:Deployment"]
     assert resource.ignore_changes == ["spec.replicas"]
+
+
+def test_deployments_on_eks_pull_the_release_from_ecr_in_their_own_region(run_components) -> None:
+    config = eks_config()
+    plan = run_components(environment(config, stack="prod"), stack="prod")
+    (notifications,) = [s for s in config["services"] if s["name"] == "notifications"]
+    digest = notifications["artifact"]["digest"]
+    deployments = {r.name: r for r in plan.of_type("kubernetes:apps/v1:Deployment")}
+    assert sorted(deployments) == ["apne1-notifications-deployment", "apse1-notifications-deployment"]
+    for deployment in deployments.values():
+        (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == (
+            f"123456789012.dkr.ecr.{deployment.region}.amazonaws.com/courier/prod/notifications@{digest}"
+        )
+    assert {d.region for d in deployments.values()} == {"ap-southeast-1", "ap-northeast-1"}
+
+
+def test_an_existing_cluster_runs_the_configured_image(run_components) -> None:
+    plan = plan_services(run_components, spec_with_kubernetes(promotions=False))
+    (container,) = kinds(plan)["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example.com/notifications@sha256:" + "c" * 64
+
+
+def test_rejects_a_service_with_no_image_to_run(run_components) -> None:
+    def change(config: dict[str, Any]) -> None:
+        config["regions"][0]["kubernetes"] = {"cluster": "eks"}
+        config["services"].append(kubernetes_service("notifications", 8084, regions=["ap-southeast-1"]))
+
+    spec = spec_of(mutated(change))
+
+    def program() -> None:
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        KubernetesServices("apse1", KubernetesServicesArgs(spec=spec, region=spec.regions[0], provider=provider))
+
+    with pytest.raises(Exception, match=r"KubernetesServicesArgs\.images: no image for 'notifications'"):
+        run_components(program)
 
 
 def test_service_is_a_nodeport_for_the_load_balancer_or_cluster_ip(run_components) -> None:

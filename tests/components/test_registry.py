@@ -125,6 +125,23 @@ def test_every_aws_region_has_the_repositories_and_only_the_primary_replicates(r
         assert f"123456789012.dkr.ecr.{template.region}.amazonaws.com/courier/prod/{service}@sha256:" in script
 
 
+def test_a_kubernetes_service_on_eks_has_its_repository_in_every_aws_region(run_components) -> None:
+    plan = run_components(builders.environment(builders.eks_config(), stack="prod"), stack="prod")
+    for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2"):
+        # Also where it does not run: replication from the primary lands in a managed repository.
+        (repository,) = [
+            r
+            for r in plan.of_type(REPOSITORY)
+            if r.region == region and r.inputs["name"] == "courier/prod/notifications"
+        ]
+        assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repository.protect is True
+        assert repository.name.endswith("-ecr-notifications")
+    (replication,) = plan.of_type(REPLICATION)
+    (rule,) = replication.inputs["replicationConfiguration"]["rules"]
+    assert rule["repositoryFilters"] == [{"filter": "courier/prod/", "filterType": "PREFIX_MATCH"}]
+
+
 def test_a_stack_whose_account_replication_is_owned_elsewhere_declares_none(run_components) -> None:
     # ECR keeps one replication configuration per account and region, and a put replaces it:
     # two stacks in one account would overwrite each other's. The second one says "external".

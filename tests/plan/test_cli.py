@@ -307,6 +307,11 @@ def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, t
             'kubernetes: {cluster: eks, version: "1.34", nodeInstanceTypes: [m6i.large]}',
             "kubernetes:\n        cluster: existing\n        kubeconfig:\n          secure: v1:a3ViZWNvbmZpZw==",
         )
+        # An existing cluster pulls a full image reference, not the stack's ECR release.
+        .replace(
+            'artifact: {tag: "2.3.1"}\n      kubernetes: {',
+            'kubernetes: {image: "registry.courier.example.com/notifications:2.3.1", ',
+        )
     )
     candidate = tmp_path / "existing.yaml"
     candidate.write_text(text)
@@ -317,6 +322,9 @@ def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, t
     assert "aws:eks/cluster:Cluster" not in types
     service = next(r for r in plan["resources"] if r["type"] == "kubernetes:core/v1:Service")
     assert service["inputs"]["spec"]["type"] == "ClusterIP"
+    deployment = next(r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment")
+    (container,) = deployment["inputs"]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.courier.example.com/notifications:2.3.1"
     provider = next(r for r in plan["resources"] if r["type"] == "pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     charts = {r["inputs"]["chart"] for r in plan["resources"] if r["type"] == "kubernetes:helm.sh/v3:Release"}

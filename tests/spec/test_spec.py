@@ -570,14 +570,20 @@ HANGZHOU = {
     "cidr": "10.40.0.0/16",
     "certificateId": "12345678-cn-hangzhou",
 }
+KUBE_IMAGE = "registry.example.com/notify@sha256:" + "c" * 64
+#: On an EKS cluster the stack builds: the release from ECR in the cluster's region.
 KUBE_SERVICE = {
     "name": "notify",
     "port": 8090,
     "platform": "kubernetes",
     "capacity": {"min": 2, "desired": 3, "max": 12},
-    "kubernetes": {
-        "image": "registry.example.com/notify@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
-    },
+    "artifact": {"digest": "sha256:" + "c" * 64},
+    "kubernetes": {"cpuRequestMillicores": 500},
+}
+#: On an existing cluster: a full image reference, no artifact.
+EXISTING_KUBE_SERVICE = {
+    **{k: v for k, v in KUBE_SERVICE.items() if k != "artifact"},
+    "kubernetes": {"image": KUBE_IMAGE},
 }
 
 
@@ -585,6 +591,12 @@ def with_cluster(config: dict[str, Any]) -> None:
     config["services"].append(dict(KUBE_SERVICE))
     for entry in config["regions"]:
         entry["kubernetes"] = {"cluster": "eks"}
+
+
+def with_existing_cluster(config: dict[str, Any]) -> None:
+    config["services"].append(dict(EXISTING_KUBE_SERVICE))
+    for entry in config["regions"]:
+        entry["kubernetes"] = {"cluster": "existing", "kubeconfig": "[secret]"}
 
 
 PLATFORM_REJECTIONS = [
@@ -652,15 +664,12 @@ PLATFORM_REJECTIONS = [
     ),
     (
         "workload_image_malformed",
-        lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"image": "Not An Image"}),
+        lambda c: with_existing_cluster(c) or c["services"][-1].update(kubernetes={"image": "Not An Image"}),
         "courier:services[2].kubernetes.image: must be a container image reference",
     ),
     (
         "workload_cpu_request_too_small",
-        lambda c: (
-            with_cluster(c)
-            or c["services"][-1].update(kubernetes={"image": "registry.example.com/n:1", "cpuRequestMillicores": 10})
-        ),
+        lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"cpuRequestMillicores": 10}),
         "courier:services[2].kubernetes.cpuRequestMillicores: must be between 50 and 16000 (got 10)",
     ),
     (
@@ -691,7 +700,7 @@ PLATFORM_REJECTIONS = [
     (
         "kubernetes_image_by_tag_in_prod",
         lambda c: (
-            with_cluster(c),
+            with_existing_cluster(c),
             c["services"][-1].update(kubernetes={"image": "registry.example.com/notify:1.0.0"}),
         ),
         "courier:services[2].kubernetes.image: prod runs releases pinned by digest",
@@ -753,7 +762,10 @@ def test_a_kubernetes_service_may_be_limited_to_regions_with_a_cluster() -> None
         config["regions"].append(dict(HANGZHOU))
         config["regions"][0]["kubernetes"] = {"cluster": "eks"}
         config["regions"][1]["kubernetes"] = {"cluster": "existing", "kubeconfig": "[secret]"}
-        config["services"].append(dict(KUBE_SERVICE, regions=["ap-southeast-1", "ap-northeast-1"]))
+        # Both kinds of cluster: the artifact for EKS, the image for the existing one.
+        config["services"].append(
+            dict(KUBE_SERVICE, kubernetes={"image": KUBE_IMAGE}, regions=["ap-southeast-1", "ap-northeast-1"])
+        )
 
     spec = spec_of(mutated(limited))
     hangzhou = spec.regions[2]
@@ -764,6 +776,71 @@ def test_a_kubernetes_service_may_be_limited_to_regions_with_a_cluster() -> None
     assert (
         notify.kubernetes is not None and notify.kubernetes.cpu_limit == 1000 and notify.kubernetes.memory_limit == 512
     )
+
+
+def test_a_kubernetes_service_on_eks_names_its_artifact_and_no_image() -> None:
+    spec = spec_of(mutated(with_cluster))
+    notify = spec.services[2]
+    assert notify.artifact is not None and notify.artifact.reference == "@sha256:" + "c" * 64
+    assert notify.kubernetes is not None and notify.kubernetes.image is None
+    assert spec.services_on_eks() == (notify,)
+    assert spec.repository(notify) == "courier/test/notify"
+
+
+def test_a_kubernetes_service_on_an_existing_cluster_names_its_image_and_no_artifact() -> None:
+    spec = spec_of(mutated(with_existing_cluster))
+    notify = spec.services[2]
+    assert notify.artifact is None and notify.kubernetes is not None and notify.kubernetes.image == KUBE_IMAGE
+    assert spec.services_on_eks() == ()
+
+
+KUBERNETES_RELEASE_REJECTIONS = [
+    (
+        "eks_service_without_artifact",
+        lambda c: with_cluster(c) or c["services"][-1].pop("artifact"),
+        "courier:services[2].artifact: is required: the service runs on the EKS cluster of regions[0], whose "
+        "pods pull the release from the stack's ECR repository in their own region",
+    ),
+    (
+        "eks_service_with_an_image_no_cluster_runs",
+        lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"image": KUBE_IMAGE}),
+        "courier:services[2].kubernetes.image: is only for existing clusters: on EKS the service runs its "
+        "artifact from ECR",
+    ),
+    (
+        "eks_service_artifact_by_tag_in_prod",
+        lambda c: with_cluster(c) or c["services"][-1].update(artifact={"tag": "1.0.0"}),
+        "courier:services[2].artifact.tag: prod runs releases pinned by digest",
+    ),
+    (
+        "eks_service_artifact_with_digest_and_tag",
+        lambda c: with_cluster(c) or c["services"][-1].update(artifact={"digest": "sha256:" + "c" * 64, "tag": "1"}),
+        "courier:services[2].artifact: must name exactly one of digest or tag",
+    ),
+    (
+        "existing_cluster_service_without_image",
+        lambda c: with_existing_cluster(c) or c["services"][-1].update(kubernetes={"cpuRequestMillicores": 500}),
+        "courier:services[2].kubernetes.image: is required: the service runs on the existing cluster of regions[0]",
+    ),
+    (
+        "existing_cluster_service_with_an_artifact_no_cluster_runs",
+        lambda c: with_existing_cluster(c) or c["services"][-1].update(artifact={"digest": "sha256:" + "c" * 64}),
+        "courier:services[2].artifact: is only for VM fleets and EKS clusters the stack builds",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [(m, e) for _, m, e in KUBERNETES_RELEASE_REJECTIONS],
+    ids=[i for i, _, _ in KUBERNETES_RELEASE_REJECTIONS],
+)
+def test_rejects_a_kubernetes_release_its_clusters_cannot_run(mutation, expected: str) -> None:
+    problems = problems_of(mutated(mutation))
+    assert [p for p in problems if p.startswith("courier:services[2]")] == [
+        p for p in problems if p.startswith(expected)
+    ], "\n".join(problems)
+    assert any(p.startswith(expected) for p in problems), "\n".join(problems)
 
 
 # --------------------------------------------------------------------------------------
@@ -951,3 +1028,20 @@ def test_a_key_in_the_project_namespace_is_refused_not_ignored() -> None:
         "courier-platform:owner: is in the project's namespace, which nothing reads; did you mean "
         "'courier:owner'? (set it with `pulumi config set courier:owner ...`)"
     ]
+
+
+def test_a_node_image_release_must_belong_to_the_clusters_version() -> None:
+    def pinned(release: str):
+        def change(config: dict[str, Any]) -> None:
+            config["regions"][0]["kubernetes"] = {"cluster": "eks", "version": "1.34", "nodeImageRelease": release}
+
+        return change
+
+    assert spec_of(mutated(pinned("1.34.2-20251120"))).regions[0].kubernetes.node_image_release == "1.34.2-20251120"
+    assert problems_of(mutated(pinned("1.33.5-20251120"))) == [
+        "courier:regions[0].kubernetes.nodeImageRelease: must be a release of the cluster's Kubernetes 1.34 "
+        "(got '1.33.5-20251120')"
+    ]
+    assert problems_of(mutated(pinned("latest")))[0].startswith(
+        "courier:regions[0].kubernetes.nodeImageRelease: must be an EKS AMI release such as 1.34.2-20251120"
+    )

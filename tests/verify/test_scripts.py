@@ -158,6 +158,65 @@ def test_a_repository_replicated_into_the_region_counts_as_present() -> None:
     assert _messages(_pulls(image), source, replication("other/"))
 
 
+def _deployment(image: str, region: str = "ap-northeast-1") -> Resource:
+    pod = {"containers": [{"name": "notifications", "image": image}]}
+    return resource(
+        "kubernetes:apps/v1:Deployment",
+        f"{region}-notifications-deployment",
+        {"spec": {"template": {"spec": pod}}},
+        region=region,
+    )
+
+
+def _eks(region: str = "ap-northeast-1") -> Resource:
+    return resource("aws:eks/cluster:Cluster", f"{region}-eks", {"name": f"courier-prod-{region}"}, region=region)
+
+
+def _deployment_messages(*resources: Resource) -> list[str]:
+    return [f.message for f in findings(*resources, rule="kubernetes-deployment-image-in-region")]
+
+
+ECR_NOTIFICATIONS = "123456789012.dkr.ecr.{region}.amazonaws.com/courier/prod/notifications@sha256:" + "a" * 64
+
+
+def test_a_deployment_on_eks_pulling_from_ecr_in_its_region_passes() -> None:
+    image = ECR_NOTIFICATIONS.format(region="ap-northeast-1")
+    assert _deployment_messages(_deployment(image), _eks(), _repository("courier/prod/notifications")) == []
+
+
+def test_a_deployment_on_an_existing_cluster_may_pull_from_anywhere() -> None:
+    assert _deployment_messages(_deployment("registry.courier.example.com/notifications:2.3.1")) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "repository_region", "expected"),
+    [
+        (
+            "registry.courier.example.com/notifications@sha256:" + "a" * 64,
+            "ap-northeast-1",
+            "pulls registry.courier.example.com/notifications@sha256:",
+        ),
+        (
+            ECR_NOTIFICATIONS.format(region="ap-southeast-1"),
+            "ap-southeast-1",
+            "pulls courier/prod/notifications from ECR in ap-southeast-1, not from its cluster's region ap-northeast-1",
+        ),
+        (
+            ECR_NOTIFICATIONS.format(region="ap-northeast-1"),
+            "ap-southeast-1",
+            "declares no ECR repository 'courier/prod/notifications' in ap-northeast-1",
+        ),
+    ],
+    ids=["external-registry", "other-region", "undeclared-repository"],
+)
+def test_rejects_a_deployment_on_eks_pulling_from_outside_its_regions_ecr(
+    image: str, repository_region: str, expected: str
+) -> None:
+    declared = _repository("courier/prod/notifications", repository_region)
+    [message] = _deployment_messages(_deployment(image), _eks(), declared)
+    assert expected in message
+
+
 def _acr(instance: str = "courier-prod-cnhz-1a2b", region: str = "cn-hangzhou") -> list[Resource]:
     return [
         resource(
