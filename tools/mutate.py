@@ -32,6 +32,7 @@ COPIED = (
     "policies",
     "tests",
     "stacks",
+    "tools",
     "__main__.py",
     "Pulumi.yaml",
     "pyproject.toml",

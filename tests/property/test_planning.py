@@ -225,3 +225,24 @@ def test_node_groups_hold_the_minimum_and_the_peak_plus_a_node_per_zone() -> Non
         else:
             raise AssertionError(f"{too_big} was accepted")
     assert planning.node_group_capacity([planning.PodDemand(3500, 14848, 1, 1)], 4, 16384, 1) == Capacity(1, 1, 2)
+
+
+def test_more_zones_need_a_larger_vpc_because_of_the_public_subnets() -> None:
+    # Four zones: 8 slots; a /23 leaves room for /26 private subnets but its last slot cannot
+    # hold eight /28 public ones, so it is refused and a /22 is the smallest that fits.
+    try:
+        planning.subnet_layout(ipaddress.IPv4Network("10.0.0.0/23"), 4)
+    except ValueError as error:
+        assert "needs /22 or larger" in str(error)
+    else:
+        raise AssertionError("a /23 was accepted for 4 zones")
+    assert planning.subnet_layout(ipaddress.IPv4Network("10.0.0.0/22"), 4) == (25, 28)
+
+
+def test_a_standbys_desired_share_is_rounded_up_independently_of_its_floor() -> None:
+    assert planning.regional_capacity(Capacity(1, 101, 200), 1, 1) == Capacity(1, 2, 200)
+
+
+def test_a_service_with_no_pods_adds_no_nodes_beyond_one_per_zone() -> None:
+    idle = planning.PodDemand(cpu_millicores=500, memory_mib=512, min_pods=0, max_pods=0)
+    assert planning.node_group_capacity([idle], 4, 16384, 3) == Capacity(3, 3, 3)
