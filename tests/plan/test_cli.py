@@ -228,8 +228,10 @@ def test_a_failed_verification_makes_the_plan_exit_1(capsys, monkeypatch, tmp_pa
 def test_without_the_tools_artifacts_are_written_but_marked_unverified(capsys, monkeypatch, tmp_path: Path) -> None:
     from courier import artifacts
 
-    # Only the artifact verifiers are missing (shellcheck, for the boot scripts, is not).
+    # Only the artifact verifiers are missing (shellcheck, for the boot scripts, is not), on
+    # a laptop: CI=true would make the missing checkers a failure (next test).
     monkeypatch.setattr(artifacts, "_command", lambda tool: None)
+    monkeypatch.delenv("CI", raising=False)
     code, stdout, _ = run_cli(capsys, "dev", "--out", str(tmp_path / "out"))
     assert code == 0
     recorded = json.loads((tmp_path / "out" / "plan.json").read_text())["artifacts"]
@@ -336,3 +338,19 @@ def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, t
         if r["type"] == "aws:lb/targetGroup:TargetGroup" and r["region"] == "ap-southeast-1"
     ]
     assert "notifications" not in {g["inputs"]["tags"]["service"] for g in groups}
+
+
+def test_in_ci_a_missing_artifact_checker_fails_the_plan(tmp_path: Path, monkeypatch) -> None:
+    from courier import artifacts
+
+    monkeypatch.setattr(artifacts, "_command", lambda tool: None)
+    monkeypatch.setenv("CI", "true")
+    rendered = [
+        artifacts.Rendered("prometheus/x.yaml", "prometheus-rules", "groups: []\n", ("promtool", ("check", "rules")))
+    ]
+    (result,) = artifacts.write_and_verify(rendered, tmp_path)
+    assert result["ok"] is False
+    assert result["detail"] == "promtool is not installed: not verified (CI=true requires it)"
+    monkeypatch.setenv("CI", "false")
+    (result,) = artifacts.write_and_verify(rendered, tmp_path)
+    assert result["ok"] is True
