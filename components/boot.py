@@ -225,23 +225,36 @@ def aws_service(launch: Launch, registries: Sequence[str] = ()) -> str:
         + f"install -m 0755 /dev/stdin {READY_SCRIPT} <<'SCRIPT'\n"
         + ready_script(launch)
         + "SCRIPT\n"
-        + f"""cat > /etc/systemd/system/{READY_UNIT} <<'UNIT'
+        + _ready_unit(
+            f"Tell Auto Scaling that {identity.service} serves (launch lifecycle action)",
+            launch.unit,
+            launch.launch_timeout_seconds,
+            wait_for_service=True,
+        )
+    )
+
+
+def _ready_unit(description: str, service_unit: str, timeout_seconds: int, *, wait_for_service: bool) -> str:
+    """The oneshot unit that runs READY_SCRIPT after the service, at every boot, and the
+    commands that enable both (``wait_for_service``: the boot script waits for the service's
+    start, as the AWS launch hook needs the service up before it can be completed)."""
+    block = "" if wait_for_service else " --no-block"
+    return f"""cat > /etc/systemd/system/{READY_UNIT} <<'UNIT'
 [Unit]
-Description=Tell Auto Scaling that {identity.service} serves (launch lifecycle action)
-After={launch.unit} network-online.target
+Description={description}
+After={service_unit} network-online.target
 Wants=network-online.target
 [Service]
 Type=oneshot
 ExecStart={READY_SCRIPT}
-TimeoutStartSec={launch.launch_timeout_seconds}
+TimeoutStartSec={timeout_seconds}
 [Install]
 WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
-systemctl enable --now {launch.unit}
+systemctl enable --now{block} {service_unit}
 systemctl enable --now --no-block {READY_UNIT}
 """
-    )
 
 
 def user_data(script: str) -> str:
@@ -435,20 +448,10 @@ def alicloud_service(launch: AlicloudLaunch) -> str:
         + alicloud_ready_script(launch)
         + "SCRIPT\n"
         + service_unit
-        + f"""cat > /etc/systemd/system/{READY_UNIT} <<'UNIT'
-[Unit]
-Description=Record when {identity.service} first answers its health check
-After={launch.unit} network-online.target
-Wants=network-online.target
-[Service]
-Type=oneshot
-ExecStart={READY_SCRIPT}
-TimeoutStartSec={launch.ready_timeout_seconds}
-[Install]
-WantedBy=multi-user.target
-UNIT
-systemctl daemon-reload
-systemctl enable --now --no-block {launch.unit}
-systemctl enable --now --no-block {READY_UNIT}
-"""
+        + _ready_unit(
+            f"Record when {identity.service} first answers its health check",
+            launch.unit,
+            launch.ready_timeout_seconds,
+            wait_for_service=False,
+        )
     )

@@ -94,6 +94,19 @@ RETENTION_DAYS = (
 )
 # fmt: on
 
+# Both rule resources become one IpPermissions entry of Authorize{Ingress,Egress}.
+_SECURITY_GROUP_RULE: dict[str, Target] = {
+    "securityGroupId": "GroupId",
+    "cidrIpv4": "IpPermissions.IpRanges.CidrIp",
+    "cidrIpv6": "IpPermissions.Ipv6Ranges.CidrIpv6",
+    "description": "IpPermissions.IpRanges.Description",
+    "fromPort": "IpPermissions.FromPort",
+    "toPort": "IpPermissions.ToPort",
+    "ipProtocol": "IpPermissions.IpProtocol",
+    "referencedSecurityGroupId": "IpPermissions.UserIdGroupPairs.GroupId",
+    "prefixListId": "IpPermissions.PrefixListIds.PrefixListId",
+}
+
 CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
     {
         "aws:acm/certificate:Certificate": _call("acm", "RequestCertificate"),
@@ -437,30 +450,10 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
         ),
         "aws:ssm/parameter:Parameter": _call("ssm", "PutParameter", value="Value", insecureValue="Value"),
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _call(
-            "ec2",
-            "AuthorizeSecurityGroupEgress",
-            securityGroupId="GroupId",
-            cidrIpv4="IpPermissions.IpRanges.CidrIp",
-            cidrIpv6="IpPermissions.Ipv6Ranges.CidrIpv6",
-            description="IpPermissions.IpRanges.Description",
-            fromPort="IpPermissions.FromPort",
-            toPort="IpPermissions.ToPort",
-            ipProtocol="IpPermissions.IpProtocol",
-            referencedSecurityGroupId="IpPermissions.UserIdGroupPairs.GroupId",
-            prefixListId="IpPermissions.PrefixListIds.PrefixListId",
+            "ec2", "AuthorizeSecurityGroupEgress", "", **_SECURITY_GROUP_RULE
         ),
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _call(
-            "ec2",
-            "AuthorizeSecurityGroupIngress",
-            securityGroupId="GroupId",
-            cidrIpv4="IpPermissions.IpRanges.CidrIp",
-            cidrIpv6="IpPermissions.Ipv6Ranges.CidrIpv6",
-            description="IpPermissions.IpRanges.Description",
-            fromPort="IpPermissions.FromPort",
-            toPort="IpPermissions.ToPort",
-            ipProtocol="IpPermissions.IpProtocol",
-            referencedSecurityGroupId="IpPermissions.UserIdGroupPairs.GroupId",
-            prefixListId="IpPermissions.PrefixListIds.PrefixListId",
+            "ec2", "AuthorizeSecurityGroupIngress", "", **_SECURITY_GROUP_RULE
         ),
     }
 )

@@ -140,33 +140,28 @@ def _order(resource: Resource, low: Any, desired: Any, high: Any, names: tuple[s
         yield Issue(resource.urn, names[1], f"{names[1]} {fmt(want)} is above {names[2]} {fmt(hi)}")
 
 
+def _order_of(resource: Resource, fields: tuple[str, str, str], within: str = "") -> Iterator[Issue]:
+    """min <= desired <= max over the resource's own fields (``within`` a nested object); an
+    empty field name means the object has no such value."""
+    source = (resource.inputs.get(within) or {}) if within else resource.inputs
+    values = [source.get(f) if f else None for f in fields]
+    names = tuple(f"{within}.{f}" if within and f else f for f in fields)
+    return _order(resource, values[0], values[1], values[2], (names[0], names[1], names[2]))
+
+
 # botocore autoscaling CreateAutoScalingGroupType.DesiredCapacity: "This number must be greater
 # than or equal to the minimum size of the group and less than or equal to the maximum size";
 # the same holds for a scheduled action's sizes (PutScheduledUpdateGroupAction).
 def asg_capacity_order(context: Context) -> Iterator[Issue]:
     for group in context.of_type(ASG, ASG_SCHEDULE):
-        i = group.inputs
-        yield from _order(
-            group,
-            i.get("minSize"),
-            i.get("desiredCapacity"),
-            i.get("maxSize"),
-            ("minSize", "desiredCapacity", "maxSize"),
-        )
+        yield from _order_of(group, ("minSize", "desiredCapacity", "maxSize"))
 
 
 # botocore eks NodegroupScalingConfig (minSize <= desiredSize <= maxSize; CreateNodegroup
 # refuses "desired capacity ... cannot be less than minimum size").
 def nodegroup_capacity_order(context: Context) -> Iterator[Issue]:
     for group in context.of_type(NODE_GROUP):
-        scaling = group.inputs.get("scalingConfig") or {}
-        yield from _order(
-            group,
-            scaling.get("minSize"),
-            scaling.get("desiredSize"),
-            scaling.get("maxSize"),
-            ("scalingConfig.minSize", "scalingConfig.desiredSize", "scalingConfig.maxSize"),
-        )
+        yield from _order_of(group, ("minSize", "desiredSize", "maxSize"), within="scalingConfig")
 
 
 # Alibaba ESS CreateScalingGroup: DesiredCapacity "must be greater than or equal to MinSize and
@@ -174,23 +169,9 @@ def nodegroup_capacity_order(context: Context) -> Iterator[Issue]:
 # https://www.alibabacloud.com/help/en/auto-scaling/developer-reference/api-ess-2014-08-28-createscalinggroup
 def ess_capacity_order(context: Context) -> Iterator[Issue]:
     for group in context.of_type(ESS_GROUP):
-        i = group.inputs
-        yield from _order(
-            group,
-            i.get("minSize"),
-            i.get("desiredCapacity"),
-            i.get("maxSize"),
-            ("minSize", "desiredCapacity", "maxSize"),
-        )
+        yield from _order_of(group, ("minSize", "desiredCapacity", "maxSize"))
     for task in context.of_type(ESS_TASK):
-        i = task.inputs
-        yield from _order(
-            task,
-            i.get("minValue"),
-            i.get("desiredCapacity"),
-            i.get("maxValue"),
-            ("minValue", "desiredCapacity", "maxValue"),
-        )
+        yield from _order_of(task, ("minValue", "desiredCapacity", "maxValue"))
 
 
 # Kubernetes API validation of autoscaling/v2 HorizontalPodAutoscaler: "maxReplicas must be
@@ -199,19 +180,9 @@ def ess_capacity_order(context: Context) -> Iterator[Issue]:
 # https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/horizontal-pod-autoscaler-v2/
 def replica_bounds_order(context: Context) -> Iterator[Issue]:
     for hpa in context.of_type(HPA):
-        spec = hpa.inputs.get("spec") or {}
-        yield from _order(
-            hpa, spec.get("minReplicas"), None, spec.get("maxReplicas"), ("spec.minReplicas", "", "spec.maxReplicas")
-        )
+        yield from _order_of(hpa, ("minReplicas", "", "maxReplicas"), within="spec")
     for scaled in context.of_type(SCALED_OBJECT):
-        spec = scaled.inputs.get("spec") or {}
-        yield from _order(
-            scaled,
-            spec.get("minReplicaCount"),
-            None,
-            spec.get("maxReplicaCount"),
-            ("spec.minReplicaCount", "", "spec.maxReplicaCount"),
-        )
+        yield from _order_of(scaled, ("minReplicaCount", "", "maxReplicaCount"), within="spec")
 
 
 # EC2 Auto Scaling user guide, warm pools, limitations: "You can't add a warm pool to Auto
