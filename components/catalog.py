@@ -173,18 +173,8 @@ _ECS_LADDER_8AE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge
 _ECS_LADDER_8INE = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge")
 _ECS_LADDER_9I = (*_ECS_LADDER_8I[:-1], "32xlarge", "48xlarge")
 _ECS_LADDER_9A = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge")
-_ECS_LADDER_9AE = (
-    "large",
-    "xlarge",
-    "2xlarge",
-    "4xlarge",
-    "8xlarge",
-    "12xlarge",
-    "16xlarge",
-    "24xlarge",
-    "32xlarge",
-    "48xlarge",
-)
+# g9ae/c9ae/r9ae come in the same sizes as the 8a families.
+_ECS_LADDER_9AE = _ECS_LADDER_8A
 _ECS_LADDER_HF5 = ("large", "xlarge", "2xlarge", "3xlarge", "4xlarge", "6xlarge", "8xlarge")
 _ECS_LADDER_HF6 = (
     "large",

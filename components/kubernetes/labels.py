@@ -19,29 +19,43 @@ _LABEL_MAX = 63
 _TAG_SOURCES = {"owner": "courier:owner", "stack": "the stack name", "project": "the Pulumi project name"}
 
 
+def label_key_problem(key: str) -> str | None:
+    """What is wrong with a label key (``[prefix/]name``), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return f"label key prefix {prefix[:80]!r} must be a lower-case DNS subdomain of at most 253 characters"
+    if not name or len(name) > _LABEL_MAX or not _LABEL_NAME.fullmatch(name):
+        return (
+            f"label key name {name[:80]!r} must be 1-{_LABEL_MAX} characters, alphanumeric at both ends with "
+            "- _ . between"
+        )
+    return None
+
+
+def label_value_problem(value: object) -> str | None:
+    """What is wrong with a label value, or None (an empty value is valid)."""
+    text = "" if value is None else str(value)
+    if len(text) > _LABEL_MAX or (text and not _LABEL_NAME.fullmatch(text)):
+        return (
+            f"label value {text[:80]!r} must be at most {_LABEL_MAX} characters, alphanumeric at both ends with "
+            "- _ . between"
+        )
+    return None
+
+
 def label_value(value: str, what: str) -> str:
     """``value`` if it is a valid Kubernetes label value; otherwise a ValueError naming ``what``."""
-    if len(value) > _LABEL_MAX or (value and not _LABEL_NAME.fullmatch(value)):
-        raise ValueError(
-            f"{what} {value[:80]!r} is not a valid Kubernetes label value: at most {_LABEL_MAX} characters of "
-            "letters, digits, '-', '_' or '.', beginning and ending with a letter or digit."
-        )
+    problem = label_value_problem(value)
+    if problem:
+        raise ValueError(f"{what} {value[:80]!r} is not a valid Kubernetes label value: {problem}")
     return value
 
 
 def label_key(key: str) -> str:
     """``key`` if it is a valid label key (``[prefix/]name``); otherwise a ValueError."""
-    prefix, _, name = key.rpartition("/")
-    if (
-        len(name) > _LABEL_MAX
-        or not _LABEL_NAME.fullmatch(name)
-        or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)))
-    ):
-        raise ValueError(
-            f"{key[:80]!r} is not a valid Kubernetes label key: an optional DNS-subdomain prefix and '/', then "
-            f"a name of at most {_LABEL_MAX} letters, digits, '-', '_' or '.' beginning and ending with a letter "
-            "or digit."
-        )
+    problem = label_key_problem(key)
+    if problem:
+        raise ValueError(f"{key[:80]!r} is not a valid Kubernetes label key: {problem}")
     return key
 
 

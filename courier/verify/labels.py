@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from components.kubernetes.labels import label_key_problem, label_value_problem
 from courier.plan import Resource
 from courier.verify.findings import Context, Issue, Rule
 
@@ -29,9 +30,6 @@ ALIBABA_TAGS = "https://www.alibabacloud.com/help/en/vpc/developer-reference/api
 # "/", then a name of at most 63 characters; a value is at most 63 characters, empty or
 # alphanumeric at both ends with - _ . between.
 KUBERNETES_LABELS = "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set"
-_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def _aws_tag_sets(resource: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -105,22 +103,6 @@ def alibaba_tags(context: Context) -> Iterator[Issue]:
             for part, kind in ((key, "key"), (text, "value")):
                 if "http://" in part.lower() or "https://" in part.lower():
                     yield Issue(resource.urn, where, f"a tag {kind} cannot contain http:// or https://")
-
-
-def label_key_problem(key: str) -> str | None:
-    prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
-        return f"label key prefix {prefix!r} must be a lower-case DNS subdomain of at most 253 characters"
-    if not name or len(name) > 63 or not _NAME.fullmatch(name):
-        return f"label key name {name!r} must be 1-63 characters, alphanumeric at both ends with - _ . between"
-    return None
-
-
-def label_value_problem(value: Any) -> str | None:
-    text = "" if value is None else str(value)
-    if len(text) > 63 or not _VALUE.fullmatch(text):
-        return f"label value {text!r} must be at most 63 characters, alphanumeric at both ends with - _ . between"
-    return None
 
 
 #: Where a Kubernetes object carries labels (key and value) or only label keys (annotations).

@@ -4,13 +4,12 @@ a later `up`, and the calendar is read from every place a promotion can be sched
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
 
 from components import planning
-from courier import verify
+from courier import analyze, verify
 from courier.cli import make_plan
 from courier.plan import Plan, Resource
 from tests.conftest import ROOT, SHIPPED_STACKS
@@ -47,7 +46,8 @@ def plan_at(stack: str, moment: datetime) -> Plan:
 
 
 def settings(stack: str) -> dict[str, dict]:
-    document = json.loads((ROOT / "policies" / "config" / f"{stack}.json").read_text())
+    """Each policy's settings from the stack's policy config, read as the offline plan reads it."""
+    document = analyze.load_config(ROOT / "policies" / "config" / f"{stack}.json")
     return {k: v for k, v in document.items() if isinstance(v, dict) and k != "all"}
 
 

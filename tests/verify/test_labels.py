@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from courier.verify.labels import label_key_problem, label_value_problem
+from components.kubernetes.labels import label_key_problem, label_value_problem
 from tests.verify.plans import findings, resource
 
 
