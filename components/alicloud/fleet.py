@@ -132,7 +132,10 @@ class EssFleet(pulumi.ComponentResource):
             desired_capacity=in_force.desired,
             vswitch_ids=list(args.vswitch_ids),
             multi_az_policy="BALANCE" if args.balance_zones else "PRIORITY",
-            health_check_types=["ECS", "LOAD_BALANCER"],
+            # ECS only: ESS applies LOAD_BALANCER results without a grace period, so instances
+            # still booting would be released and replaced forever; the ALB's own health check
+            # keeps traffic off an instance until it serves (docs/decisions.md).
+            health_check_types=["ECS"],
             alb_server_groups=[
                 ali.ess.ScalingGroupAlbServerGroupArgs(
                     alb_server_group_id=args.server_group_id, port=args.port, weight=100

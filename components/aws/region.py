@@ -17,7 +17,7 @@ from components.aws.network import Network, NetworkArgs
 from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
 from components.aws.prometheus import ManagedPrometheus, ManagedPrometheusArgs
 from components.aws.registry import Registry, RegistryArgs
-from components.kubernetes import addons
+from components.kubernetes import addons, charts
 from components.kubernetes.addons import AUTOSCALER_ACCOUNT, PROMETHEUS_ACCOUNT
 from components.kubernetes.services import KubernetesServices, KubernetesServicesArgs
 from components.monitoring import agent, rules
@@ -226,6 +226,8 @@ class AwsRegion(pulumi.ComponentResource):
                 kubernetes_version=cluster.version,
                 cluster_ready=eks.ready,
                 remote_write_url=self.prometheus.remote_write_url,
+                image_registry=self.registry.host,
+                image_prefix=_prefix(spec),
             ),
             opts=child,
         )
@@ -279,15 +281,21 @@ def _prefix(spec: EnvironmentSpec) -> str:
 
 
 def _platform(spec: EnvironmentSpec, image: agent.UpstreamImage) -> str:
-    return f"{_prefix(spec)}platform/{image.name}"
+    return f"{_prefix(spec)}{charts.PLATFORM}/{image.name}"
 
 
 def _repositories(spec: EnvironmentSpec) -> list[str]:
     """Every VM service and every Kubernetes service on EKS of the stack (not only this
-    region's: replication then always lands in a managed repository) and the metrics agent's
-    images."""
+    region's: replication then always lands in a managed repository), the metrics agent's
+    images and, when the stack builds an EKS cluster, the cluster add-ons' images."""
     services = [*spec.services_on("vm"), *spec.services_on_eks()]
-    return [spec.repository(s) for s in services] + [_platform(spec, i) for i in agent.IMAGES]
+    platform = {i.name for i in agent.IMAGES}
+    if any(
+        r.kubernetes is not None and r.kubernetes.cluster == "eks" and spec.services_on("kubernetes", r)
+        for r in spec.regions_of("aws")
+    ):
+        platform.update(charts.repository_names())
+    return [spec.repository(s) for s in services] + [f"{_prefix(spec)}{charts.PLATFORM}/{n}" for n in sorted(platform)]
 
 
 def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:

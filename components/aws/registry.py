@@ -60,6 +60,8 @@ class Registry(pulumi.ComponentResource):
 
     urls: dict[str, pulumi.Output[str]]
     arns: dict[str, pulumi.Output[str]]
+    #: The registry's host, ``<account>.dkr.ecr.<region>.amazonaws.com``.
+    host: pulumi.Output[str]
 
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -93,6 +95,10 @@ class Registry(pulumi.ComponentResource):
             )
             self.urls[repository] = ecr.repository_url
             self.arns[repository] = ecr.arn
+
+        if not self.urls:
+            raise ValueError("RegistryArgs.repositories is empty")
+        self.host = next(iter(self.urls.values())).apply(lambda url: url.split("/", 1)[0])
 
         if args.replicate_to:
             identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))

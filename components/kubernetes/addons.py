@@ -9,55 +9,33 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.kubernetes import charts
+from components.kubernetes.charts import (  # re-exported: the pins live with their images
+    CLUSTER_AUTOSCALER,
+    KEDA,
+    KUBE_PROMETHEUS_STACK,
+    METRICS_SERVER,
+    PROMETHEUS_OPERATOR_CRDS,
+    SUPPORTED_KUBERNETES_VERSIONS,
+    AutoscalerRelease,
+    Chart,
+    autoscaler_release,
+)
+
 TYPE = "courier:kubernetes:ClusterAddons"
-
-#: Pinned chart versions (bump deliberately; a chart upgrade is a change to review). Each was
-#: checked against the Kubernetes minors of CLUSTER_AUTOSCALER below (1.33-1.35):
-#: - metrics-server chart 3.13.1 = metrics-server 0.8.1, which supports Kubernetes 1.31+
-#:   (kubernetes-sigs/metrics-server README, "Compatibility Matrix"; 0.9.x has no chart yet);
-#: - KEDA chart 2.20.2 = KEDA 2.20.2, tested on Kubernetes 1.33-1.35 (keda.sh/docs/2.20/operate/cluster);
-#: - kube-prometheus-stack 88.5.3 and prometheus-operator-crds 31.0.1 both ship Prometheus
-#:   Operator v0.93.1 (prometheus-community/helm-charts, charts' Chart.yaml; kubeVersion >=1.25).
-METRICS_SERVER = ("metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/")
-KEDA = ("keda", "2.20.2", "https://kedacore.github.io/charts")
-KUBE_PROMETHEUS_STACK = ("kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts")
-PROMETHEUS_OPERATOR_CRDS = ("prometheus-operator-crds", "31.0.1", "https://prometheus-community.github.io/helm-charts")
-AUTOSCALER_REPOSITORY = "https://kubernetes.github.io/autoscaler"
-
-
-@dataclass(frozen=True)
-class AutoscalerRelease:
-    """The cluster-autoscaler chart whose app is built for one Kubernetes minor, and the
-    newest image of that minor (the autoscaler simulates the scheduler of its own minor)."""
-
-    chart_version: str
-    image_tag: str
-
-
-#: Cluster autoscaler per Kubernetes minor: "use the latest Cluster Autoscaler release that
-#: corresponds to the minor version of Kubernetes" (kubernetes/autoscaler, cluster-autoscaler
-#: README, "Releases"). Chart = the last one whose appVersion is that minor (tags
-#: cluster-autoscaler-chart-*), image = the newest cluster-autoscaler-1.NN.x tag. A minor not
-#: listed is refused: add a row after checking KEDA and metrics-server support it too.
-CLUSTER_AUTOSCALER: dict[str, AutoscalerRelease] = {
-    "1.33": AutoscalerRelease("9.51.0", "v1.33.6"),
-    "1.34": AutoscalerRelease("9.53.0", "v1.34.5"),
-    "1.35": AutoscalerRelease("9.59.0", "v1.35.2"),
-}
-SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER)
-
-
-def autoscaler_release(kubernetes_version: str) -> AutoscalerRelease:
-    """The cluster autoscaler for a cluster of ``kubernetes_version`` (``1.NN``), or a
-    ValueError naming the config key and the versions this stack supports."""
-    release = CLUSTER_AUTOSCALER.get(kubernetes_version)
-    if release is None:
-        raise ValueError(
-            f"courier:regions[].kubernetes.version is {kubernetes_version!r}: no cluster autoscaler is pinned for "
-            f"that Kubernetes minor (it must match the cluster's). Supported: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}."
-        )
-    return release
-
+__all__ = [
+    "CLUSTER_AUTOSCALER",
+    "KEDA",
+    "KUBE_PROMETHEUS_STACK",
+    "METRICS_SERVER",
+    "PROMETHEUS_OPERATOR_CRDS",
+    "SUPPORTED_KUBERNETES_VERSIONS",
+    "AutoscalerRelease",
+    "ClusterAddons",
+    "ClusterAddonsArgs",
+    "autoscaler_release",
+    "autoscaler_statements",
+]
 
 #: Service accounts that get AWS permissions (EKS Pod Identity).
 AUTOSCALER_ACCOUNT = ("kube-system", "cluster-autoscaler")
@@ -81,6 +59,12 @@ class ClusterAddonsArgs:
     #: Amazon Managed Prometheus remote-write URL: run a Prometheus agent that ships the
     #: cluster's metrics there. Without it only the Prometheus Operator CRDs are installed.
     remote_write_url: pulumi.Input[str] | None = None
+    #: The region's ECR host (``<account>.dkr.ecr.<region>.amazonaws.com``) and the stack's
+    #: repository prefix (``courier/<stack>/``): every add-on image is pulled from
+    #: ``<host>/<prefix>platform/<name>`` (components.kubernetes.charts). Required with
+    #: ``eks_cluster_name``; an existing cluster keeps the charts' own registries.
+    image_registry: pulumi.Input[str] | None = None
+    image_prefix: str | None = None
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -93,13 +77,21 @@ class ClusterAddons(pulumi.ComponentResource):
     releases: dict[str, k8s.helm.v3.Release]
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(TYPE, name, None, opts)
+        # Arguments first: a refused add-on set registers nothing.
         autoscaler: AutoscalerRelease | None = None
         if args.eks_cluster_name is not None:
             if args.kubernetes_version is None:
                 raise ValueError("ClusterAddonsArgs.kubernetes_version is required with eks_cluster_name.")
             autoscaler = autoscaler_release(args.kubernetes_version)
+            if args.image_registry is None or args.image_prefix is None:
+                raise ValueError(
+                    "ClusterAddonsArgs.image_registry and image_prefix are required with eks_cluster_name."
+                )
+        super().__init__(TYPE, name, None, opts)
         self._name = name
+        self._images: tuple[pulumi.Input[str], str] | None = None
+        if args.eks_cluster_name is not None and args.image_registry is not None and args.image_prefix is not None:
+            self._images = (args.image_registry, args.image_prefix)
         self._depends_on = list(args.depends_on)
         self.releases = {}
         self._release("metrics-server", METRICS_SERVER, "kube-system", {"replicas": 2})
@@ -112,10 +104,9 @@ class ClusterAddons(pulumi.ComponentResource):
         if autoscaler is not None:
             self._release(
                 "cluster-autoscaler",
-                ("cluster-autoscaler", autoscaler.chart_version, AUTOSCALER_REPOSITORY),
+                autoscaler.chart,
                 AUTOSCALER_ACCOUNT[0],
                 {
-                    "image": {"tag": autoscaler.image_tag},
                     "autoDiscovery": {"clusterName": args.eks_cluster_name},
                     "awsRegion": args.region,
                     "rbac": {"serviceAccount": {"name": AUTOSCALER_ACCOUNT[1]}},
@@ -139,14 +130,17 @@ class ClusterAddons(pulumi.ComponentResource):
             self._release("monitoring-crds", PROMETHEUS_OPERATOR_CRDS, PROMETHEUS_ACCOUNT[0], {})
         self.register_outputs({"releases": {k: r.status for k, r in self.releases.items()}})
 
-    def _release(self, label: str, chart: tuple[str, str, str], namespace: str, values: Mapping[str, Any]) -> None:
-        chart_name, version, repository = chart
+    def _release(self, label: str, chart: Chart, namespace: str, values: Mapping[str, Any]) -> None:
+        if self._images is not None:
+            # On a cluster the stack builds, every image from the region's own ECR.
+            registry, prefix = self._images
+            values = charts.merge(values, charts.image_values(chart.name, chart.version, registry, prefix))
         self.releases[label] = k8s.helm.v3.Release(
             f"{self._name}-{label}",
             name=label,
-            chart=chart_name,
-            version=version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repository),
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
             namespace=namespace,
             create_namespace=True,
             atomic=True,

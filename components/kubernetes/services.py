@@ -35,6 +35,10 @@ class KubernetesServicesArgs:
     #: region's ECR (Registry.image(...).uri). A service not listed runs its
     #: ``kubernetes.image`` (an existing cluster); one with neither is refused.
     images: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: On an EKS cluster: the region's ECR host and the stack's repository prefix, where the
+    #: add-ons' images are copied (ClusterAddonsArgs.image_registry / image_prefix).
+    image_registry: pulumi.Input[str] | None = None
+    image_prefix: str | None = None
 
 
 class KubernetesServices(pulumi.ComponentResource):
@@ -58,6 +62,8 @@ class KubernetesServices(pulumi.ComponentResource):
                 kubernetes_version=args.kubernetes_version,
                 depends_on=args.cluster_ready,
                 remote_write_url=args.remote_write_url,
+                image_registry=args.image_registry,
+                image_prefix=args.image_prefix,
             ),
             opts=child,
         )

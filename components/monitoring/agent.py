@@ -54,15 +54,17 @@ class UpstreamImage:
 #: (quay.io/prometheus/node-exporter and prom/node-exporter publish the same index); check
 #: it with `crane digest quay.io/prometheus/node-exporter:v1.8.2` when copying it.
 NODE_EXPORTER_DIGEST: str | None = "sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"
-#: NOT YET VERIFIED, the release process must fill it in: the index digest of
-#: quay.io/prometheus/prometheus:v2.53.2 (`crane digest quay.io/prometheus/prometheus:v2.53.2`).
-#: Until then instances run the immutable tag.
-PROMETHEUS_DIGEST: str | None = None
+#: Index digest of prom/prometheus:v2.53.2 as pinned in a public repository's Pulumi program
+#: (one source only). Docker Hub's prom/prometheus is the upstream here because that is the
+#: reference the digest was published for. The mirror step copies *by this digest*
+#: (tools/mirror_images.py), so a wrong digest fails the copy in the release pipeline, never an
+#: instance's boot; check it with `crane digest docker.io/prom/prometheus:v2.53.2`.
+PROMETHEUS_DIGEST: str | None = "sha256:cafe963e591c872d38f3ea41ff8eb22cee97917b7c97b5c0ccd43a419f11f613"
 
 NODE_EXPORTER = UpstreamImage(
     "node-exporter", "quay.io/prometheus/node-exporter", f"v{NODE_EXPORTER_VERSION}", NODE_EXPORTER_DIGEST
 )
-PROMETHEUS = UpstreamImage("prometheus", "quay.io/prometheus/prometheus", f"v{PROMETHEUS_VERSION}", PROMETHEUS_DIGEST)
+PROMETHEUS = UpstreamImage("prometheus", "docker.io/prom/prometheus", f"v{PROMETHEUS_VERSION}", PROMETHEUS_DIGEST)
 #: Every image the agent needs, each in its own repository under ``courier/<stack>/platform/``.
 IMAGES = (NODE_EXPORTER, PROMETHEUS)
 

@@ -5,7 +5,9 @@ EC2 launch templates and ESS scaling configurations carry user data base64-encod
 formats). Each shell script in it, and each script it installs through a quoted here-document,
 is checked with shellcheck; the user data against the clouds' size limits; and every container
 image it pulls from ECR against the repositories the plan declares in the instance's region.
-Deployments on an EKS cluster the plan builds are held to the same rule for their pods' images.
+Deployments on an EKS cluster the plan builds are held to the same rule for their pods' images,
+and so are the cluster add-ons' Helm releases, image by image as each chart builds it
+(components/kubernetes/charts.py lists every image a pinned chart deploys and its values keys).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from components.kubernetes import charts
 from courier.plan import Resource
 from courier.verify.findings import Context, Issue, Rule
 
@@ -35,6 +38,7 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 #: User data is limited to 16 KB in raw form, before base64, on both clouds.
 USER_DATA_LIMIT = 16 * 1024
@@ -304,6 +308,65 @@ def deployment_images_in_region(context: Context) -> Iterator[Issue]:
                     )
 
 
+def addon_images_in_region(context: Context) -> Iterator[Issue]:
+    """A Helm release on an EKS cluster the plan builds in region R pulls every image its chart
+    deploys from ECR in R, at the tag the release pipeline copies: the chart and version must be
+    in the image list (else nothing says what it pulls), and each image's values must name a
+    repository declared in R (or replicated there) and the listed tag."""
+    clusters = {c.region for c in context.of_type(EKS_CLUSTER)}
+    declared = _declared_repositories(context)
+    replication = _replicated_regions(context)
+    for release in context.of_type(HELM_RELEASE):
+        home = release.region
+        if home not in clusters:
+            continue
+        chart, version = release.inputs.get("chart"), release.inputs.get("version")
+        try:
+            images = charts.chart_images(str(chart), str(version))
+        except KeyError as unknown:
+            yield Issue(release.urn, "chart", f"{unknown.args[0]}: what it pulls cannot be checked")
+            continue
+        values = release.inputs.get("values") or {}
+        for image in images:
+            repository = charts.lookup(values, image.repository_key)
+            registry = charts.lookup(values, image.registry_key) if image.registry_key else None
+            tag = charts.lookup(values, image.tag_key)
+            where = f"values.{image.repository_key}"
+            if not isinstance(repository, str) or (image.registry_key and not isinstance(registry, str)):
+                yield Issue(
+                    release.urn,
+                    where,
+                    f"{image.name} is pulled from the chart's default registry ({image.upstream}), not from ECR "
+                    f"in {home}: set {image.registry_key or image.repository_key}",
+                )
+                continue
+            reference = f"{registry}/{repository}" if registry else repository
+            match = _ECR.fullmatch(reference)
+            if match is None or match.group("region") != home:
+                yield Issue(release.urn, where, f"{image.name} is pulled from {reference}, not from ECR in {home}")
+            elif (home, match.group("name")) not in declared and not _replicated(
+                declared, replication, home, match.group("name")
+            ):
+                yield Issue(
+                    release.urn,
+                    where,
+                    f"{image.name}: the plan declares no ECR repository {match.group('name')!r} in {home} "
+                    "(nor replicates one there)",
+                )
+            if tag != image.tag:
+                yield Issue(
+                    release.urn,
+                    f"values.{image.tag_key}",
+                    f"{image.name} at {tag!r}, but the release pipeline copies {image.tag!r} "
+                    "(components/kubernetes/charts.py)",
+                )
+            for key, expected in image.fixed:
+                if charts.lookup(values, key) != expected:
+                    yield Issue(
+                        release.urn, f"values.{key}", f"must be {expected!r}: the chart rewrites the tag otherwise"
+                    )
+
+
 ACR_INSTANCE = "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance"
 ACR_REPOSITORY = "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo"
 # <instance>-registry-vpc.<region>.cr.aliyuncs.com/<namespace>/<repository>: the VPC endpoint of
@@ -387,6 +450,12 @@ RULES: tuple[Rule, ...] = (
         "issue 8 (images pulled from a registry in the cluster's own region); "
         "https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_EKS.html",
         deployment_images_in_region,
+    ),
+    Rule(
+        "kubernetes-addon-images-in-region",
+        "issue 8 (nothing a node needs at boot from the internet); the charts' templates at the pinned "
+        "versions (components/kubernetes/charts.py)",
+        addon_images_in_region,
     ),
     Rule(
         "boot-image-in-region-alicloud",

@@ -143,15 +143,28 @@ def asg_elb_health(args: ResourceValidationArgs, report: Report, config: Mapping
 
 
 @resource_policy(
-    "alicloud-ess-group-lb-health-check",
-    "An ESS group behind a load balancer replaces instances its health check finds unhealthy.",
+    "alicloud-ess-group-health-check",
+    "An ESS group replaces instances whose ECS instance fails, and never on a load balancer's health "
+    "check: ESS has no health check grace period, so a booting instance would be released.",
     [ESS_GROUP],
 )
-def ess_lb_health(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    if get(args.props, "albServerGroups", default=[]) and "LOAD_BALANCER" not in get(
-        args.props, "healthCheckTypes", default=[]
-    ):
-        report(f'{args.name} is behind an ALB; add "LOAD_BALANCER" to healthCheckTypes.')
+def ess_health(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    # CreateScalingGroup / ModifyScalingGroup (API 2022-02-22) have no grace period, and "If Auto
+    # Scaling considers an ECS instance unhealthy, Auto Scaling immediately removes the ECS instance
+    # from the scaling group or releases" it (Cloud Config rule ess-group-health-check): an instance
+    # that the ALB checks before its service is up (Docker, the image pull) is released and
+    # replaced forever. LOAD_BALANCER also ignores Classic Load Balancer results.
+    types = get(args.props, "healthCheckTypes", default=None)
+    if types is None:
+        single = get(args.props, "healthCheckType", default="ECS")
+        types = [single] if single else []
+    if "LOAD_BALANCER" in types:
+        report(
+            f'{args.name} uses "LOAD_BALANCER" health checks, which ESS applies without a grace period: booting '
+            'instances would be released. Use ["ECS"]; the ALB keeps traffic off an unhealthy instance.'
+        )
+    elif "ECS" not in types:
+        report(f'{args.name} does not replace failed ECS instances; set healthCheckTypes to ["ECS"].')
 
 
 # -- CPU target tracking ---------------------------------------------------------------------

@@ -344,11 +344,16 @@ def addons_program(eks: bool, remote_write: bool, version: str | None = "1.34", 
                 kubernetes_version=version,
                 depends_on=needed,
                 remote_write_url="https://aps/ws/api/v1/remote_write" if remote_write else None,
+                image_registry=ECR_HOST if eks else None,
+                image_prefix="courier/prod/" if eks else None,
             ),
             opts=pulumi.ResourceOptions(providers=[provider]),
         )
 
     return program
+
+
+ECR_HOST = "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com"
 
 
 @pytest.mark.parametrize(
@@ -373,6 +378,27 @@ def test_cluster_addons_fit_the_cluster_with_pinned_charts(
     releases = run_components(addons_program(eks, remote_write)).of_type(RELEASE)
     assert {r.inputs["chart"]: r.inputs["version"] for r in releases} == charts
     assert all(r.inputs["atomic"] is True for r in releases)
+    # On EKS every add-on image comes from the stack's copy in the region's ECR (nothing a new
+    # node starts is pulled from the internet); an existing cluster keeps the charts' registries.
+    keda = next(r for r in releases if r.inputs["chart"] == "keda").inputs["values"]
+    if eks:
+        assert keda["image"]["keda"] == {
+            "registry": ECR_HOST,
+            "repository": "courier/prod/platform/keda",
+            "tag": "2.20.2",
+        }
+    else:
+        assert "image" not in keda
+
+
+def test_an_eks_cluster_without_its_image_registry_is_refused() -> None:
+    with pytest.raises(ValueError, match="image_registry and image_prefix are required with eks_cluster_name"):
+        ClusterAddons(
+            "apse1",
+            ClusterAddonsArgs(
+                region="ap-southeast-1", environment="prod", eks_cluster_name="c", kubernetes_version="1.34"
+            ),
+        )
 
 
 @pytest.mark.parametrize(
@@ -385,7 +411,10 @@ def test_the_cluster_autoscaler_matches_the_clusters_kubernetes_minor(
     releases = run_components(addons_program(True, False, version)).of_type(RELEASE)
     (autoscaler,) = [r for r in releases if r.inputs["chart"] == "cluster-autoscaler"]
     assert autoscaler.inputs["version"] == chart
-    assert autoscaler.inputs["values"]["image"]["tag"] == image
+    assert autoscaler.inputs["values"]["image"] == {
+        "repository": f"{ECR_HOST}/courier/prod/platform/cluster-autoscaler",
+        "tag": image,
+    }
     assert image.startswith(f"v{version}.")
 
 

@@ -185,10 +185,13 @@ def test_agent_runs_as_containers_from_the_regions_registry_without_downloads(tm
     assert "systemctl enable --now --no-block node-exporter.service prometheus-agent.service" in steps
 
 
-def test_agent_images_are_pinned_where_the_digest_is_known() -> None:
+def test_agent_images_are_pinned_by_digest() -> None:
     assert agent.NODE_EXPORTER.reference == "@sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706"
-    # Not verified yet: the immutable tag until the release process fills PROMETHEUS_DIGEST.
-    assert agent.PROMETHEUS.reference == ":v2.53.2"
+    # The digest published for docker.io/prom/prometheus:v2.53.2; the mirror copies by it.
+    assert agent.PROMETHEUS.reference == "@sha256:cafe963e591c872d38f3ea41ff8eb22cee97917b7c97b5c0ccd43a419f11f613"
+    assert agent.PROMETHEUS.upstream == "docker.io/prom/prometheus"
+    unpinned = agent.UpstreamImage("prometheus", "docker.io/prom/prometheus", "v2.53.2", None)
+    assert unpinned.reference == ":v2.53.2"
     assert [i.name for i in agent.IMAGES] == ["node-exporter", "prometheus"]
 
 

@@ -86,7 +86,13 @@ CASES: list[tuple[str, str, Callable[[Resource], None], str]] = [
     ("alicloud-ess-group-min-capacity", ESS, at("minSize", value=0), "has minSize 0"),
     ("kubernetes-hpa-min-replicas", SCALED_OBJECT, at("spec", "minReplicaCount", value=1), "has minReplicaCount 1"),
     ("aws-autoscaling-group-elb-health-check", ASG, at("healthCheckType", value="EC2"), "uses EC2 health checks"),
-    ("alicloud-ess-group-lb-health-check", ESS, at("healthCheckTypes", value=["ECS"]), 'add "LOAD_BALANCER"'),
+    (
+        "alicloud-ess-group-health-check",
+        ESS,
+        at("healthCheckTypes", value=["ECS", "LOAD_BALANCER"]),
+        "booting instances would be released",
+    ),
+    ("alicloud-ess-group-health-check", ESS, at("healthCheckTypes", value=["NONE"]), "does not replace failed ECS"),
     (
         "aws-autoscaling-group-cpu-target-tracking",
         "aws:autoscaling/policy:Policy",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from components import boot
+from components.kubernetes import charts
 from courier.plan import Resource
 from courier.verify.scripts import decode, embedded
 from tests.tools import require_tool
@@ -257,3 +258,77 @@ def test_rejects_an_alibaba_image_from_another_region_or_an_undeclared_registry(
     assert _alicloud_messages(missing, *_acr()) == [
         "pulls courier-prod/payments but the plan declares no such repository in cn-hangzhou"
     ]
+
+
+HOST = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com"
+
+
+def _release(chart: str, version: str, values: dict[str, Any], region: str = "ap-northeast-1") -> Resource:
+    return resource(
+        "kubernetes:helm.sh/v3:Release",
+        f"{region}-{chart}",
+        {"chart": chart, "version": version, "values": values},
+        region=region,
+    )
+
+
+def _keda_repositories(region: str = "ap-northeast-1") -> list[Resource]:
+    return [
+        _repository(f"courier/prod/platform/{name}", region)
+        for name in ("keda", "keda-metrics-apiserver", "keda-admission-webhooks")
+    ]
+
+
+def _addon_messages(*resources: Resource) -> list[str]:
+    return [f.message for f in findings(*resources, rule="kubernetes-addon-images-in-region")]
+
+
+def test_an_addon_release_with_every_image_from_its_regions_ecr_passes() -> None:
+    values = charts.image_values("keda", "2.20.2", HOST, "courier/prod/")
+    assert _addon_messages(_release("keda", "2.20.2", values), _eks(), *_keda_repositories()) == []
+
+
+def test_a_release_on_an_existing_cluster_is_not_held_to_ecr() -> None:
+    assert _addon_messages(_release("keda", "2.20.2", {})) == []
+
+
+def test_an_addon_release_with_chart_defaults_pulls_from_the_internet() -> None:
+    values = charts.image_values("keda", "2.20.2", HOST, "courier/prod/")
+    del values["image"]["webhooks"]
+    [message] = _addon_messages(_release("keda", "2.20.2", values), _eks(), *_keda_repositories())
+    assert message == (
+        "keda-admission-webhooks is pulled from the chart's default registry (ghcr.io/kedacore/keda-admission-webhooks), "
+        "not from ECR in ap-northeast-1: set image.webhooks.registry"
+    )
+
+
+def test_an_addon_image_from_another_region_or_an_undeclared_repository_is_refused() -> None:
+    other = charts.image_values("metrics-server", "3.13.1", HOST.replace("northeast-1", "southeast-1"), "courier/prod/")
+    [message] = _addon_messages(_release("metrics-server", "3.13.1", other), _eks())
+    assert message.endswith("not from ECR in ap-northeast-1")
+    same = charts.image_values("metrics-server", "3.13.1", HOST, "courier/prod/")
+    [message] = _addon_messages(_release("metrics-server", "3.13.1", same), _eks())
+    assert "declares no ECR repository 'courier/prod/platform/metrics-server' in ap-northeast-1" in message
+
+
+def test_an_addon_image_at_a_tag_the_pipeline_does_not_copy_or_an_unknown_chart_is_refused() -> None:
+    values = charts.image_values("metrics-server", "3.13.1", HOST, "courier/prod/")
+    values["image"]["tag"] = "v0.9.0"
+    declared = _repository("courier/prod/platform/metrics-server")
+    [message] = _addon_messages(_release("metrics-server", "3.13.1", values), _eks(), declared)
+    assert (
+        message
+        == "metrics-server at 'v0.9.0', but the release pipeline copies 'v0.8.1' (components/kubernetes/charts.py)"
+    )
+    [message] = _addon_messages(_release("metrics-server", "3.14.0", values), _eks(), declared)
+    assert message.startswith("chart metrics-server 3.14.0 has no image list")
+
+
+def test_node_exporter_must_not_rewrite_its_tag() -> None:
+    values = charts.image_values("kube-prometheus-stack", "88.5.3", HOST, "courier/prod/")
+    values["prometheus-node-exporter"]["image"]["distroless"] = True
+    declared = [
+        _repository(f"courier/prod/platform/{i.name}") for i in charts.chart_images("kube-prometheus-stack", "88.5.3")
+    ]
+    [message] = _addon_messages(_release("kube-prometheus-stack", "88.5.3", values), _eks(), *declared)
+    assert message == "must be False: the chart rewrites the tag otherwise"
