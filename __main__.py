@@ -9,6 +9,7 @@ import pulumi
 from components.environment import CourierEnvironment, CourierEnvironmentArgs
 from components.providers import alicloud_providers, aws_providers
 from components.spec import load_spec
+from components.storm_inputs import storm_inputs
 
 # Invalid config stops here, with every problem listed, before any resource is declared.
 spec = load_spec()
@@ -31,3 +32,7 @@ pulumi.export(
         for code, region in environment.regions.items()
     },
 )
+
+# What the storm simulator needs beyond the resources (python -m courier storm reads the Plan):
+# the promotions' forecasts, each region's role, and each service's assumptions and objectives.
+pulumi.export("storm", storm_inputs(spec))

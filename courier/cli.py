@@ -1,6 +1,8 @@
 """``python -m courier``: the offline operator CLI.
 
     python -m courier plan STACK [--config-file FILE] [--json] [--out DIR] [--at TIME] [--debug]
+    python -m courier storm STACK [--scenario NAME ...] [--at TIME] [--json] [--out DIR] [--markdown FILE]
+                                  [--sweep KEY=FROM:TO:STEP]   (courier/storm/command.py)
 
 Exit codes: 0 the plan is good; 1 a mandatory policy failed or an artifact failed
 verification; 2 invalid config or a program error (a clear message; a traceback only with
@@ -14,7 +16,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from courier import analyze, artifacts, render, verify
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
+from courier.storm import command as storm_command
 
 EXIT_OK = 0
 EXIT_VERIFY = 1
@@ -74,18 +77,26 @@ def parser() -> argparse.ArgumentParser:
         help="append a Markdown summary (fleets, policy verdict, artifacts) to FILE, e.g. $GITHUB_STEP_SUMMARY",
     )
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
+    storm_command.add_parser(commands, _timestamp)
     return top
 
 
 def make_plan(
-    stack: str, config_file: Path | None = None, at: datetime | None = None, root: Path = PROJECT_ROOT
+    stack: str,
+    config_file: Path | None = None,
+    at: datetime | None = None,
+    root: Path = PROJECT_ROOT,
+    adjust: Callable[[dict[str, str]], dict[str, str]] | None = None,
 ) -> Plan:
-    """Load the stack's config, run the program offline and return its Plan.
+    """Load the stack's config (changed by ``adjust``, for a sweep), run the program offline
+    and return its Plan.
 
     Raises ConfigFileError, spec.SpecError or ProgramError for the CLI to report.
     """
     project = load_project(root)
     config, secret_keys = load_stack_config(project, stack, config_file)
+    if adjust is not None:
+        config = adjust(config)
     previous = spec_module.set_clock(lambda: at) if at is not None else None
     try:
         recording = run_program(root, project=project.name, stack=stack, config=config, secret_keys=secret_keys)
@@ -205,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     where = args.config_file or Path("stacks") / f"Pulumi.{args.stack}.yaml"
     try:
+        if args.command == "storm":
+            return storm_command.run(args, make_plan, out, err)
         plan = make_plan(args.stack, args.config_file, args.at)
     except ConfigFileError as problem:
         # emoji=False: a key such as courier:loop: must not turn into a picture.

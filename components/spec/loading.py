@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from components.spec.errors import Problem, SpecError, _describe
 from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE
 from components.spec.model import KNOWN_KEYS, EnvironmentSpec, _StackConfig
-from components.spec.rules import _check_access, _check_all, _check_sections_that_parsed
+from components.spec.rules import _check_access, _check_all, _check_sections_that_parsed, _check_storm
 
 # --------------------------------------------------------------------------------------
 # Entry points.
@@ -57,6 +57,7 @@ def build_spec(
         )
     )
     problems.extend(_check_access(config.kubernetes_access, list(enumerate(config.regions))))
+    problems.extend(_check_storm(config.storm, [s.name for s in config.services]))
     if problems:
         raise SpecError(problems)
     return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)

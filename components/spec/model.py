@@ -39,6 +39,7 @@ from components.spec.fields import (
     _matching,
     _Model,
 )
+from components.spec.storm import StormObjectives, StormSpec
 
 # --------------------------------------------------------------------------------------
 # The spec.
@@ -327,6 +328,8 @@ class _StackConfig(_Model):
     #: other regions) or "external" (another stack or the platform team owns it; then it must
     #: copy courier/<stack>/ to this stack's regions, or CI pushes to every region).
     registry_replication: Literal["managed", "external"] = "managed"
+    #: The storm simulator's assumptions and objectives (components.spec.storm).
+    storm: StormSpec = StormSpec()
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
@@ -368,6 +371,13 @@ class EnvironmentSpec(_StackConfig):
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def storm_objectives(self) -> StormObjectives | None:
+        """The storm objectives in force: the config's, else prod's goals in prod, else none."""
+        if self.storm.objectives is not None:
+            return self.storm.objectives
+        return StormObjectives() if self.is_prod else None
 
     @property
     def primary(self) -> RegionSpec:

@@ -15,6 +15,7 @@ from components import catalog, planning
 from components.spec.errors import Problem
 from components.spec.fields import _CLOUD_NAMES, NAMESPACE, RECEIVERS, SECRET_PLACEHOLDER, _architecture, _num
 from components.spec.model import _SAFETY, AccessSpec, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
+from components.spec.storm import StormSpec
 
 Indexed = list[tuple[int, Any]]
 
@@ -469,3 +470,15 @@ def _check_access(access: typing.Sequence[AccessSpec], regions: Indexed) -> Iter
             "principals listed here can use it, including the role that runs `pulumi up` (got "
             f"{'none' if not access else ', '.join(sorted({e.access for e in access}))})",
         )
+
+
+def _check_storm(storm: StormSpec, services: typing.Sequence[str]) -> Iterator[Problem]:
+    """Overrides name services of the stack (a typo would silently fall back to the defaults)."""
+    for name in storm.services:
+        if name not in services:
+            hint = difflib.get_close_matches(name, services, n=1)
+            yield Problem(
+                f"{NAMESPACE}:storm.services.{name}",
+                f"is not a service of this stack (services: {', '.join(services)})"
+                + (f"; did you mean {hint[0]!r}?" if hint else ""),
+            )
