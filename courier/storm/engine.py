@@ -240,7 +240,9 @@ class _Group(_Run):
         self.pending: list[float] = []  # serving-from times
         self.pool = setup.warm_pool
         self.refills: list[float] = []  # pool refill completion times
-        self.datapoints: list[tuple[float, float]] = []  # (visible at, value)
+        self.datapoints: list[tuple[float, float, float]] = []  # (visible at, value, period end)
+        #: When capacity last changed: scale-in waits for datapoints measured after it.
+        self.changed_at = -math.inf
         self.seen = 0  # datapoints visible so far
         self.samples: list[float] = []
         self.cooldown_until = -math.inf
@@ -259,6 +261,7 @@ class _Group(_Run):
         while t < duration:
             while actions and actions[0].at + setup.scheduled_delay <= t:
                 self.apply(actions.pop(0))
+                self.changed_at = t
             while queue and queue[0].at <= t:
                 self.lose(queue.pop(0).lose_share)
             self.advance(t)
@@ -270,7 +273,7 @@ class _Group(_Run):
             self.samples.append(cpu if self.steady > 0 else 0.0)
             t += STEP
             if t % setup.period == 0:
-                self.datapoints.append((t + setup.metric_delay, sum(self.samples) / len(self.samples)))
+                self.datapoints.append((t + setup.metric_delay, sum(self.samples) / len(self.samples), t))
                 self.samples = []
                 self.evaluate(t)
         return self.outcome(measure_from)
@@ -324,13 +327,17 @@ class _Group(_Run):
             elif self.steady:
                 self.steady -= 1
 
-    def visible(self, t: float, count: int) -> list[float] | None:
-        """The last ``count`` datapoints the alarm can see at ``t`` (they become visible in order)."""
+    def visible(self, t: float, count: int, since: float = -math.inf) -> list[float] | None:
+        """The last ``count`` datapoints the alarm can see at ``t`` (they become visible in
+        order), all measured over periods that began at ``since`` or later; else None."""
         while self.seen < len(self.datapoints) and self.datapoints[self.seen][0] <= t:
             self.seen += 1
         if self.seen < count:
             return None
-        return [value for _, value in self.datapoints[self.seen - count : self.seen]]
+        window = self.datapoints[self.seen - count : self.seen]
+        if window[0][2] - self.setup.period < since:
+            return None
+        return [value for _, value, _ in window]
 
     def evaluate(self, t: float) -> None:
         setup = self.setup
@@ -342,7 +349,9 @@ class _Group(_Run):
                 wanted = math.ceil(self.steady * recent[-1] / setup.cpu_target - 1e-9)
                 if wanted > self.desired:
                     self.desired = _clamp(wanted, self.min, self.max)
-            calm = self.visible(t, SCALE_IN_DATAPOINTS)
+                    self.changed_at = t
+            # A scale-in waits for a full window measured at the new capacity.
+            calm = self.visible(t, SCALE_IN_DATAPOINTS, since=self.changed_at)
             if (
                 calm
                 and all(v < setup.cpu_target * SCALE_IN_THRESHOLD for v in calm)
@@ -353,12 +362,14 @@ class _Group(_Run):
                 wanted = math.ceil(self.steady * calm[-1] / setup.cpu_target - 1e-9)
                 if wanted < self.desired:
                     self.desired = _clamp(wanted, self.min, self.max)
+                    self.changed_at = t
         for rule in setup.step_rules:
             recent = self.visible(t, rule.evaluations)
             if recent and all(v >= rule.threshold for v in recent) and t >= self.cooldown_until:
                 step = max(rule.min_adjustment, math.ceil(self.total * rule.percent / 100 - 1e-9))
                 self.desired = _clamp(self.desired + step, self.min, self.max)
                 self.cooldown_until = t + rule.cooldown
+                self.changed_at = t
 
 
 class _Pods(_Run):

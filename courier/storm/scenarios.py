@@ -281,11 +281,14 @@ def largest(promotions: Sequence[Promotion]) -> Promotion:
 
 
 def busiest(environment: Environment) -> str:
+    """The active region with the most normal load (in instance-equivalents); the primary wins
+    a tie, then the name."""
     load: dict[str, float] = {}
     for fleet in environment.fleets:
         if fleet.role != "standby":
             load[fleet.region] = load.get(fleet.region, 0.0) + fleet.normal_demand * _weight(fleet)
-    return max(sorted(load), key=lambda region: load[region])
+    primary = {r for r, info in environment.regions.items() if info.get("role") == "primary"}
+    return max(sorted(load), key=lambda region: (round(load[region], 6), region in primary))
 
 
 def _weight(fleet: Fleet) -> float:
@@ -388,11 +391,13 @@ def read_series(path: Path) -> tuple[list[float], list[float]]:
     times: list[float] = []
     values: list[float] = []
     first: datetime | None = None
+    header = False
     for number, row in enumerate(csv.reader(text.splitlines()), start=1):
         if not row or row[0].startswith("#"):
             continue
-        if number == 1 and not _is_number(row[-1]):
-            continue  # a header
+        if not times and not header and len(row) == 2 and not _is_number(row[-1]):
+            header = True  # the first row may name the columns
+            continue
         if len(row) != 2:
             raise ScenarioError(
                 f"replay file {path}, line {number}: expected timestamp,requests_per_second (got {len(row)} fields)"
