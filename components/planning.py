@@ -87,18 +87,42 @@ def regional_capacity(base: Capacity, percent: int, floor: int) -> Capacity:
     return Capacity(min=min_size, desired=desired, max=base.max)
 
 
-def promotion_capacity(base: Capacity, multiplier: float, cpu_target: int) -> Capacity:
+def promotion_capacity(
+    base: Capacity, multiplier: float, cpu_target: int, normal_cpu_percent: float | None = None
+) -> Capacity:
     """Capacity to hold during a promotion expected to bring ``multiplier`` x normal load.
 
-    Normal load is assumed to keep ``desired`` instances at the CPU target, so the forecast
-    peak needs ``ceil(desired x multiplier)`` instances at that target: min and desired are
-    raised to that before the promotion. Max is raised (never lowered) so target tracking can
-    still add capacity if the peak exceeds the forecast until the fleet would run at 100% CPU.
+    Normal load keeps the everyday ``desired`` instances at ``normal_cpu_percent`` (on a normal
+    day's peak), so the forecast peak is ``desired x normal/100 x multiplier`` instance-loads,
+    held at the CPU target by ``ceil(load x 100 / target)`` instances: min and desired are
+    raised to that. Without ``normal_cpu_percent`` the fleet is assumed to sit at its target
+    (``ceil(desired x multiplier)``), which over-provisions a fleet that normally runs cooler.
+    A pre-scale always raises the floor by at least one instance (the policies tell a fleet
+    held for a promotion by it). Max is raised (never lowered) so target tracking can still add
+    capacity if the peak exceeds the forecast, until the fleet would run at 100% CPU.
     """
-    peak = math.ceil(base.desired * multiplier - 1e-9)
-    peak = max(peak, base.min)
+    if normal_cpu_percent is None:
+        peak = math.ceil(base.desired * multiplier - 1e-9)
+    else:
+        load = base.desired * normal_cpu_percent / 100 * multiplier
+        peak = math.ceil(load * 100 / cpu_target - 1e-9)
+    peak = max(peak, base.min + 1)
     headroom = math.ceil(peak * 100 / cpu_target - 1e-9)
     return Capacity(min=peak, desired=peak, max=max(base.max, headroom, peak))
+
+
+#: EC2 Auto Scaling runs a scheduled action "up to about 2 minutes" late (REFERENCE).
+SCHEDULED_ACTION_DELAY_SECONDS = 120
+#: Margin on top of a computed pre-scale lead.
+PREWARM_MARGIN_SECONDS = 300
+
+
+def prewarm_lead_minutes(launch_seconds: float, warmup_seconds: float) -> int:
+    """How long before a promotion its capacity is raised when the config does not say: the
+    scheduled action's lateness, a cold launch to serving, the instance warmup and a margin,
+    in whole minutes. Earlier only costs instance-hours at the peak's size."""
+    total = SCHEDULED_ACTION_DELAY_SECONDS + launch_seconds + warmup_seconds + PREWARM_MARGIN_SECONDS
+    return math.ceil(total / 60 - 1e-9)
 
 
 @dataclass(frozen=True)
@@ -126,7 +150,11 @@ class PromotionSchedule:
 
 
 def promotion_schedules(
-    promotions: Sequence[tuple[str, datetime, datetime, int, float]], base: Capacity, cpu_target: int, now: datetime
+    promotions: Sequence[tuple[str, datetime, datetime, int, float]],
+    base: Capacity,
+    cpu_target: int,
+    now: datetime,
+    normal_cpu_percent: float | None = None,
 ) -> list[PromotionSchedule]:
     """One schedule per (name, start, end, prewarm minutes, multiplier) that has not ended."""
     schedules = []
@@ -139,7 +167,7 @@ def promotion_schedules(
                 name=name,
                 raise_at=window.raise_at if window.raise_at > now else None,
                 restore_at=window.restore_at,
-                capacity=promotion_capacity(base, multiplier, cpu_target),
+                capacity=promotion_capacity(base, multiplier, cpu_target, normal_cpu_percent),
                 window_start=window.raise_at,
             )
         )

@@ -39,7 +39,7 @@ from components.spec.fields import (
     _matching,
     _Model,
 )
-from components.spec.storm import StormObjectives, StormSpec
+from components.spec.storm import StormObjectives, StormSpec, resolved
 
 # --------------------------------------------------------------------------------------
 # The spec.
@@ -238,6 +238,11 @@ class ServiceSpec(_Model):
         return _architecture(self.instance_types[0])
 
 
+#: The longest lead planning.prewarm_lead_minutes computes from the spec's bounds (a 3600 s
+#: launch and a 3600 s warmup): windows are checked for overlap with it.
+MAX_COMPUTED_LEAD_MINUTES = planning.prewarm_lead_minutes(3600, 3600)
+
+
 class PromotionSpec(_Model):
     """A known traffic storm (festival sale) that fleets are pre-scaled for."""
 
@@ -248,11 +253,16 @@ class PromotionSpec(_Model):
     #: pre-scaling, and every pre-scale must raise the fleet's floor (the policies tell a
     #: fleet held for a promotion from one that is not by it).
     expected_peak_multiplier: Annotated[Number, _between(1.1, 20)]
-    prewarm_minutes: Annotated[WholeNumber, _between(0, 1440)] = 60
+    #: How long before ``start`` capacity is raised. Unset: per fleet, the scheduled action's
+    #: lateness + a cold launch + the warmup + 5 minutes (planning.prewarm_lead_minutes): an
+    #: earlier raise only costs instance-hours at the peak's size.
+    prewarm_minutes: Annotated[WholeNumber, _between(0, 1440)] | None = None
 
     @property
     def window(self) -> planning.ScheduleWindow:
-        return planning.promotion_window(self.start, self.end, self.prewarm_minutes)
+        """The widest window (the longest computed lead), for checks across promotions."""
+        lead = self.prewarm_minutes if self.prewarm_minutes is not None else MAX_COMPUTED_LEAD_MINUTES
+        return planning.promotion_window(self.start, self.end, lead)
 
 
 class ReceiverSpec(_Model):
@@ -440,13 +450,41 @@ class EnvironmentSpec(_StackConfig):
         return tuple(p for p in self.promotions if p.end > self.as_of)
 
     def promotion_schedules(self, service: ServiceSpec, region: RegionSpec) -> list[planning.PromotionSchedule]:
-        """Pre-scale and restore moments with the capacity to hold, for the promotions ahead."""
+        """Pre-scale and restore moments with the capacity to hold, for the promotions ahead:
+        sized from the forecast load (the service's normal CPU, courier:storm), raised a lead
+        ahead that covers a cold launch and the warmup unless the promotion sets its own."""
+        lead = self.prewarm_lead(service, region)
         return planning.promotion_schedules(
-            [(p.name, p.start, p.end, p.prewarm_minutes, p.expected_peak_multiplier) for p in self.promotions],
+            [
+                (
+                    p.name,
+                    p.start,
+                    p.end,
+                    p.prewarm_minutes if p.prewarm_minutes is not None else lead,
+                    p.expected_peak_multiplier,
+                )
+                for p in self.promotions
+            ],
             self.capacity(service, region),
             service.scaling.cpu_target,
             self.as_of,
+            normal_cpu_percent=float(self.storm_assumptions(service)["normalCpuPercent"]),
         )
+
+    def storm_assumptions(self, service: ServiceSpec) -> dict[str, float]:
+        """The service's assumptions (components.spec.storm): boot times, normal CPU, ..."""
+        return resolved(self.storm, service.name)
+
+    def prewarm_lead(self, service: ServiceSpec, region: RegionSpec) -> int:
+        """Minutes before a promotion the fleet's capacity is raised by default."""
+        facts = self.storm_assumptions(service)
+        if service.platform == "kubernetes":
+            launch = facts["nodeProvisionSeconds"] + facts["podStartSeconds"]
+            warmup = 0.0
+        else:
+            launch = facts["alicloudBootSeconds"] if region.cloud == "alicloud" else facts["bootSeconds"]
+            warmup = service.scaling.warmup_seconds
+        return planning.prewarm_lead_minutes(launch, warmup)
 
     def capacity(self, service: ServiceSpec, region: RegionSpec) -> planning.Capacity:
         return planning.regional_capacity(

@@ -68,14 +68,28 @@ class Action:
 
 
 @dataclass(frozen=True)
+class Tracking:
+    """A further target-tracking policy on CPU, e.g. on a high-resolution (10 s) metric."""
+
+    target: float
+    period: int
+    delay: float
+
+
+@dataclass(frozen=True)
 class StepRule:
-    """An alarm that adds a share of the fleet (Alibaba ESS's surge rule)."""
+    """An alarm that adds a share of the fleet: Alibaba ESS's surge rule (with a cooldown) or
+    an EC2 Auto Scaling step policy (``cooldown`` 0: instances in warmup count as added, so a
+    breach that lasts adds nothing more until they are out of warmup)."""
 
     threshold: float
     evaluations: int
     percent: float
     min_adjustment: int
     cooldown: int
+    #: The alarm's period and how late its datapoints are seen (None: the fleet's metric delay).
+    period: int = 60
+    delay: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,10 @@ class FleetSetup:
     scheduled_delay: float = 0
     actions: tuple[Action, ...] = ()
     step_rules: tuple[StepRule, ...] = ()
+    #: The CPU policy on the group's standard metric (``period``, ``metric_delay``).
     target_tracking: bool = True
+    #: Further target-tracking policies (AWS scales out when any asks, in when all agree).
+    tracking: tuple[Tracking, ...] = ()
     # Pods only.
     behaviour: Behaviour = Behaviour()
     nodes: Nodes | None = None
@@ -240,12 +257,18 @@ class _Group(_Run):
         self.pending: list[float] = []  # serving-from times
         self.pool = setup.warm_pool
         self.refills: list[float] = []  # pool refill completion times
-        self.datapoints: list[tuple[float, float, float]] = []  # (visible at, value, period end)
         #: When capacity last changed: scale-in waits for datapoints measured after it.
         self.changed_at = -math.inf
-        self.seen = 0  # datapoints visible so far
-        self.samples: list[float] = []
         self.cooldown_until = -math.inf
+        policies = [Tracking(setup.cpu_target, setup.period, setup.metric_delay)] if setup.target_tracking else []
+        self.policies = [(policy, _Stream(policy.period, policy.delay)) for policy in (*policies, *setup.tracking)]
+        self.rules = [
+            (rule, _Stream(rule.period, setup.metric_delay if rule.delay is None else rule.delay))
+            for rule in setup.step_rules
+        ]
+        self.streams = [stream for _, stream in (*self.policies, *self.rules)]
+        #: Each policy's last scale-in verdict (the capacity it would keep), None when not calm.
+        self.verdicts: list[int | None] = [None] * len(self.policies)
 
     @property
     def total(self) -> int:
@@ -270,12 +293,11 @@ class _Group(_Run):
             serving = self.steady + len(self.warming)
             cpu = self.record(t, load, serving, self.desired, self.total)
             # The metric averages the instances out of warmup; they run at the fleet's CPU.
-            self.samples.append(cpu if self.steady > 0 else 0.0)
+            sample = cpu if self.steady > 0 else 0.0
             t += STEP
-            if t % setup.period == 0:
-                self.datapoints.append((t + setup.metric_delay, sum(self.samples) / len(self.samples), t))
-                self.samples = []
-                self.evaluate(t)
+            closed = {id(stream) for stream in self.streams if stream.add(sample, t)}
+            if closed:
+                self.evaluate(t, closed)
         return self.outcome(measure_from)
 
     def apply(self, action: Action) -> None:
@@ -327,49 +349,87 @@ class _Group(_Run):
             elif self.steady:
                 self.steady -= 1
 
+    def evaluate(self, t: float, closed: set[int]) -> None:
+        """At the end of a period of the streams in ``closed``: each policy whose period ended
+        decides (an alarm is evaluated once per period); then the group acts."""
+        # Instances whose warmup ends at this boundary count from it.
+        self.advance(t)
+        outs = []
+        for index, (policy, stream) in enumerate(self.policies):
+            if id(stream) not in closed:
+                continue
+            recent = stream.visible(t, SCALE_OUT_DATAPOINTS)
+            if recent and all(v > policy.target for v in recent) and self.steady > 0:
+                outs.append(math.ceil(self.steady * recent[-1] / policy.target - 1e-9))
+            # A scale-in waits for a full window measured at the new capacity.
+            calm = stream.visible(t, SCALE_IN_DATAPOINTS, since=self.changed_at)
+            if calm and all(v < policy.target * SCALE_IN_THRESHOLD for v in calm):
+                self.verdicts[index] = math.ceil(self.steady * calm[-1] / policy.target - 1e-9)
+            else:
+                self.verdicts[index] = None
+        ins = [v for v in self.verdicts if v is not None]
+        calm_all = bool(self.policies) and len(ins) == len(self.policies)
+        if outs and max(outs) > self.desired:
+            self.desired = _clamp(max(outs), self.min, self.max)
+            self.changed_at = t
+        elif calm_all and ins and not self.warming and not self.pending and self.steady > 0:
+            # Every policy must agree before the group scales in; the most cautious wins.
+            wanted = max(ins)
+            if wanted < self.desired:
+                self.desired = _clamp(wanted, self.min, self.max)
+                self.changed_at = t
+                self.verdicts = [None] * len(self.policies)
+        for rule, stream in self.rules:
+            if id(stream) not in closed:
+                continue
+            recent = stream.visible(t, rule.evaluations)
+            if not recent or not all(v >= rule.threshold for v in recent):
+                continue
+            if rule.cooldown > 0:
+                if t < self.cooldown_until:
+                    continue
+                step = max(rule.min_adjustment, math.ceil(self.total * rule.percent / 100 - 1e-9))
+                wanted = self.desired + step
+                self.cooldown_until = t + rule.cooldown
+            else:
+                # Instances still launching or in warmup already count as the adjustment.
+                step = max(rule.min_adjustment, math.ceil(self.steady * rule.percent / 100 - 1e-9))
+                wanted = self.steady + step
+            if wanted > self.desired:
+                self.desired = _clamp(wanted, self.min, self.max)
+                self.changed_at = t
+
+
+class _Stream:
+    """One alarm's metric: the average of the samples over each period, seen ``delay`` seconds
+    after the period ends."""
+
+    def __init__(self, period: int, delay: float):
+        self.period, self.delay = period, delay
+        self.samples: list[float] = []
+        self.datapoints: list[tuple[float, float, float]] = []  # (visible at, value, period end)
+        self.seen = 0
+
+    def add(self, sample: float, t: float) -> bool:
+        """Add the sample of the step ending at ``t``; True when a period closed."""
+        self.samples.append(sample)
+        if t % self.period:
+            return False
+        self.datapoints.append((t + self.delay, sum(self.samples) / len(self.samples), t))
+        self.samples = []
+        return True
+
     def visible(self, t: float, count: int, since: float = -math.inf) -> list[float] | None:
-        """The last ``count`` datapoints the alarm can see at ``t`` (they become visible in
-        order), all measured over periods that began at ``since`` or later; else None."""
+        """The last ``count`` datapoints seen at ``t`` (they become visible in order), all
+        measured over periods that began at ``since`` or later; else None."""
         while self.seen < len(self.datapoints) and self.datapoints[self.seen][0] <= t:
             self.seen += 1
         if self.seen < count:
             return None
         window = self.datapoints[self.seen - count : self.seen]
-        if window[0][2] - self.setup.period < since:
+        if window[0][2] - self.period < since:
             return None
         return [value for _, value, _ in window]
-
-    def evaluate(self, t: float) -> None:
-        setup = self.setup
-        # Instances whose warmup ends at this boundary count from it.
-        self.advance(t)
-        if setup.target_tracking:
-            recent = self.visible(t, SCALE_OUT_DATAPOINTS)
-            if recent and all(v > setup.cpu_target for v in recent) and self.steady > 0:
-                wanted = math.ceil(self.steady * recent[-1] / setup.cpu_target - 1e-9)
-                if wanted > self.desired:
-                    self.desired = _clamp(wanted, self.min, self.max)
-                    self.changed_at = t
-            # A scale-in waits for a full window measured at the new capacity.
-            calm = self.visible(t, SCALE_IN_DATAPOINTS, since=self.changed_at)
-            if (
-                calm
-                and all(v < setup.cpu_target * SCALE_IN_THRESHOLD for v in calm)
-                and not self.warming
-                and not self.pending
-                and self.steady > 0
-            ):
-                wanted = math.ceil(self.steady * calm[-1] / setup.cpu_target - 1e-9)
-                if wanted < self.desired:
-                    self.desired = _clamp(wanted, self.min, self.max)
-                    self.changed_at = t
-        for rule in setup.step_rules:
-            recent = self.visible(t, rule.evaluations)
-            if recent and all(v >= rule.threshold for v in recent) and t >= self.cooldown_until:
-                step = max(rule.min_adjustment, math.ceil(self.total * rule.percent / 100 - 1e-9))
-                self.desired = _clamp(self.desired + step, self.min, self.max)
-                self.cooldown_until = t + rule.cooldown
-                self.changed_at = t
 
 
 class _Pods(_Run):

@@ -119,7 +119,8 @@ class Promotion:
     start: datetime
     end: datetime
     multiplier: float
-    prewarm_minutes: int
+    #: None: each fleet's computed lead (the plan's scheduled actions say when).
+    prewarm_minutes: int | None
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def read(plan: Plan) -> Environment:
             datetime.fromisoformat(p["start"]),
             datetime.fromisoformat(p["end"]),
             float(p["expectedPeakMultiplier"]),
-            int(p["prewarmMinutes"]),
+            None if p.get("prewarmMinutes") is None else int(p["prewarmMinutes"]),
         )
         for p in storm.get("promotions", [])
     )

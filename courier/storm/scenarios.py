@@ -188,7 +188,8 @@ def _ramp(base: float, peak: float, at: float, minutes: float = RAMP_MINUTES) ->
 
 
 def _raise_at(promotion: Promotion) -> datetime:
-    return promotion.start - timedelta(minutes=promotion.prewarm_minutes)
+    """The promotion's own lead, if it sets one; else its start (the fleets' schedules say)."""
+    return promotion.start - timedelta(minutes=promotion.prewarm_minutes or 0)
 
 
 def _deferred(fleet: Fleet, promotion: Promotion, as_of: datetime) -> str | None:

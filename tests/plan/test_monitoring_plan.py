@@ -163,4 +163,4 @@ def test_the_markdown_summary_carries_the_plans_warnings(stack_plans: StackPlans
     assert "#### Warnings" in text
     # The reviewer of a PR sees when the next `up` must run for Alibaba Cloud's horizon.
     assert "- double-11-2027 is beyond Auto Scaling's 89-day scheduling horizon" in text
-    assert "run `pulumi up` between 2027-08-14 18:00 UTC and 2027-11-10 14:30 UTC" in text
+    assert "run `pulumi up` between 2027-08-14 18:00 UTC and 2027-11-10 15:47 UTC" in text

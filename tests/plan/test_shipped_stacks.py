@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -26,6 +27,25 @@ ESS = "alicloud:ess/scalingGroup:ScalingGroup"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+
+
+def service_of(spec: EnvironmentSpec, group: Resource):
+    tags = group.inputs["tags"]
+    name = tags["service"] if isinstance(tags, dict) else next(t["value"] for t in tags if t["key"] == "service")
+    return next(s for s in spec.services if s.name == name)
+
+
+def forecast_size(spec: EnvironmentSpec, service, desired: int, floor: int, promotion) -> int:
+    """ceil(desired x normal CPU x multiplier / target), at least one above the floor."""
+    normal = spec.storm_assumptions(service)["normalCpuPercent"]
+    load = desired * normal / 100 * promotion.expected_peak_multiplier
+    return max(floor + 1, math.ceil(load * 100 / service.scaling.cpu_target - 1e-9))
+
+
+def aws_time(moment) -> str:
+    from components.planning import aws_timestamp
+
+    return aws_timestamp(moment)
 
 
 def spec_for(stack: str) -> EnvironmentSpec:
@@ -222,6 +242,8 @@ def test_every_fleet_is_prescaled_for_every_upcoming_promotion(stack_plans: Stac
     spec = spec_for(stack)
     upcoming = [p for p in spec.promotions if p.end > AS_OF]
     for group in plan.of_type(ASG):
+        service = service_of(spec, group)
+        region = next(r for r in spec.regions if r.name == group.region)
         schedules = {
             s.inputs["scheduledActionName"]: s.inputs
             for s in siblings(plan, group, "aws:autoscaling/schedule:Schedule")
@@ -229,10 +251,15 @@ def test_every_fleet_is_prescaled_for_every_upcoming_promotion(stack_plans: Stac
         assert len(schedules) == 2 * len(upcoming)
         for promotion in upcoming:
             prewarm, restore = schedules[f"{promotion.name}-prewarm"], schedules[f"{promotion.name}-restore"]
-            assert prewarm["minSize"] >= math.ceil(
-                group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
+            # Sized from the forecast load (normal CPU x multiplier) at the CPU target.
+            assert prewarm["minSize"] == forecast_size(
+                spec, service, group.inputs["desiredCapacity"], group.inputs["minSize"], promotion
             )
             assert prewarm["desiredCapacity"] == prewarm["minSize"] and prewarm["maxSize"] >= prewarm["desiredCapacity"]
+            # Raised a cold launch + warmup + lateness + margin ahead, not hours ahead.
+            lead = spec.prewarm_lead(service, region)
+            assert prewarm["startTime"] == aws_time(promotion.start - timedelta(minutes=lead))
+            assert lead == math.ceil((120 + 150 + service.scaling.warmup_seconds + 300) / 60)
             assert prewarm["startTime"] < restore["startTime"]
             assert (restore["minSize"], restore["maxSize"]) == (group.inputs["minSize"], group.inputs["maxSize"])
     # ESS takes tasks at most 90 days ahead: promotions ending later wait for a later `up`.
@@ -244,10 +271,11 @@ def test_every_fleet_is_prescaled_for_every_upcoming_promotion(stack_plans: Stac
             for t in siblings(plan, group, "alicloud:ess/scheduledTask:ScheduledTask")
         }
         assert len(tasks) == 2 * len(reachable)
+        service = service_of(spec, group)
         for promotion in reachable:
             prewarm, restore = tasks[f"{promotion.name}:prewarm"], tasks[f"{promotion.name}:restore"]
-            assert prewarm["minValue"] >= math.ceil(
-                group.inputs["desiredCapacity"] * promotion.expected_peak_multiplier - 1e-9
+            assert prewarm["minValue"] == forecast_size(
+                spec, service, group.inputs["desiredCapacity"], group.inputs["minSize"], promotion
             )
             assert prewarm["launchTime"] < restore["launchTime"]
             assert (restore["minValue"], restore["maxValue"]) == (group.inputs["minSize"], group.inputs["maxSize"])
@@ -263,7 +291,7 @@ def test_every_workload_is_prescaled_for_every_upcoming_promotion(stack_plans: S
             assert set(autoscaler.crons) == {p.name for p in upcoming}
             for promotion in upcoming:
                 assert autoscaler.crons[promotion.name] >= math.ceil(
-                    autoscaler.min * promotion.expected_peak_multiplier - 1e-9
+                    autoscaler.min * 0.5 * promotion.expected_peak_multiplier / 0.8 - 1e-9
                 )
                 assert autoscaler.crons[promotion.name] <= autoscaler.max
 

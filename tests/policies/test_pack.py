@@ -116,7 +116,7 @@ def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_pa
     markdown = summary.read_text()
     assert markdown.startswith("earlier steps\n### courier-platform · `prod`: ❌ blocked")
     assert markdown.count("| mandatory | `aws-security-group-no-open-ingress` | apse1-") == 4
-    assert "| ap-southeast-1 | apse1-orders | c6i.xlarge | 6/9/60 | 80% | yes | double-12-2026 27/60" in markdown
+    assert "| ap-southeast-1 | apse1-orders | c6i.xlarge | 6/9/60 | 80% | yes | double-12-2026 17/60" in markdown
 
 
 def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path: Path) -> None:

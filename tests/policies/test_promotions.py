@@ -91,7 +91,8 @@ def test_the_program_holds_the_promotion_capacity_while_it_runs() -> None:
     region = next(r for r in spec.regions if r.name == group.region)
     service = next(s for s in spec.services if group.name == f"{region.code}-{s.name}-asg")
     base = spec.capacity(service, region)
-    peak = planning.promotion_capacity(base, 3, service.scaling.cpu_target)
+    normal = spec.storm_assumptions(service)["normalCpuPercent"]
+    peak = planning.promotion_capacity(base, 3, service.scaling.cpu_target, normal)
     assert (group.inputs["minSize"], group.inputs["maxSize"]) == (peak.min, max(peak.max, base.max))
     assert (restore.inputs["minSize"], restore.inputs["maxSize"]) == (base.min, base.max)
 

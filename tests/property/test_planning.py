@@ -171,6 +171,25 @@ def test_promotion_capacity_exact_values() -> None:
     assert planning.promotion_capacity(Capacity(3, 4, 60), 1.1, 80) == Capacity(5, 5, 60)
 
 
+def test_promotion_capacity_from_the_forecast_load_exact_values() -> None:
+    # 9 instances at 50% = 4.5 instance-loads; x3 = 13.5; at 80%: 16.875 -> 17.
+    assert planning.promotion_capacity(Capacity(6, 9, 60), 3, 80, 50) == Capacity(17, 17, 60)
+    # 6 at 50% x2.5 = 7.5 at 70% -> 10.71 -> 11; max: 11 at 100% / 70% -> 16 < 30.
+    assert planning.promotion_capacity(Capacity(6, 6, 30), 2.5, 70, 50) == Capacity(11, 11, 30)
+    # A small promotion still raises the floor by one: 4 x 40% x 1.1 / 0.8 = 2.2 -> 3 -> min 3 + 1.
+    assert planning.promotion_capacity(Capacity(3, 4, 60), 1.1, 80, 40) == Capacity(4, 4, 60)
+    # The max grows to carry the peak at 100% CPU: 50 x 60% x 4 / 0.5 = 240; 240 / 0.5 = 480.
+    assert planning.promotion_capacity(Capacity(10, 50, 100), 4, 50, 60) == Capacity(240, 240, 480)
+
+
+def test_the_prewarm_lead_covers_lateness_launch_warmup_and_a_margin() -> None:
+    # 120 s late + 150 s launch + 180 s warmup + 300 s margin = 750 s -> 12.5 -> 13 minutes.
+    assert planning.prewarm_lead_minutes(150, 180) == 13
+    assert planning.prewarm_lead_minutes(180, 180) == 13
+    assert planning.prewarm_lead_minutes(60, 0) == 8
+    assert planning.prewarm_lead_minutes(120 + 60, 60) == 11
+
+
 def test_the_smallest_vpcs_that_fit_and_the_first_that_does_not() -> None:
     # Floors: private subnets /26 at most, public /28 (AWS's smallest). Three or fewer zones
     # cut the VPC in 4 slots: a /24 fits exactly, a /25 does not.
