@@ -20,6 +20,9 @@ from components.planning import PromotionSchedule
 #: modified (Alibaba Cloud API reference, CreateScheduledTask). A day of margin covers the time
 #: between the plan and the `up` that creates the tasks.
 SCHEDULING_HORIZON = timedelta(days=89)
+#: A cold launch to serving on Alibaba Cloud (README, "Launch to serving"): the saturation
+#: rule waits this plus the warmup before it may step again.
+SATURATION_COOLDOWN_LAUNCH_SECONDS = 180
 
 TYPE = "courier:alicloud:Fleet"
 
@@ -54,6 +57,9 @@ class EssFleetArgs:
     health_check_path: str = "/healthz"
     cpu_target: int = 80
     warmup_seconds: int = 300
+    #: When CPU is saturated (95% over a minute) add this percentage of the group at once
+    #: (0: no such rule). CloudMonitor's alarms take 60-second periods at the shortest.
+    surge_step_percent: int = 0
     #: Balance instances evenly across zones (prod) instead of filling zones in order.
     balance_zones: bool = True
     deletion_protection: bool = True
@@ -213,6 +219,8 @@ class EssFleet(pulumi.ComponentResource):
             alarm_actions=[surge.ari],
             opts=child,
         )
+        if args.surge_step_percent > 0:
+            self._saturation_step(name, group, args)
         for promotion in args.promotions:
             self._schedule(name, group, promotion, args.capacity, args.name_prefix)
         for later in args.deferred:
@@ -238,6 +246,38 @@ class EssFleet(pulumi.ComponentResource):
 
         self.group_id = group.id
         self.register_outputs({"groupId": self.group_id})
+
+    def _saturation_step(self, name: str, group: ali.ess.ScalingGroup, args: EssFleetArgs) -> None:
+        """As on AWS, but on CloudMonitor's 1-minute metric (ESS alarms take 60, 120, 300 or 900
+        seconds): at 95% CPU over one minute, add ``surge_step_percent`` of the group at once,
+        then wait a launch and a warmup before stepping again."""
+        child = pulumi.ResourceOptions(parent=self)
+        step = ali.ess.ScalingRule(
+            f"{name}-saturated",
+            scaling_group_id=group.id,
+            scaling_rule_name=names.fit(f"{args.name_prefix}-saturated", names.ESS_NAME_MAX),
+            scaling_rule_type="SimpleScalingRule",
+            adjustment_type="PercentChangeInCapacity",
+            adjustment_value=args.surge_step_percent,
+            min_adjustment_magnitude=2,
+            cooldown=args.warmup_seconds + SATURATION_COOLDOWN_LAUNCH_SECONDS,
+            opts=child,
+        )
+        ali.ess.Alarm(
+            f"{name}-cpu-saturated",
+            name=names.fit(f"{args.name_prefix}-cpu-saturated", names.ESS_NAME_MAX),
+            description=f"{args.service}: CPU at 95% for a minute: add {args.surge_step_percent}% at once",
+            scaling_group_id=group.id,
+            metric_type="system",
+            metric_name="CpuUtilization",
+            statistics="Average",
+            comparison_operator=">=",
+            threshold="95",
+            period=60,
+            evaluation_count=1,
+            alarm_actions=[step.ari],
+            opts=child,
+        )
 
     def _schedule(
         self,

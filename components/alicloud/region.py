@@ -137,6 +137,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                     health_check_path=service.health_check_path,
                     cpu_target=service.scaling.cpu_target,
                     warmup_seconds=service.scaling.warmup_seconds,
+                    surge_step_percent=spec.surge_step_percent(service),
                     balance_zones=spec.is_prod,
                     deletion_protection=spec.safety.deletion_protection,
                     promotions=ready,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import boot, planning
-from components.aws import policies
+from components.aws import policies, surge
 from components.aws.registry import ContainerImage
 from components.monitoring import agent
 from components.planning import PromotionSchedule
@@ -88,6 +88,10 @@ class FleetArgs:
     fleet_id: str = ""
     #: Where the instance's Prometheus agent remote-writes (None: no agent is installed).
     metrics: MetricsSink | None = None
+    #: CPU every 10 s and scaling on it (components.aws.surge): a second target-tracking
+    #: policy, which then does the scaling in, and ``surge_step_percent`` (> 0) on saturation.
+    high_resolution: bool = False
+    surge_step_percent: int = 0
     #: Networks allowed to SSH to the instances (break-glass; default none, use SSM).
     ssh_allowed_cidrs: Sequence[str] = ()
     volume_size_gib: int = 30
@@ -308,10 +312,23 @@ class Fleet(pulumi.ComponentResource):
                     predefined_metric_type="ASGAverageCPUUtilization"
                 ),
                 target_value=float(args.cpu_target),
-                disable_scale_in=False,
+                # With the 10-second policy beside it, that one scales in (in minutes, not a
+                # quarter of an hour): the group scales in only when every policy agrees.
+                disable_scale_in=args.high_resolution,
             ),
             opts=child,
         )
+        if args.high_resolution:
+            surge.add(
+                name,
+                self.group,
+                role,
+                cpu_target=args.cpu_target,
+                warmup_seconds=args.warmup_seconds,
+                step_percent=args.surge_step_percent,
+                tags=tags,
+                parent=self,
+            )
 
         for promotion in args.promotions:
             self._schedule(promotion)
@@ -473,15 +490,16 @@ def boot_script(
         lifecycle_hook=LAUNCH_HOOK,
         launch_timeout_seconds=args.launch_timeout_seconds,
     )
+    cpu_agent = surge.boot_steps() if args.high_resolution else ""
     if args.metrics is None or remote_write_url is None or node_exporter_url is None or prometheus_url is None:
-        return boot.aws_service(launch)
+        return boot.aws_service(launch) + cpu_agent
     images = agent.AgentImages(
         node_exporter=f"{node_exporter_url}{args.metrics.node_exporter.reference}",
         prometheus=f"{prometheus_url}{args.metrics.prometheus.reference}",
     )
     registries = [boot.registry_of(images.node_exporter), boot.registry_of(images.prometheus)]
     target = agent.AgentTarget(args.service, args.region, args.environment, args.port, remote_write_url)
-    return boot.aws_service(launch, registries) + agent.boot_steps(target, images)
+    return boot.aws_service(launch, registries) + cpu_agent + agent.boot_steps(target, images)
 
 
 #: What pulling an image from ECR takes (the AmazonEC2ContainerRegistryReadOnly actions that a

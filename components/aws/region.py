@@ -255,6 +255,8 @@ class AwsRegion(pulumi.ComponentResource):
                 warmup_seconds=service.scaling.warmup_seconds,
                 health_check_grace_seconds=service.scaling.health_check_grace_seconds,
                 warm_pool_size=spec.warm_pool_size(service, region),
+                high_resolution=spec.high_resolution(service),
+                surge_step_percent=spec.surge_step_percent(service),
                 promotions=spec.promotion_schedules(service, region),
                 environment=spec.environment,
                 region=region.name,

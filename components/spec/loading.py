@@ -57,7 +57,7 @@ def build_spec(
         )
     )
     problems.extend(_check_access(config.kubernetes_access, list(enumerate(config.regions))))
-    problems.extend(_check_storm(config.storm, [s.name for s in config.services]))
+    problems.extend(_check_storm(config.storm, [s.name for s in config.services], [r.name for r in config.regions]))
     if problems:
         raise SpecError(problems)
     return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)

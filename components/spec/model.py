@@ -4,6 +4,7 @@ components read (with the environment's safe defaults decided here and only here
 from __future__ import annotations
 
 import ipaddress
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -127,9 +128,19 @@ class ScalingSpec(_Model):
     #: Stopped, pre-initialised instances that join in seconds. Default: on in prod.
     warm_pool: Flag | None = None
     #: Instances the warm pool keeps booted and stopped, whatever the group's desired
-    #: capacity. Default: the fleet's desired capacity in the region (a doubling joins from
-    #: the pool; the rest launches cold).
+    #: capacity. Default: the first wave of a surge step (desired x surgeStepPercent / 100),
+    #: or the desired capacity without one (a doubling joins from the pool).
     warm_pool_size: Annotated[WholeNumber, _between(1, 1000)] | None = None
+    #: AWS fleets: CPU every 10 seconds (the CloudWatch agent's high-resolution metric) and a
+    #: second target-tracking policy on it, which also does the scaling in: a scale-out round
+    #: takes seconds instead of minutes. Default: on in prod.
+    high_resolution: Flag | None = None
+    #: AWS fleets: when the 10-second CPU reaches 95% (saturated: CPU cannot say by how much
+    #: demand exceeds capacity), add this percentage of the serving instances at once (a step
+    #: policy), so a surge is absorbed in one round; the target-tracking policies trim any
+    #: overshoot within minutes. 0: no step. Default: 250 in prod (a 4x surge on a fleet at
+    #: its target), 0 elsewhere. Needs highResolution.
+    surge_step_percent: Annotated[WholeNumber, _between(0, 1000)] | None = None
 
 
 class ArtifactSpec(_Model):
@@ -241,6 +252,11 @@ class ServiceSpec(_Model):
 #: The longest lead planning.prewarm_lead_minutes computes from the spec's bounds (a 3600 s
 #: launch and a 3600 s warmup): windows are checked for overlap with it.
 MAX_COMPUTED_LEAD_MINUTES = planning.prewarm_lead_minutes(3600, 3600)
+
+
+#: Prod's saturation step: a fleet at its 80% target hit by 4x load needs 3.2x its capacity,
+#: i.e. +220%; 250 leaves room for rounding and a fleet running slightly hot.
+DEFAULT_SURGE_STEP_PERCENT = 250
 
 
 class PromotionSpec(_Model):
@@ -434,10 +450,27 @@ class EnvironmentSpec(_StackConfig):
         return service.scaling.warm_pool
 
     def warm_pool_size(self, service: ServiceSpec, region: RegionSpec) -> int:
-        """Instances the fleet's warm pool keeps ready (0 without a warm pool)."""
+        """Instances the fleet's warm pool keeps ready (0 without a warm pool): the configured
+        size, else the first wave of a surge step, else the desired capacity."""
         if not self.warm_pool(service):
             return 0
-        return service.scaling.warm_pool_size or max(1, self.capacity(service, region).desired)
+        if service.scaling.warm_pool_size:
+            return service.scaling.warm_pool_size
+        desired = max(1, self.capacity(service, region).desired)
+        step = self.surge_step_percent(service)
+        return max(1, math.ceil(desired * step / 100 - 1e-9)) if step else desired
+
+    def high_resolution(self, service: ServiceSpec) -> bool:
+        """Whether the AWS fleet scales on 10-second CPU too (default: prod)."""
+        if service.scaling.high_resolution is None:
+            return self.is_prod
+        return service.scaling.high_resolution
+
+    def surge_step_percent(self, service: ServiceSpec) -> int:
+        """The AWS fleet's saturation step (0: none); prod's default needs high resolution."""
+        if service.scaling.surge_step_percent is not None:
+            return service.scaling.surge_step_percent
+        return DEFAULT_SURGE_STEP_PERCENT if self.is_prod and self.high_resolution(service) else 0
 
     def repository(self, service: ServiceSpec) -> str:
         """The container repository of a service's releases (a VM fleet's, or a Kubernetes

@@ -214,6 +214,18 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
                 f"must be at least {floor} in {environment} so one instance per zone "
                 f"survives a zone outage (got {cap.min})",
             )
+        scaling = service.scaling
+        if scaling.surge_step_percent and scaling.high_resolution is False:
+            yield Problem(
+                f"{at}.scaling.surgeStepPercent",
+                "needs highResolution: the step acts on the 10-second CPU (set surgeStepPercent: 0 or "
+                f"highResolution: true; got {scaling.surge_step_percent})",
+            )
+        if scaling.surge_step_percent and environment != "prod" and scaling.high_resolution is None:
+            yield Problem(
+                f"{at}.scaling.surgeStepPercent",
+                f"needs highResolution: true outside prod, where it is off by default (got {scaling.surge_step_percent})",
+            )
         architectures = {_architecture(t) for t in service.instance_types}
         if len(architectures) > 1:
             yield Problem(
@@ -472,8 +484,17 @@ def _check_access(access: typing.Sequence[AccessSpec], regions: Indexed) -> Iter
         )
 
 
-def _check_storm(storm: StormSpec, services: typing.Sequence[str]) -> Iterator[Problem]:
-    """Overrides name services of the stack (a typo would silently fall back to the defaults)."""
+def _check_storm(
+    storm: StormSpec, services: typing.Sequence[str], regions: typing.Sequence[str] = ()
+) -> Iterator[Problem]:
+    """Overrides and exemptions name services and regions of the stack (a typo would silently
+    fall back to the defaults, or exempt nothing)."""
+    for i, exemption in enumerate(storm.objectives.exempt if storm.objectives else ()):
+        at = f"{NAMESPACE}:storm.objectives.exempt[{i}]"
+        if exemption.service is not None and exemption.service not in services:
+            yield Problem(f"{at}.service", f"is not a service of this stack (services: {', '.join(services)})")
+        if exemption.region is not None and regions and exemption.region not in regions:
+            yield Problem(f"{at}.region", f"is not a region of this stack (regions: {', '.join(regions)})")
     for name in storm.services:
         if name not in services:
             hint = difflib.get_close_matches(name, services, n=1)

@@ -10,7 +10,9 @@ none elsewhere (the simulator then reports without judging).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from components.spec.fields import Number, WholeNumber, _between, _Model
 
@@ -38,6 +40,8 @@ class StormAssumptions(_Model):
     normal_cpu_percent: Annotated[Number, _between(1, 100)] | None = None
     #: CloudWatch's delay between a datapoint's period and the alarm seeing it.
     metric_delay_seconds: Annotated[WholeNumber, _between(0, 600)] | None = None
+    #: The same for a high-resolution (10 s) agent metric: the agent's 10 s flush plus ingestion.
+    high_resolution_delay_seconds: Annotated[WholeNumber, _between(0, 600)] | None = None
     #: How late a scheduled action runs (EC2 Auto Scaling: "up to about 2 minutes").
     scheduled_delay_seconds: Annotated[WholeNumber, _between(0, 600)] | None = None
 
@@ -52,6 +56,7 @@ DEFAULT_ASSUMPTIONS = StormAssumptions(
     requests_per_instance=100,
     normal_cpu_percent=50,
     metric_delay_seconds=60,
+    high_resolution_delay_seconds=20,
     scheduled_delay_seconds=60,
 )
 
@@ -73,9 +78,21 @@ class PromotionObjective(_Model):
     max_cost_ratio: Annotated[Number, _between(1, 100)] = 1.10
 
 
+class Exemption(_Model):
+    """Fleets an objective is not applied to, and why (shown wherever the result is)."""
+
+    objective: Literal["surge", "promotion"]
+    region: str | None = None
+    service: str | None = None
+    #: Why: a reviewer reads it in the storm summary.
+    reason: Annotated[str, Field(min_length=20, max_length=300)]
+
+
 class StormObjectives(_Model):
     surge: SurgeObjective | None = SurgeObjective()
     promotion: PromotionObjective | None = PromotionObjective()
+    #: Fleets an objective does not apply to (they are still simulated and shown).
+    exempt: tuple[Exemption, ...] = ()
 
 
 class StormSpec(_Model):

@@ -130,7 +130,8 @@ def run(args: argparse.Namespace, plan_for: Callable[..., Any], out: Console, er
         err.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, emoji=False)
         return EXIT_INVALID
     ran, checks = results.run_all(environment, picked)
-    document = report.to_json(environment.stack, ran, checks, environment.notes)
+    notes = [*environment.notes, *results.exemption_notes(environment.objectives)]
+    document = report.to_json(environment.stack, ran, checks, notes)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "storm.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace, plan_for: Callable[..., Any], out: Console, er
     if args.json:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        report.table(out, ran, checks, environment.notes)
+        report.table(out, ran, checks, notes)
     return EXIT_MISSED if any(not c.met for c in checks) else EXIT_OK
 
 

@@ -74,6 +74,8 @@ class Tracking:
     target: float
     period: int
     delay: float
+    #: False when the policy has scale-in disabled (it only ever adds).
+    scale_in: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,8 @@ class FleetSetup:
     step_rules: tuple[StepRule, ...] = ()
     #: The CPU policy on the group's standard metric (``period``, ``metric_delay``).
     target_tracking: bool = True
+    #: Whether that policy scales in (False: disabled, another policy does).
+    scale_in: bool = True
     #: Further target-tracking policies (AWS scales out when any asks, in when all agree).
     tracking: tuple[Tracking, ...] = ()
     # Pods only.
@@ -260,7 +264,11 @@ class _Group(_Run):
         #: When capacity last changed: scale-in waits for datapoints measured after it.
         self.changed_at = -math.inf
         self.cooldown_until = -math.inf
-        policies = [Tracking(setup.cpu_target, setup.period, setup.metric_delay)] if setup.target_tracking else []
+        policies = (
+            [Tracking(setup.cpu_target, setup.period, setup.metric_delay, setup.scale_in)]
+            if setup.target_tracking
+            else []
+        )
         self.policies = [(policy, _Stream(policy.period, policy.delay)) for policy in (*policies, *setup.tracking)]
         self.rules = [
             (rule, _Stream(rule.period, setup.metric_delay if rule.delay is None else rule.delay))
@@ -367,8 +375,10 @@ class _Group(_Run):
                 self.verdicts[index] = math.ceil(self.steady * calm[-1] / policy.target - 1e-9)
             else:
                 self.verdicts[index] = None
-        ins = [v for v in self.verdicts if v is not None]
-        calm_all = bool(self.policies) and len(ins) == len(self.policies)
+        # A policy with scale-in disabled neither scales in nor stands in the way.
+        voting = [v for (policy, _), v in zip(self.policies, self.verdicts, strict=True) if policy.scale_in]
+        ins = [v for v in voting if v is not None]
+        calm_all = bool(voting) and len(ins) == len(voting)
         if outs and max(outs) > self.desired:
             self.desired = _clamp(max(outs), self.min, self.max)
             self.changed_at = t

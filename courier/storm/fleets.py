@@ -21,12 +21,13 @@ from typing import Any
 from components import catalog, planning
 from courier.plan import Plan, Resource
 from courier.storm import prices
-from courier.storm.engine import Behaviour, Nodes, StepRule
+from courier.storm.engine import Behaviour, Nodes, StepRule, Tracking
 
 ASG = "aws:autoscaling/group:Group"
 ASG_POLICY = "aws:autoscaling/policy:Policy"
 ASG_SCHEDULE = "aws:autoscaling/schedule:Schedule"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ESS_GROUP = "alicloud:ess/scalingGroup:ScalingGroup"
 ESS_RULE = "alicloud:ess/scalingRule:ScalingRule"
 ESS_TASK = "alicloud:ess/scheduledTask:ScheduledTask"
@@ -84,6 +85,10 @@ class Fleet:
     warmup: float
     warm_pool: int
     target_tracking: bool
+    #: Whether the standard CPU policy scales in (disabled when a 10 s policy does).
+    scale_in: bool = True
+    #: Further target-tracking policies (a high-resolution one).
+    tracking: tuple[Tracking, ...] = ()
     step_rules: tuple[StepRule, ...] = ()
     schedules: tuple[Scheduled, ...] = ()
     assumptions: Mapping[str, float] = field(default_factory=dict)
@@ -222,6 +227,11 @@ def _asg(index: _Index, group: Resource, storm: Mapping[str, Any]) -> Fleet | No
         == "ASGAverageCPUUtilization"
     ]
     target = float(cpu[0].inputs["targetTrackingConfiguration"]["targetValue"]) if cpu else float(info["cpuTarget"])
+    assumptions = info["assumptions"]
+    fast = float(assumptions["highResolutionDelaySeconds"])
+    slow = float(assumptions["metricDelaySeconds"])
+    tracking = tuple(t for p in policies if (t := _customized(p, fast, slow)) is not None)
+    steps = tuple(r for p in policies for r in _steps(index, p, fast, slow))
     warmup = inputs.get("defaultInstanceWarmup")
     if warmup is None and cpu:
         warmup = cpu[0].inputs.get("estimatedInstanceWarmup")
@@ -263,9 +273,57 @@ def _asg(index: _Index, group: Resource, storm: Mapping[str, Any]) -> Fleet | No
         warmup=float(warmup or 0),
         warm_pool=warm,
         target_tracking=bool(cpu),
+        scale_in=not bool(cpu and (cpu[0].inputs["targetTrackingConfiguration"].get("disableScaleIn"))),
+        tracking=tracking,
+        step_rules=steps,
         schedules=tuple(sorted(schedules, key=lambda s: s.at)),
-        assumptions=info["assumptions"],
+        assumptions=assumptions,
     )
+
+
+def _customized(policy: Resource, fast: float, slow: float) -> Tracking | None:
+    """A target-tracking policy on a customized metric with one metric stat (the 10-second CPU)."""
+    if policy.inputs.get("policyType") != "TargetTrackingScaling":
+        return None
+    config = policy.inputs.get("targetTrackingConfiguration") or {}
+    metrics = (config.get("customizedMetricSpecification") or {}).get("metrics") or []
+    stats = [m.get("metricStat") for m in metrics if m.get("returnData", True) and m.get("metricStat")]
+    if len(stats) != 1:
+        return None
+    period = int(stats[0].get("period") or 60)
+    return Tracking(
+        float(config.get("targetValue", 0)),
+        period,
+        fast if period < 60 else slow,
+        scale_in=not config.get("disableScaleIn", False),
+    )
+
+
+def _steps(index: _Index, policy: Resource, fast: float, slow: float) -> list[StepRule]:
+    """A step policy adding a share of the group, with the alarm that sets it off."""
+    inputs = policy.inputs
+    if inputs.get("policyType") != "StepScaling" or inputs.get("adjustmentType") != "PercentChangeInCapacity":
+        return []
+    adjustments = [a for a in inputs.get("stepAdjustments") or [] if float(a.get("scalingAdjustment", 0)) > 0]
+    if not adjustments:
+        return []
+    rules = []
+    for alarm in index.of(METRIC_ALARM):
+        if policy.urn not in (alarm.property_dependencies.get("alarmActions") or []):
+            continue
+        period = int(alarm.inputs.get("period", 60))
+        rules.append(
+            StepRule(
+                threshold=float(alarm.inputs.get("threshold", 100)),
+                evaluations=int(alarm.inputs.get("datapointsToAlarm") or alarm.inputs.get("evaluationPeriods", 1)),
+                percent=float(adjustments[0]["scalingAdjustment"]),
+                min_adjustment=int(inputs.get("minAdjustmentMagnitude") or 1),
+                cooldown=0,
+                period=period,
+                delay=fast if period < 60 else slow,
+            )
+        )
+    return rules
 
 
 def _ess(index: _Index, group: Resource, storm: Mapping[str, Any]) -> Fleet | None:

@@ -109,12 +109,13 @@ def judge(results: Sequence[ScenarioResult], objectives: Mapping[str, Any] | Non
     checks: list[Check] = []
     surge = objectives.get("surge")
     promotion = objectives.get("promotion")
+    exempt = objectives.get("exempt") or []
     for result in results:
         kind = result.scenario.kind
         for fleet in _judged(result.fleets):
             o = fleet.outcome
             name = result.scenario.name
-            if kind == "surge" and surge:
+            if kind == "surge" and surge and not exempted(exempt, "surge", fleet):
                 checks.append(
                     Check(
                         "surge.maxOverloadedMinutes",
@@ -146,7 +147,7 @@ def judge(results: Sequence[ScenarioResult], objectives: Mapping[str, Any] | Non
                             surge["maxCostRatio"],
                         )
                     )
-            if kind == "promotion" and promotion:
+            if kind == "promotion" and promotion and not exempted(exempt, "promotion", fleet):
                 level = result.scenario.level
                 if level <= 1 + promotion["marginPercent"] / 100 + 1e-9:
                     checks.append(
@@ -171,6 +172,24 @@ def judge(results: Sequence[ScenarioResult], objectives: Mapping[str, Any] | Non
                         )
                     )
     return checks
+
+
+def exempted(exempt: Sequence[Mapping[str, Any]], objective: str, fleet: FleetResult) -> bool:
+    """Whether the stack's config exempts ``fleet`` from ``objective``."""
+    return any(
+        e.get("objective") == objective
+        and e.get("region") in (None, fleet.region)
+        and e.get("service") in (None, fleet.service)
+        for e in exempt
+    )
+
+
+def exemption_notes(objectives: Mapping[str, Any] | None) -> list[str]:
+    return [
+        f"exempt from the {e['objective']} objectives: {e.get('service') or 'every service'} in "
+        f"{e.get('region') or 'every region'}: {e['reason']}"
+        for e in (objectives or {}).get("exempt") or []
+    ]
 
 
 def _judged(fleets: Iterable[FleetResult]) -> Iterable[FleetResult]:

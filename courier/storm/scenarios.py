@@ -167,6 +167,8 @@ def setup(fleet: Fleet, at: datetime) -> FleetSetup:
         warm_resume=float(a["warmResumeSeconds"]),
         step_rules=fleet.step_rules,
         target_tracking=fleet.target_tracking,
+        scale_in=fleet.scale_in,
+        tracking=fleet.tracking,
         **common,
     )
 
