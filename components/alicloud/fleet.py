@@ -20,9 +20,13 @@ from components.planning import PromotionSchedule
 #: modified (Alibaba Cloud API reference, CreateScheduledTask). A day of margin covers the time
 #: between the plan and the `up` that creates the tasks.
 SCHEDULING_HORIZON = timedelta(days=89)
-#: A cold launch to serving on Alibaba Cloud (README, "Launch to serving"): the saturation
-#: rule waits this plus the warmup before it may step again.
-SATURATION_COOLDOWN_LAUNCH_SECONDS = 180
+#: CloudMonitor's datapoints: a 60-second period seen about 60 seconds after it ends.
+METRIC_LAG_SECONDS = 120
+#: What the saturation rule waits before it may step again, besides the warmup: a cold launch
+#: to serving on Alibaba Cloud (README, "Launch to serving", 180 s) plus one 60 s period of
+#: the alarm's metric and its 60 s delay, so it judges a minute measured with the new
+#: instances serving rather than the stale saturated one.
+SATURATION_COOLDOWN_LAUNCH_SECONDS = 180 + 60 + 60
 
 TYPE = "courier:alicloud:Fleet"
 
@@ -187,12 +191,16 @@ class EssFleet(pulumi.ComponentResource):
             metric_type="system",
             metric_name="CpuUtilization",
             target_value=float(args.cpu_target),
-            estimated_instance_warmup=args.warmup_seconds,
+            # No shorter than CloudMonitor's 60 s period plus its delay: a new instance's first
+            # minute would otherwise be judged on datapoints measured before it served, and the
+            # rule would add capacity that is already there.
+            estimated_instance_warmup=max(args.warmup_seconds, METRIC_LAG_SECONDS),
             disable_scale_in=False,
             opts=child,
         )
         # Target tracking alone grows a saturated fleet by ~100/target per round; if CPU is
-        # still over target after 10 minutes, add a fifth more at once.
+        # still well over target (10 points) after 10 minutes, add a fifth more at once. Not at
+        # the target itself: tracking holds CPU there, and the alarm would keep firing.
         surge = ali.ess.ScalingRule(
             f"{name}-surge",
             scaling_group_id=group.id,
@@ -207,13 +215,13 @@ class EssFleet(pulumi.ComponentResource):
         ali.ess.Alarm(
             f"{name}-cpu-above-target",
             name=names.fit(f"{args.name_prefix}-cpu-above-target", names.ESS_NAME_MAX),
-            description=f"{args.service}: CPU above the {args.cpu_target}% target for 10 minutes",
+            description=f"{args.service}: CPU 10 points above the {args.cpu_target}% target for 10 minutes",
             scaling_group_id=group.id,
             metric_type="system",
             metric_name="CpuUtilization",
             statistics="Average",
             comparison_operator=">=",
-            threshold=str(args.cpu_target),
+            threshold=str(min(95, args.cpu_target + 10)),
             period=60,
             evaluation_count=10,
             alarm_actions=[surge.ari],

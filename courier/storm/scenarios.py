@@ -129,12 +129,14 @@ def setup(fleet: Fleet, at: datetime) -> FleetSetup:
         else:
             actions.append(Action((schedule.at - at).total_seconds(), schedule.min, schedule.max, schedule.desired))
     a = fleet.assumptions
-    common = dict(
+    common = FleetSetup(
+        kind="vm",
         min=low,
         max=high,
         desired=desired,
         cpu_target=fleet.cpu_target,
         rps=fleet.rps,
+        boot=float(a["alicloudBootSeconds"] if fleet.cloud == "alicloud" else a["bootSeconds"]),
         metric_delay=float(a["metricDelaySeconds"]),
         actions=tuple(actions),
         scheduled_delay=float(a["scheduledDelaySeconds"]),
@@ -145,22 +147,21 @@ def setup(fleet: Fleet, at: datetime) -> FleetSetup:
             for w in fleet.cron
             if w.end > at
         )
-        # KEDA's metric comes from metrics-server (15-60 s scrapes): half the CloudWatch delay.
-        return FleetSetup(
+        # KEDA's metric comes from metrics-server (15-60 s scrapes): at most 30 s old.
+        return replace(
+            common,
             kind="pods",
             boot=float(a["podStartSeconds"]),
             period=15,
+            metric_delay=min(30.0, float(a["metricDelaySeconds"])),
             behaviour=fleet.behaviour or engine.Behaviour(),
             nodes=fleet.nodes,
             windows=windows,
             node_provision=float(a["nodeProvisionSeconds"]),
             pod_start=float(a["podStartSeconds"]),
-            **{**common, "metric_delay": min(30.0, float(a["metricDelaySeconds"]))},
         )
-    boot = float(a["alicloudBootSeconds"] if fleet.cloud == "alicloud" else a["bootSeconds"])
-    return FleetSetup(
-        kind="vm",
-        boot=boot,
+    return replace(
+        common,
         period=fleet.period,
         warmup=fleet.warmup,
         warm_pool=fleet.warm_pool,
@@ -169,7 +170,6 @@ def setup(fleet: Fleet, at: datetime) -> FleetSetup:
         target_tracking=fleet.target_tracking,
         scale_in=fleet.scale_in,
         tracking=fleet.tracking,
-        **common,
     )
 
 

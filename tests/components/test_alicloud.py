@@ -276,8 +276,31 @@ def test_ess_instances_are_private_encrypted_and_reached_only_from_the_alb(run_c
     (rule,) = plan.of_type("alicloud:ecs/securityGroupRule:SecurityGroupRule")
     assert rule.inputs["sourceSecurityGroupId"] == "sg-alb" and rule.inputs["portRange"] == "8080/8080"
     (alarm,) = plan.of_type("alicloud:ess/alarm:Alarm")
-    assert (alarm.inputs["threshold"], alarm.inputs["evaluationCount"]) == ("80", 10)
+    # 10 points above the 80% target for 10 minutes (at the target, tracking holds CPU there).
+    assert (alarm.inputs["threshold"], alarm.inputs["evaluationCount"]) == ("90", 10)
     assert alarm.inputs["alarmActions"][0].startswith("ari:acs:ess:cn-hangzhou:")
+
+
+def test_ess_saturation_adds_its_step_at_once_on_the_one_minute_metric(run_components) -> None:
+    plan = run_components(with_provider(lambda opts: declare_fleet(opts, surge_step_percent=250)))
+    alarms = {a.name.rsplit("-", 1)[-1]: a.inputs for a in plan.of_type("alicloud:ess/alarm:Alarm")}
+    saturated = next(a for a in plan.of_type("alicloud:ess/alarm:Alarm") if a.name.endswith("cpu-saturated")).inputs
+    assert (saturated["threshold"], saturated["period"], saturated["evaluationCount"]) == ("95", 60, 1)
+    rules = {
+        r.inputs["scalingRuleName"].rsplit("-", 1)[-1]: r.inputs
+        for r in plan.of_type("alicloud:ess/scalingRule:ScalingRule")
+    }
+    step = rules["saturated"]
+    assert (step["adjustmentType"], step["adjustmentValue"], step["minAdjustmentMagnitude"]) == (
+        "PercentChangeInCapacity",
+        250,
+        2,
+    )
+    # Launch (180 s) + the alarm's period and delay (120 s) + the warmup: no second step on the
+    # stale saturated minute.
+    assert step["cooldown"] == 180 + 180 + 120  # warmup 180 s here
+    assert rules["target"]["estimatedInstanceWarmup"] == 180
+    assert len(alarms) == 2
 
 
 def test_ess_instances_take_ssh_only_from_the_listed_networks(run_components) -> None:

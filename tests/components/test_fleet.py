@@ -404,3 +404,42 @@ def test_ready_script_is_what_the_unit_runs() -> None:
     )
     assert boot.ready_script(launch) in boot.aws_service(launch)
     assert launch.registry == REGISTRY
+
+
+def test_surge_scaling_adds_a_10_second_policy_and_a_saturation_step(run_components) -> None:
+    plan = run_components(declare(high_resolution=True, surge_step_percent=250, warmup_seconds=60))
+    policies_ = {p.name.removeprefix("apse1-orders-"): p for p in plan.of_type("aws:autoscaling/policy:Policy")}
+    assert set(policies_) == {"cpu", "cpu-10s", "surge"}
+    # The 1-minute CPU policy stays, but the 10-second one does the scaling in.
+    assert policies_["cpu"].inputs["targetTrackingConfiguration"]["disableScaleIn"] is True
+    fast = policies_["cpu-10s"].inputs["targetTrackingConfiguration"]
+    (metric,) = fast["customizedMetricSpecification"]["metrics"]
+    stat = metric["metricStat"]
+    assert (stat["period"], stat["stat"], fast["targetValue"], fast["disableScaleIn"]) == (10, "Average", 80, False)
+    assert (stat["metric"]["namespace"], stat["metric"]["metricName"]) == ("CWAgent", "cpu_usage_active")
+    assert [d["name"] for d in stat["metric"]["dimensions"]] == ["AutoScalingGroupName"]
+    step = policies_["surge"].inputs
+    assert (step["policyType"], step["adjustmentType"], step["minAdjustmentMagnitude"]) == (
+        "StepScaling",
+        "PercentChangeInCapacity",
+        2,
+    )
+    assert step["stepAdjustments"] == [{"scalingAdjustment": 250, "metricIntervalLowerBound": "0"}]
+    (alarm,) = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert (alarm.inputs["period"], alarm.inputs["evaluationPeriods"], alarm.inputs["threshold"]) == (10, 1, 95)
+    assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert policies_["surge"].urn in alarm.property_dependencies["alarmActions"]
+    publish = policy(plan, "publish-cpu")
+    assert publish["Statement"][0]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}
+    # The agent comes from the region's AL2023 repository and starts at every boot.
+    script = boot_script(plan)
+    assert "retry dnf install -y amazon-cloudwatch-agent\n" in script
+    assert '"metrics_collection_interval": 10' in script and '"force_flush_interval": 10' in script
+    assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:" in script
+
+
+def test_without_high_resolution_only_the_one_minute_policy_scales(run_components) -> None:
+    plan = run_components(declare())
+    assert [p.name for p in plan.of_type("aws:autoscaling/policy:Policy")] == ["apse1-orders-cpu"]
+    assert not plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert "amazon-cloudwatch-agent" not in boot_script(plan)

@@ -258,7 +258,7 @@ REJECTIONS = [
         "cpu_target_misspelled",
         set_in(["services", 0, "scaling"], {"cpuTarge": 80}),
         "courier:services[0].scaling.cpuTarge: unknown key (allowed: cpuTarget, warmupSeconds, "
-        "healthCheckGraceSeconds, warmPool, warmPoolSize); did you mean 'cpuTarget'?",
+        "healthCheckGraceSeconds, warmPool, warmPoolSize, highResolution, surgeStepPercent); did you mean 'cpuTarget'?",
     ),
     (
         "warmup_too_long",

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from courier import cli
 from courier.storm import command, fleets, scenarios
-from courier.storm.engine import StepRule
+from courier.storm.engine import StepRule, Tracking
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,22 @@ def test_every_fleet_of_prod_is_read_from_the_plan(prod) -> None:
     orders = found["apse1-orders"]
     assert (orders.platform, orders.cloud, orders.role, orders.instance_type) == ("vm", "aws", "primary", "c6i.xlarge")
     assert (orders.min, orders.desired, orders.max, orders.base_desired) == (6, 9, 60, 9)
-    assert (orders.cpu_target, orders.period, orders.warmup, orders.warm_pool) == (80, 60, 180, 9)
+    assert (orders.cpu_target, orders.period, orders.warmup, orders.warm_pool) == (80, 60, 60, 23)
+    # The 10-second CPU policy and the saturation step (components/aws/surge.py); the 1-minute
+    # policy leaves scaling in to the fast one.
+    assert orders.tracking == (Tracking(80, 10, 20, scale_in=True),)
+    assert orders.step_rules == (StepRule(95, 1, 250, 2, 0, period=10, delay=20),)
+    assert orders.scale_in is False
     assert [s.label for s in orders.schedules][:2] == ["double-12-2026-prewarm", "double-12-2026-restore"]
     standby = found["apne2-orders"]
     assert (standby.role, standby.desired, standby.normal_demand) == ("standby", 4, 0.0)
     china = found["cnhz-orders"]
     assert china.cloud == "alicloud" and china.warm_pool == 0
-    assert china.step_rules == (StepRule(threshold=80, evaluations=10, percent=20, min_adjustment=2, cooldown=180),)
+    assert china.step_rules == (
+        StepRule(threshold=90, evaluations=10, percent=20, min_adjustment=2, cooldown=60),
+        StepRule(threshold=95, evaluations=1, percent=250, min_adjustment=2, cooldown=360),
+    )
+    assert china.warmup == 120  # at least CloudMonitor's period plus its delay
     # As of 2026-11-25 the double-11-2027 tasks are beyond ESS's 90 days: two promotions' tasks.
     assert len(china.schedules) == 4
     pods = found["apse1-notifications"]
