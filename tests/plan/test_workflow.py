@@ -74,6 +74,10 @@ def test_every_shipped_stack_is_planned_offline_with_its_environments_policy_con
     # stack-named file cannot decide the enforcement.
     assert "--policy-config" not in run
     assert '--markdown "$GITHUB_STEP_SUMMARY"' in run
+    # The storm summary of every stack reaches the job summary too, its charts the artifact.
+    (storm,) = [s for s in job["steps"] if "courier storm" in str(s.get("run", ""))]
+    assert storm["if"] == "always()"
+    assert '--markdown "$GITHUB_STEP_SUMMARY"' in storm["run"] and '--out "plan-$STACK/storm"' in storm["run"]
     (upload,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
     assert upload["if"] == "always()" and upload["with"]["path"] == "plan-${{ matrix.stack }}/"
 
