@@ -12,6 +12,7 @@ target group names are capped at 32 characters, so ``ap-southeast-1-payments`` p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,6 +133,36 @@ NODE_TYPES: tuple[str, ...] = tuple(_INSTANCE_SPECS)
 def instance_spec(instance_type: str) -> tuple[int, int] | None:
     """(vCPUs, memory MiB) of a node instance type, or None when the stack does not know it."""
     return _INSTANCE_SPECS.get(instance_type)
+
+
+#: EC2 sizes and their vCPUs for the current generations (EC2 User Guide, instance type
+#: specifications: large = 2, xlarge = 4, Nxlarge = 4N); burstable T sizes up to large have 2.
+_SIZE_VCPUS = {"medium": 1, "large": 2, "xlarge": 4}
+_BURSTABLE_SMALL = {"nano", "micro", "small", "medium", "large"}
+
+
+def vcpus(instance_type: str) -> int | None:
+    """vCPUs of an EC2 instance type: the known table, else from the size's name; None for a
+    size the name does not tell (metal, Alibaba Cloud types)."""
+    known = _INSTANCE_SPECS.get(instance_type)
+    if known is not None:
+        return known[0]
+    family, _, size = instance_type.partition(".")
+    if family.startswith("t") and size in _BURSTABLE_SMALL:
+        return 2
+    if size in _SIZE_VCPUS:
+        return _SIZE_VCPUS[size]
+    match = re.fullmatch(r"([0-9]+)xlarge", size)
+    return 4 * int(match.group(1)) if match else None
+
+
+#: The EC2 On-Demand quota "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances"
+#: (Service Quotas code L-1216C47A) counts the vCPUs of these families' running instances.
+STANDARD_FAMILY_LETTERS = frozenset("acdhimrtz")
+
+
+def standard_family(instance_type: str) -> bool:
+    return instance_type[:1] in STANDARD_FAMILY_LETTERS and not instance_type.startswith(("dl", "inf", "trn", "hpc"))
 
 
 # --------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import catalog, planning
 from components.aws.alarms import Alarms, AlarmsArgs, FleetWatch
 from components.aws.eks import EksCluster, EksClusterArgs, PodRole
 from components.aws.fleet import Fleet, FleetArgs, MetricsSink
@@ -84,6 +83,14 @@ class AwsRegion(pulumi.ComponentResource):
         self.topics = OnCallTopics(
             name, OnCallTopicsArgs(subscriptions=_subscriptions(spec), stack=spec.stack, tags=spec.tags()), opts=child
         )
+        if spec.is_prod and region.quotas is None:
+            peak, _ = spec.peak_standard_vcpus(region)
+            pulumi.log.warn(
+                f"{region.name} sets no regions[].quotas: at their largest maximum its fleets and nodes run {peak} "
+                "vCPUs of standard On-Demand instances; state the account's quota (onDemandStandardVcpus) so the "
+                "plan checks that the peak fits it",
+                self,
+            )
         self.registry = Registry(
             name,
             RegistryArgs(
@@ -158,17 +165,8 @@ class AwsRegion(pulumi.ComponentResource):
             return
 
         cluster_name = f"courier-{spec.stack}-{region.code}"
-        vcpus, memory = catalog.instance_spec(cluster.node_instance_types[0]) or (2, 8192)
-        demands = []
-        for service in kube_services:
-            assert service.kubernetes is not None
-            capacity = spec.capacity(service, region)
-            peak = max([capacity.max, *(p.capacity.max for p in spec.promotion_schedules(service, region))])
-            demands.append(
-                planning.PodDemand(
-                    service.kubernetes.cpu_request_millicores, service.kubernetes.memory_request_mib, capacity.min, peak
-                )
-            )
+        nodes = spec.node_group(region)
+        assert nodes is not None, "the region builds an EKS cluster for its Kubernetes services"
         eks = EksCluster(
             name,
             EksClusterArgs(
@@ -178,7 +176,7 @@ class AwsRegion(pulumi.ComponentResource):
                 private_subnet_ids=self.network.private_subnet_ids,
                 node_instance_types=cluster.node_instance_types,
                 node_image_release=cluster.node_image_release,
-                nodes=planning.node_group_capacity(demands, vcpus, memory, len(region.availability_zones)),
+                nodes=nodes,
                 api_allowed_cidrs=cluster.api_allowed_cidrs,
                 load_balancer_security_group_id=self.load_balancer.security_group_id,
                 node_ports=[s.node_port for s in kube_services],

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from components.spec.errors import Problem, SpecError, _describe
 from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE
 from components.spec.model import KNOWN_KEYS, EnvironmentSpec, _StackConfig
-from components.spec.rules import _check_access, _check_all, _check_sections_that_parsed, _check_storm
+from components.spec.rules import _check_access, _check_all, _check_quotas, _check_sections_that_parsed, _check_storm
 
 # --------------------------------------------------------------------------------------
 # Entry points.
@@ -60,7 +60,12 @@ def build_spec(
     problems.extend(_check_storm(config.storm, [s.name for s in config.services], [r.name for r in config.regions]))
     if problems:
         raise SpecError(problems)
-    return EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)
+    spec = EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)
+    # Rules over the derived capacity (promotions sized, node groups planned) need the spec.
+    quota_problems = list(_check_quotas(spec))
+    if quota_problems:
+        raise SpecError(quota_problems)
+    return spec
 
 
 _clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731

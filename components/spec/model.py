@@ -71,6 +71,13 @@ class ClusterSpec(_Model):
     kubeconfig: str | None = None
 
 
+class QuotasSpec(_Model):
+    """The account's EC2 quotas in the region that the peak must fit."""
+
+    #: "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances" (L-1216C47A), in vCPUs.
+    on_demand_standard_vcpus: Annotated[WholeNumber, _between(1, 10_000_000)]
+
+
 class RegionSpec(_Model):
     """One region the environment runs in. Order in config = failover priority."""
 
@@ -88,6 +95,9 @@ class RegionSpec(_Model):
     #: Break-glass SSH to the fleet instances from these networks (default: none; instances
     #: are managed through SSM Session Manager). The policy pack refuses 0.0.0.0/0.
     ssh_allowed_cidrs: tuple[str, ...] = ()
+    #: AWS only: the account's quotas in the region; the peak of every fleet and node group at
+    #: its largest maximum must fit (prod regions without quotas are advised to set them).
+    quotas: QuotasSpec | None = None
     #: Alibaba Cloud only: the HTTPS certificate (Certificate Management Service ID) for
     #: ``api.<domain>`` and ``<code>.api.<domain>``.
     certificate_id: (
@@ -518,6 +528,55 @@ class EnvironmentSpec(_StackConfig):
             launch = facts["alicloudBootSeconds"] if region.cloud == "alicloud" else facts["bootSeconds"]
             warmup = service.scaling.warmup_seconds
         return planning.prewarm_lead_minutes(launch, warmup)
+
+    def node_group(self, region: RegionSpec) -> planning.Capacity | None:
+        """The EKS node group of ``region`` sized from its Kubernetes services' requests (None
+        without an EKS cluster)."""
+        cluster = region.kubernetes
+        services = self.services_on("kubernetes", region)
+        if cluster is None or cluster.cluster != "eks" or not services:
+            return None
+        vcpus, memory = catalog.instance_spec(cluster.node_instance_types[0]) or (2, 8192)
+        demands = []
+        for service in services:
+            assert service.kubernetes is not None
+            capacity = self.capacity(service, region)
+            peak = max([capacity.max, *(p.capacity.max for p in self.promotion_schedules(service, region))])
+            demands.append(
+                planning.PodDemand(
+                    service.kubernetes.cpu_request_millicores, service.kubernetes.memory_request_mib, capacity.min, peak
+                )
+            )
+        return planning.node_group_capacity(demands, vcpus, memory, len(region.availability_zones))
+
+    def peak_standard_vcpus(self, region: RegionSpec) -> tuple[int, list[str]]:
+        """vCPUs of standard-family On-Demand instances running in ``region`` if every fleet and
+        the node group reached their largest maximum (a promotion's, if larger), and the instance
+        types whose vCPUs or quota this cannot tell."""
+        total, unknown = 0, []
+        for service in self.services_on("vm", region):
+            ceiling = max(
+                [
+                    self.capacity(service, region).max,
+                    *(p.capacity.max for p in self.promotion_schedules(service, region)),
+                ]
+            )
+            sizes = [catalog.vcpus(t) for t in service.instance_types]
+            if any(size is None for size in sizes) or not all(
+                catalog.standard_family(t) for t in service.instance_types
+            ):
+                unknown.extend(service.instance_types)
+                continue
+            total += ceiling * max(size or 0 for size in sizes)
+        nodes = self.node_group(region)
+        if nodes is not None and region.kubernetes is not None:
+            kind = region.kubernetes.node_instance_types[0]
+            size = catalog.vcpus(kind)
+            if size is None or not catalog.standard_family(kind):
+                unknown.append(kind)
+            else:
+                total += nodes.max * size
+        return total, unknown
 
     def capacity(self, service: ServiceSpec, region: RegionSpec) -> planning.Capacity:
         return planning.regional_capacity(

@@ -503,3 +503,25 @@ def _check_storm(
                 f"is not a service of this stack (services: {', '.join(services)})"
                 + (f"; did you mean {hint[0]!r}?" if hint else ""),
             )
+
+
+def _check_quotas(spec: typing.Any) -> Iterator[Problem]:
+    """The peak fits each AWS region's On-Demand Standard vCPU quota (every fleet and node group
+    at its largest maximum: a promotion's, or a failover's). Regions without quotas are not
+    checked (the program warns in prod)."""
+    for i, region in enumerate(spec.regions):
+        if region.quotas is None:
+            continue
+        at = f"{NAMESPACE}:regions[{i}].quotas"
+        if region.cloud != "aws":
+            yield Problem(at, f"is for AWS regions (EC2 quotas); {region.name} is an Alibaba Cloud region")
+            continue
+        peak, unknown = spec.peak_standard_vcpus(region)
+        quota = region.quotas.on_demand_standard_vcpus
+        if peak > quota:
+            yield Problem(
+                f"{at}.onDemandStandardVcpus",
+                f"is below the peak: every fleet and node group of {region.name} at its largest maximum runs "
+                f"{peak} vCPUs of standard instances (got {quota}); request a quota increase (L-1216C47A) or "
+                "lower capacity.max",
+            )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from guardrails import cost, data, enforcement, kubernetes, observability, resilience, security, tags
+from guardrails import capacity, cost, data, enforcement, kubernetes, observability, resilience, security, tags
 
 
 def _collect(*modules: object) -> list[Policy]:
@@ -18,4 +18,6 @@ def _collect(*modules: object) -> list[Policy]:
     return sorted(found, key=lambda p: p.name)
 
 
-POLICIES: list[Policy] = _collect(resilience, observability, security, data, kubernetes, cost, tags, enforcement)
+POLICIES: list[Policy] = _collect(
+    resilience, capacity, observability, security, data, kubernetes, cost, tags, enforcement
+)

@@ -71,8 +71,8 @@ def test_config_file_replaces_the_stack_file(capsys, tmp_path: Path) -> None:
 def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path) -> None:
     candidate = bad_copy(
         tmp_path,
-        "cpuTarget: 80, warmupSeconds: 180, healthCheckGraceSeconds: 240}",
-        "cpuTarget: 150, warmupSeconds: 180, healthCheckGraceSeconds: 240}",
+        "cpuTarget: 80, warmupSeconds: 60, healthCheckGraceSeconds: 240}",
+        "cpuTarget: 150, warmupSeconds: 60, healthCheckGraceSeconds: 240}",
     )
     text = (
         candidate.read_text().replace("ap-northeast-2c]", "ap-northeast-2z]").replace("courier:owner:", "courier:ownr:")

@@ -71,7 +71,13 @@ def test_every_instance_remote_writes_to_its_regions_workspace(stack_plans: Stac
 def test_cloudwatch_alarms_notify_the_same_role_topics_with_a_runbook(stack_plans: StackPlans) -> None:
     plan = stack_plans["prod"]
     for region in PROD_REGIONS:
-        alarms = in_region(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", region)
+        every = in_region(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", region)
+        # The saturation alarms act on their fleet's step policy (components/aws/surge.py);
+        # every other alarm pages.
+        scaling = [a for a in every if a.name.endswith("-saturated")]
+        assert len(scaling) == 4 and all("severity" not in a.inputs["tags"] for a in scaling)
+        assert all(a.inputs["alarmActions"][0].startswith("arn:aws:autoscaling:") for a in scaling)
+        alarms = [a for a in every if a not in scaling]
         assert len(alarms) == 4 * 5 + 1
         for alarm in alarms:
             tags = alarm.inputs["tags"]
@@ -136,7 +142,10 @@ def test_the_alibaba_region_pages_the_same_roles_through_cloudmonitor(stack_plan
             "AUTOSCALING:SCALE_OUT_ERROR",
         }
     alarms = in_region(plan, "alicloud:ess/alarm:Alarm", "cn-hangzhou")
-    assert {(a.inputs["metricName"], a.inputs["evaluationCount"]) for a in alarms} == {("CpuUtilization", 10)}
+    # Per fleet: 10 minutes 10 points above the target, and one saturated minute (the step).
+    assert sorted(
+        (a.inputs["metricName"], a.inputs["threshold"], a.inputs["evaluationCount"]) for a in alarms
+    ) == sorted([("CpuUtilization", "90", 10)] * 3 + [("CpuUtilization", "80", 10)] + [("CpuUtilization", "95", 1)] * 4)
 
 
 def test_the_plan_lists_the_alert_subscriptions_people_must_confirm(stack_plans: StackPlans) -> None:
@@ -163,4 +172,4 @@ def test_the_markdown_summary_carries_the_plans_warnings(stack_plans: StackPlans
     assert "#### Warnings" in text
     # The reviewer of a PR sees when the next `up` must run for Alibaba Cloud's horizon.
     assert "- double-11-2027 is beyond Auto Scaling's 89-day scheduling horizon" in text
-    assert "run `pulumi up` between 2027-08-14 18:00 UTC and 2027-11-10 15:47 UTC" in text
+    assert "run `pulumi up` between 2027-08-14 18:00 UTC and 2027-11-10 15:49 UTC" in text

@@ -213,10 +213,18 @@ def cpu_targets(plan: Plan, region: RegionSpec) -> dict[str, float]:
     """Service -> the CPU target its scaler holds, whatever the platform."""
     targets: dict[str, float] = {}
     for policy in in_region(plan, "aws:autoscaling/policy:Policy", region.name):
+        service = policy.name.split("-")[1]
+        if policy.name.endswith(("-cpu-10s", "-surge")):
+            # The 10-second CPU policy holds the same target; the step only acts on saturation.
+            if policy.name.endswith("-cpu-10s"):
+                assert policy.inputs["targetTrackingConfiguration"]["targetValue"] == targets.get(
+                    service, policy.inputs["targetTrackingConfiguration"]["targetValue"]
+                )
+            continue
         tracking = policy.inputs["targetTrackingConfiguration"]
         assert policy.inputs["policyType"] == "TargetTrackingScaling"
         assert tracking["predefinedMetricSpecification"]["predefinedMetricType"] == "ASGAverageCPUUtilization"
-        targets[policy.name.split("-")[1]] = tracking["targetValue"]
+        targets[service] = tracking["targetValue"]
     for rule in in_region(plan, "alicloud:ess/scalingRule:ScalingRule", region.name):
         if rule.inputs["scalingRuleType"] == "TargetTrackingScalingRule":
             assert rule.inputs["metricName"] == "CpuUtilization"

@@ -80,6 +80,16 @@ def first_of(plan: Plan, resource_type: str, predicate: Callable[[Resource], boo
 
 # (policy, resource type to mutate, mutation, message expected)
 CASES: list[tuple[str, str, Callable[[Resource], None], str]] = [
+    # Capacity math: a peak the other zones' share of the maximum cannot carry; a peak the other
+    # regions cannot grow to.
+    (
+        "courier-fleet-zone-loss-capacity",
+        ASG,
+        at("desiredCapacity", value=59),
+        "with one of its 3 zones lost, the others' share (40)",
+    ),
+    ("courier-fleet-zone-loss-capacity", ESS, at("desiredCapacity", value=59), "raise the maximum to at least 89"),
+    ("courier-fleet-region-loss-capacity", ASG, at("desiredCapacity", value=500), "at the peak its users need"),
     ("aws-autoscaling-group-multi-az", ASG, at("vpcZoneIdentifiers", value=["subnet-a"]), "spans 1 subnet(s)"),
     ("alicloud-ess-group-multi-zone", ESS, at("vswitchIds", value=["vsw-a", "vsw-b"]), "spans 2 vSwitch(es)"),
     ("aws-autoscaling-group-min-capacity", ASG, at("minSize", value=1), "has minSize 1; raise it to at least 2"),

@@ -150,7 +150,7 @@ REJECTIONS = [
         "unknown_region_key",
         set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
         "courier:regions[0].zones: unknown key (allowed: name, cloud, role, availabilityZones, cidr, "
-        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, certificateId)",
+        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId)",
     ),
     (
         "services_empty",

@@ -9,6 +9,7 @@ import pytest
 from components.spec import SpecError
 from components.spec.storm import DEFAULT_ASSUMPTIONS, resolved
 from tests.builders import mutated, spec_of, valid_config
+from tests.spec.test_spec import HANGZHOU
 
 
 def problems(config: dict[str, Any]) -> list[str]:
@@ -82,4 +83,51 @@ def test_a_surge_step_needs_high_resolution() -> None:
     assert any(
         p.startswith("courier:services[0].scaling.surgeStepPercent: needs highResolution")
         for p in problems(mutated(change))
+    )
+
+
+def test_vcpus_from_the_table_or_the_size_name() -> None:
+    from components import catalog
+
+    assert [
+        catalog.vcpus(t) for t in ("c6i.xlarge", "c7g.large", "m7i.4xlarge", "t3.small", "t3.xlarge", "c6i.metal")
+    ] == [
+        4,
+        2,
+        16,
+        2,
+        4,
+        None,
+    ]
+    assert catalog.standard_family("m6i.large") and not catalog.standard_family("g5.xlarge")
+    assert not catalog.standard_family("inf2.xlarge") and not catalog.standard_family("p5.48xlarge")
+
+
+def test_the_peak_must_fit_the_regions_quota() -> None:
+    spec = spec_of(valid_config("prod"))
+    region = spec.regions[0]
+    peak, unknown = spec.peak_standard_vcpus(region)
+    assert unknown == []
+
+    def tight(config: dict[str, Any]) -> None:
+        config["regions"][0]["quotas"] = {"onDemandStandardVcpus": peak - 1}
+
+    def enough(config: dict[str, Any]) -> None:
+        config["regions"][0]["quotas"] = {"onDemandStandardVcpus": peak}
+
+    [problem] = problems(mutated(tight))
+    assert problem.startswith(
+        f"courier:regions[0].quotas.onDemandStandardVcpus: is below the peak: every fleet and node group of {region.name} "
+        f"at its largest maximum runs {peak} vCPUs"
+    )
+    assert spec_of(mutated(enough)).regions[0].quotas is not None
+
+
+def test_quotas_are_for_aws_regions() -> None:
+    def change(config: dict[str, Any]) -> None:
+        config["regions"].append({**HANGZHOU, "quotas": {"onDemandStandardVcpus": 100}})
+
+    assert (
+        "courier:regions[2].quotas: is for AWS regions (EC2 quotas); cn-hangzhou is an Alibaba Cloud region"
+        in problems(mutated(change))
     )
