@@ -516,7 +516,8 @@ def _check_quotas(spec: typing.Any) -> Iterator[Problem]:
         if region.cloud != "aws":
             yield Problem(at, f"is for AWS regions (EC2 quotas); {region.name} is an Alibaba Cloud region")
             continue
-        peak, unknown = spec.peak_standard_vcpus(region)
+        # Types of other quota groups (G, P, Inf, ...) or of unknown size are not counted here.
+        peak, _other_quotas = spec.peak_standard_vcpus(region)
         quota = region.quotas.on_demand_standard_vcpus
         if peak > quota:
             yield Problem(
