@@ -150,6 +150,12 @@ def read(plan: Plan) -> Environment:
         )
     index = _Index(plan.resources)
     notes: list[str] = []
+    for policy in index.of(ASG_POLICY):
+        if policy.inputs.get("policyType") not in (None, "TargetTrackingScaling", "StepScaling", "SimpleScaling"):
+            notes.append(
+                f"{policy.name}: a {policy.inputs.get('policyType')} policy is not simulated (predictive scaling "
+                "forecasts from 24 h of history, which a storm scenario does not have)"
+            )
     fleets = [
         *(_asg(index, group, storm) for group in index.of(ASG)),
         *(_ess(index, group, storm) for group in index.of(ESS_GROUP)),

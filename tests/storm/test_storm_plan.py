@@ -225,3 +225,19 @@ def test_the_cli_runs_the_storm_end_to_end(capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert "surge-4x: unannounced 4x normal load at once, for an hour" in out
+
+
+def test_a_policy_the_engine_does_not_model_is_named_in_the_notes(stack_plans) -> None:
+    plan = stack_plans["dev"]
+    group = next(r for r in plan.resources if r.type == "aws:autoscaling/group:Group")
+    predictive = replace(
+        next(r for r in plan.resources if r.type == "aws:autoscaling/policy:Policy"),
+        urn=group.urn + "-predictive",
+        name="dev-orders-predictive",
+        inputs={"policyType": "PredictiveScaling", "autoscalingGroupName": "g"},
+    )
+    notes = fleets.read(replace(plan, resources=[*plan.resources, predictive])).notes
+    assert notes == (
+        "dev-orders-predictive: a PredictiveScaling policy is not simulated (predictive scaling forecasts from 24 h "
+        "of history, which a storm scenario does not have)",
+    )
