@@ -253,8 +253,19 @@ def _earliest_schedules(environment: Environment, promotion: Promotion) -> list[
 # -- surge ----------------------------------------------------------------------------------------
 
 
+def normal_moment(environment: Environment) -> datetime:
+    """The plan's moment, or, inside a promotion's window (from its first pre-scale to its end),
+    an hour after that promotion ends: an unannounced surge starts from a normal day."""
+    moment = environment.as_of
+    for promotion in sorted(environment.promotions, key=lambda p: p.start):
+        opens = min([_raise_at(promotion), *_earliest_schedules(environment, promotion)])
+        if opens <= moment < promotion.end + timedelta(hours=1):
+            moment = promotion.end + timedelta(hours=1)
+    return moment
+
+
 def surge(environment: Environment) -> Scenario:
-    t0 = environment.as_of
+    t0 = normal_moment(environment)
     at = SURGE_SETTLE_MINUTES * 60
     runs = tuple(
         Run(
@@ -270,7 +281,8 @@ def surge(environment: Environment) -> Scenario:
     return Scenario(
         "surge-4x",
         "surge",
-        f"unannounced {SURGE_MULTIPLIER}x normal load at once, for an hour",
+        f"unannounced {SURGE_MULTIPLIER}x normal load at once, for an hour"
+        + ("" if t0 == environment.as_of else f" (from {t0.isoformat()}, after the promotion under way)"),
         t0,
         runs,
     )

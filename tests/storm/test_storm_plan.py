@@ -241,3 +241,11 @@ def test_a_policy_the_engine_does_not_model_is_named_in_the_notes(stack_plans) -
         "dev-orders-predictive: a PredictiveScaling policy is not simulated (predictive scaling forecasts from 24 h "
         "of history, which a storm scenario does not have)",
     )
+
+
+def test_an_unannounced_surge_starts_from_a_normal_day(prod) -> None:
+    assert scenarios.normal_moment(prod) == prod.as_of
+    inside = replace(prod, as_of=datetime.fromisoformat("2026-12-12T01:00:00+08:00"))
+    # Inside double-12-2026 (first pre-scale to end): an hour after it ends.
+    assert scenarios.normal_moment(inside) == datetime.fromisoformat("2026-12-13T03:00:00+08:00")
+    assert "after the promotion under way" in scenarios.surge(inside).description
