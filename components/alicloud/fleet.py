@@ -201,31 +201,17 @@ class EssFleet(pulumi.ComponentResource):
         # Target tracking alone grows a saturated fleet by ~100/target per round; if CPU is
         # still well over target (10 points) after 10 minutes, add a fifth more at once. Not at
         # the target itself: tracking holds CPU there, and the alarm would keep firing.
-        surge = ali.ess.ScalingRule(
-            f"{name}-surge",
-            scaling_group_id=group.id,
-            scaling_rule_name=names.fit(f"{args.name_prefix}-surge", names.ESS_NAME_MAX),
-            scaling_rule_type="SimpleScalingRule",
-            adjustment_type="PercentChangeInCapacity",
-            adjustment_value=20,
-            min_adjustment_magnitude=2,
+        self._cpu_step(
+            name,
+            group,
+            args,
+            rule="surge",
+            alarm="cpu-above-target",
+            threshold=min(95, args.cpu_target + 10),
+            minutes=10,
+            percent=20,
             cooldown=args.warmup_seconds,
-            opts=child,
-        )
-        ali.ess.Alarm(
-            f"{name}-cpu-above-target",
-            name=names.fit(f"{args.name_prefix}-cpu-above-target", names.ESS_NAME_MAX),
             description=f"{args.service}: CPU 10 points above the {args.cpu_target}% target for 10 minutes",
-            scaling_group_id=group.id,
-            metric_type="system",
-            metric_name="CpuUtilization",
-            statistics="Average",
-            comparison_operator=">=",
-            threshold=str(min(95, args.cpu_target + 10)),
-            period=60,
-            evaluation_count=10,
-            alarm_actions=[surge.ari],
-            opts=child,
         )
         if args.surge_step_percent > 0:
             self._saturation_step(name, group, args)
@@ -259,30 +245,59 @@ class EssFleet(pulumi.ComponentResource):
         """As on AWS, but on CloudMonitor's 1-minute metric (ESS alarms take 60, 120, 300 or 900
         seconds): at 95% CPU over one minute, add ``surge_step_percent`` of the group at once,
         then wait a launch and a warmup before stepping again."""
+        self._cpu_step(
+            name,
+            group,
+            args,
+            rule="saturated",
+            alarm="cpu-saturated",
+            threshold=95,
+            minutes=1,
+            percent=args.surge_step_percent,
+            cooldown=args.warmup_seconds + SATURATION_COOLDOWN_LAUNCH_SECONDS,
+            description=f"{args.service}: CPU at 95% for a minute: add {args.surge_step_percent}% at once",
+        )
+
+    def _cpu_step(
+        self,
+        name: str,
+        group: ali.ess.ScalingGroup,
+        args: EssFleetArgs,
+        *,
+        rule: str,
+        alarm: str,
+        threshold: int,
+        minutes: int,
+        percent: int,
+        cooldown: int,
+        description: str,
+    ) -> None:
+        """A simple rule adding ``percent`` of the group (at least 2), run by a CloudMonitor alarm
+        on the group's CPU at or above ``threshold`` for ``minutes`` one-minute periods."""
         child = pulumi.ResourceOptions(parent=self)
         step = ali.ess.ScalingRule(
-            f"{name}-saturated",
+            f"{name}-{rule}",
             scaling_group_id=group.id,
-            scaling_rule_name=names.fit(f"{args.name_prefix}-saturated", names.ESS_NAME_MAX),
+            scaling_rule_name=names.fit(f"{args.name_prefix}-{rule}", names.ESS_NAME_MAX),
             scaling_rule_type="SimpleScalingRule",
             adjustment_type="PercentChangeInCapacity",
-            adjustment_value=args.surge_step_percent,
+            adjustment_value=percent,
             min_adjustment_magnitude=2,
-            cooldown=args.warmup_seconds + SATURATION_COOLDOWN_LAUNCH_SECONDS,
+            cooldown=cooldown,
             opts=child,
         )
         ali.ess.Alarm(
-            f"{name}-cpu-saturated",
-            name=names.fit(f"{args.name_prefix}-cpu-saturated", names.ESS_NAME_MAX),
-            description=f"{args.service}: CPU at 95% for a minute: add {args.surge_step_percent}% at once",
+            f"{name}-{alarm}",
+            name=names.fit(f"{args.name_prefix}-{alarm}", names.ESS_NAME_MAX),
+            description=description,
             scaling_group_id=group.id,
             metric_type="system",
             metric_name="CpuUtilization",
             statistics="Average",
             comparison_operator=">=",
-            threshold="95",
+            threshold=str(threshold),
             period=60,
-            evaluation_count=1,
+            evaluation_count=minutes,
             alarm_actions=[step.ari],
             opts=child,
         )
