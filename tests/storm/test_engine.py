@@ -159,3 +159,65 @@ def test_a_higher_max_never_overloads_longer(ceiling: int, more: int) -> None:
     low = simulate(replace(TEN, max=ceiling), step_surge(), SETTLE + 2400, measure_from=SETTLE)
     high = simulate(replace(TEN, max=ceiling + more), step_surge(), SETTLE + 2400, measure_from=SETTLE)
     assert high.overloaded_minutes <= low.overloaded_minutes
+
+
+FIXED = replace(TEN, target_tracking=False)
+
+
+def test_a_fixed_fleet_at_steady_load_measures_exactly() -> None:
+    # 10 instances x 100 rps; 640 rps = 64% CPU; the ideal at 80%: ceil(640 / 80) = 8.
+    outcome = simulate(FIXED, lambda t: 640, 3600)
+    assert (outcome.overloaded_minutes, outcome.unserved_percent, outcome.recovery_minutes) == (0.0, 0.0, 0.0)
+    assert outcome.peak_cpu_percent == 64.0
+    assert (outcome.max_capacity, outcome.instance_hours, outcome.ideal_instance_hours) == (10, 10.0, 8.0)
+    assert outcome.series.serving[0] == 640 and outcome.series.cpu[0] == 64.0
+
+
+def test_an_overloaded_fixed_fleet_serves_its_capacity_and_no_more() -> None:
+    # Twice its capacity for the measured half hour: half unserved, overloaded throughout.
+    outcome = simulate(FIXED, lambda t: 500 if t < 600 else 2000, 600 + 1800, measure_from=600)
+    assert (outcome.overloaded_minutes, outcome.recovery_minutes, outcome.peak_cpu_percent) == (30.0, 30.0, 100.0)
+    assert outcome.unserved_percent == 50.0
+    assert outcome.ideal_instance_hours == 25 * 0.5  # ceil(2000 / 80) = 25 instances for half an hour
+    # Before the measured window: 50% CPU, nothing unserved, and none of it counted.
+    assert outcome.series.cpu[0] == 50.0 and outcome.instance_hours == 5.0
+
+
+def test_no_demand_is_zero_cpu_and_no_serving_instance_is_full_cpu() -> None:
+    idle = simulate(FIXED, lambda t: 0, 600)
+    assert idle.peak_cpu_percent == 0.0 and idle.unserved_percent == 0.0 and idle.ideal_instance_hours == 0.0
+    empty = simulate(replace(FIXED, min=0, desired=0), lambda t: 100, 600)
+    assert empty.peak_cpu_percent == 100.0 and empty.unserved_percent == 100.0
+
+
+def test_scale_in_needs_15_datapoints_below_90_percent_of_the_target() -> None:
+    # 75% is below the 80% target but above 72% (0.9 x 80): the fleet stays.
+    held = simulate(replace(TEN, min=2), lambda t: 750, 3600)
+    assert set(held.series.desired) == {10}
+    # 70%: 15 datapoints below 72% are seen after 15 minutes + 1 minute of delay.
+    calm = simulate(replace(TEN, min=2), lambda t: 700, 3600)
+    assert desired_changes(calm, origin=0)[:2] == [(0.0, 10), (16.0, 9)]
+
+
+def test_the_hpa_scales_up_by_at_most_the_larger_of_100_percent_and_4_pods() -> None:
+    # At a 20% target a saturated pod set asks for 5x; the behaviour allows 6 -> 12 per sync.
+    eager = replace(PODS, cpu_target=20, nodes=Nodes(pods_per_node=7, min=10, max=10, desired=10))
+    demand = lambda t: 6 * 25 * 0.1 if t < 600 else 6 * 25 * 4  # noqa: E731
+    outcome = simulate(eager, demand, 900, measure_from=600)
+    steps = [d for t, d in zip(outcome.series.time, outcome.series.desired, strict=True) if t >= 600]
+    assert steps[0] == 6 and max(steps) > 12
+    first = next(d for d in steps if d > 6)
+    assert first == 12
+
+
+def test_the_hpa_scales_down_after_its_window_and_by_at_most_10_percent_a_minute() -> None:
+    busy = replace(PODS, min=2, desired=20)
+    outcome = simulate(busy, lambda t: 20 * 25 * 0.8 if t < 300 else 2 * 25 * 0.8, 1500, measure_from=0)
+    changes = desired_changes(outcome, origin=0)
+    # Load falls at 300 s; the 300 s stabilization window holds 20 until 600 s and more (the
+    # metric is 30 s old); then no more than 10% (rounded down) every 60 s.
+    first_drop = next(t for t, d in changes if d < 20)
+    assert 10.0 <= first_drop <= 11.0
+    drops = [d for t, d in changes if t >= first_drop]
+    assert drops[0] == 18  # floor(20 x 0.9)
+    assert all(b >= int(a * 0.9) for a, b in zip(drops, drops[1:], strict=False))
