@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from hypothesis import given, settings
@@ -220,4 +221,4 @@ def test_the_hpa_scales_down_after_its_window_and_by_at_most_10_percent_a_minute
     assert 10.0 <= first_drop <= 11.0
     drops = [d for t, d in changes if t >= first_drop]
     assert drops[0] == 18  # floor(20 x 0.9)
-    assert all(b >= int(a * 0.9) for a, b in zip(drops, drops[1:], strict=False))
+    assert all(b >= int(a * 0.9) for a, b in itertools.pairwise(drops))
