@@ -165,7 +165,13 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, plan_for: Callable[..., Any],
         plan = plan_for(args.stack, args.config_file, args.at, adjust=lambda config, v=value: adjust(config, sweep, v))
         environment = fleets.read(plan)
         ran, checks = results.run_all(environment, chosen(environment, args.scenario))
-        judged = [f for r in ran for f in r.fleets if f.unjudged is None]
+        exempt = (environment.objectives or {}).get("exempt") or []
+        judged = [
+            f
+            for r in ran
+            for f in r.fleets
+            if f.unjudged is None and not results.exempted(exempt, _objective_of(r.scenario.kind), f)
+        ]
         unserved = [f.outcome.unserved_percent for f in judged] or [0.0]
         hours = sum(f.outcome.instance_hours for f in judged)
         cost = sum(f.cost or 0 for f in judged)
@@ -185,3 +191,9 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, plan_for: Callable[..., Any],
     else:
         out.print(grid)
     return EXIT_OK
+
+
+def _objective_of(kind: str) -> str:
+    """The objective a scenario kind is judged by (losses and replays by none: 'promotion' never
+    exempts them unless the config says so)."""
+    return "surge" if kind == "surge" else "promotion"

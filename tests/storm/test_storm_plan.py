@@ -249,3 +249,12 @@ def test_an_unannounced_surge_starts_from_a_normal_day(prod) -> None:
     # Inside double-12-2026 (first pre-scale to end): an hour after it ends.
     assert scenarios.normal_moment(inside) == datetime.fromisoformat("2026-12-13T03:00:00+08:00")
     assert "after the promotion under way" in scenarios.surge(inside).description
+
+
+def test_a_sweep_prints_a_row_per_value_without_exempt_fleets(stack_plans, capsys) -> None:
+    code, out, _ = run(stack_plans, capsys, sweep="service.scaling.cpuTarget=80:80:5", scenario=["surge-4x"], json=True)
+    document = json.loads(out)
+    assert code == 0 and document["sweep"] == "service.scaling.cpuTarget"
+    [row] = document["rows"]
+    # China is exempt from the surge objective: its 4.17% is not the worst judged fleet.
+    assert row["value"] == 80 and row["worstUnserved"] < 1.5 and row["missed"] == 0
