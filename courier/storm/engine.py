@@ -44,7 +44,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Time step, seconds: divides every period (10 s, 60 s) and the HPA's 15 s sync.
 STEP = 5
@@ -184,13 +184,21 @@ class Series:
 class Outcome:
     overloaded_minutes: float
     unserved_percent: float
-    #: From ``measure_from`` to the end of the last overloaded step (0 when never overloaded).
+    #: From the storm's onset (``surge_at``, else ``measure_from``) to the end of the last
+    #: overloaded step (0 when never overloaded).
     recovery_minutes: float
     peak_cpu_percent: float
     max_capacity: int
     instance_hours: float
     ideal_instance_hours: float
     series: Series
+
+    def recovered_from(self, onset: float) -> Outcome:
+        """The same outcome with recovery counted from ``onset``."""
+        s = self.series
+        last = max((i for i, t in enumerate(s.time) if t >= onset and s.demand[i] - s.serving[i] > 1e-9), default=None)
+        minutes = (s.time[last] + STEP - onset) / 60 if last is not None else 0.0
+        return replace(self, recovery_minutes=max(0.0, minutes))
 
 
 def simulate(
@@ -199,13 +207,16 @@ def simulate(
     duration: float,
     *,
     measure_from: float = 0,
+    surge_at: float | None = None,
     events: Sequence[Event] = (),
 ) -> Outcome:
     """Run ``setup`` against ``demand(t)`` (requests per second) for ``duration`` seconds and
-    measure from ``measure_from`` on (the scenario's storm; the fleet settles before it)."""
+    measure from ``measure_from`` on (the scenario's storm; the fleet settles before it);
+    recovery counts from ``surge_at`` (the moment the storm hits; default ``measure_from``)."""
+    onset = measure_from if surge_at is None else surge_at
     if setup.kind == "pods":
-        return _Pods(setup).run(demand, duration, measure_from, events)
-    return _Group(setup).run(demand, duration, measure_from, events)
+        return _Pods(setup).run(demand, duration, measure_from, events).recovered_from(onset)
+    return _Group(setup).run(demand, duration, measure_from, events).recovered_from(onset)
 
 
 class _Run:

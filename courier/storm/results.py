@@ -97,7 +97,9 @@ def run(scenario: Scenario) -> ScenarioResult:
 
 
 def _one(run: Run) -> FleetResult:
-    outcome = engine.simulate(run.setup, run.demand, run.duration, measure_from=run.measure_from, events=run.events)
+    outcome = engine.simulate(
+        run.setup, run.demand, run.duration, measure_from=run.measure_from, surge_at=run.surge_at, events=run.events
+    )
     f = run.fleet
     return FleetResult(f.region, f.service, f.platform, f.cloud, outcome, f.price, run.unjudged, f.rps)
 

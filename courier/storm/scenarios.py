@@ -65,6 +65,8 @@ class Run:
     duration: float
     measure_from: float
     events: tuple[Event, ...] = ()
+    #: When the storm hits (recovery counts from it); None: ``measure_from``.
+    surge_at: float | None = None
     #: Why this fleet is simulated but not held to the objectives (None: judged).
     unjudged: str | None = None
 
@@ -221,6 +223,7 @@ def promoted(environment: Environment, promotion: Promotion, level: float) -> Sc
                 _ramp(fleet.normal_demand, peak, start),
                 duration,
                 measure_from=LEAD_MINUTES * 60,
+                surge_at=start,
                 unjudged=_deferred(fleet, promotion, environment.as_of),
             )
         )
@@ -327,6 +330,7 @@ def loss(environment: Environment, kind: str) -> Scenario:
                     run,
                     duration=duration,
                     measure_from=at,
+                    surge_at=at,
                     events=(Event(at, 1 / max(1, run.fleet.zones)),),
                 )
             )
@@ -374,6 +378,7 @@ def _region_loss(
                 demand=_plus(run.demand, extra, at + FAILOVER_SECONDS),
                 duration=duration,
                 measure_from=at,
+                surge_at=at,
                 unjudged=None,
             )
         )

@@ -222,3 +222,11 @@ def test_the_hpa_scales_down_after_its_window_and_by_at_most_10_percent_a_minute
     drops = [d for t, d in changes if t >= first_drop]
     assert drops[0] == 18  # floor(20 x 0.9)
     assert all(b >= int(a * 0.9) for a, b in itertools.pairwise(drops))
+
+
+def test_recovery_counts_from_the_onset_of_the_storm() -> None:
+    # Overloaded from 600 s (the onset) for 23 minutes; measured from 0, recovery still counts
+    # from the onset, not from the start of the measured window.
+    outcome = simulate(TEN, step_surge(), SETTLE + 3600, measure_from=0, surge_at=SETTLE)
+    assert outcome.recovery_minutes == 23.0
+    assert simulate(TEN, step_surge(), SETTLE + 3600, measure_from=0).recovery_minutes == 33.0
