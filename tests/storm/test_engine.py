@@ -192,9 +192,10 @@ def test_no_demand_is_zero_cpu_and_no_serving_instance_is_full_cpu() -> None:
 
 
 def test_scale_in_needs_15_datapoints_below_90_percent_of_the_target() -> None:
-    # 75% is below the 80% target but above 72% (0.9 x 80): the fleet stays.
-    held = simulate(replace(TEN, min=2), lambda t: 750, 3600)
-    assert set(held.series.desired) == {10}
+    # 75% is below the 80% target but above 72% (0.9 x 80): the fleet stays (20 instances, so
+    # that a scale-in would change it: ceil(20 x 75 / 80) = 19).
+    held = simulate(replace(TEN, min=2, desired=20), lambda t: 1500, 3600)
+    assert set(held.series.desired) == {20}
     # 70%: 15 datapoints below 72% are seen after 15 minutes + 1 minute of delay.
     calm = simulate(replace(TEN, min=2), lambda t: 700, 3600)
     assert desired_changes(calm, origin=0)[:2] == [(0.0, 10), (16.0, 9)]
@@ -230,3 +231,34 @@ def test_recovery_counts_from_the_onset_of_the_storm() -> None:
     outcome = simulate(TEN, step_surge(), SETTLE + 3600, measure_from=0, surge_at=SETTLE)
     assert outcome.recovery_minutes == 23.0
     assert simulate(TEN, step_surge(), SETTLE + 3600, measure_from=0).recovery_minutes == 33.0
+
+
+def test_an_instance_serves_exactly_its_launch_time_after_desired_rises() -> None:
+    setup = replace(FIXED, actions=(Action(100, desired=11),))
+    outcome = simulate(setup, lambda t: 2000, 600)
+    serving = dict(zip(outcome.series.time, outcome.series.serving, strict=True))
+    # Raised at 100 s, launched then, serving from 100 + 180 s on (not a step later).
+    assert serving[275] == 1000 and serving[280] == 1100
+
+
+def test_the_hpa_adds_at_least_4_pods_to_a_small_set() -> None:
+    # 2 pods saturated at a 20% target ask for far more; max(100% = 2, 4 pods) allows +4.
+    small = replace(PODS, min=2, desired=2, cpu_target=20, nodes=Nodes(pods_per_node=7, min=10, max=10, desired=10))
+    outcome = simulate(small, lambda t: 2 * 25 * 0.1 if t < 300 else 2 * 25 * 4, 600, measure_from=300)
+    first = next(d for t, d in zip(outcome.series.time, outcome.series.desired, strict=True) if t >= 300 and d > 2)
+    assert first == 6
+
+
+def test_nodes_are_asked_for_at_the_autoscalers_scan_and_ready_after_provisioning() -> None:
+    # 3 nodes x 7 pods are full at 21; the HPA asks for more at a sync, the cluster autoscaler
+    # sees the pending pods at its next 10 s scan, and the node serves 120 s later.
+    crowded = replace(PODS, min=21, desired=21, max=40, nodes=Nodes(pods_per_node=7, min=3, max=10, desired=3))
+    outcome = simulate(crowded, lambda t: 21 * 25 * 0.5 if t < 300 else 21 * 25 * 1.5, 900, measure_from=300)
+    asked = next(t for t, d in zip(outcome.series.time, outcome.series.desired, strict=True) if d > 21)
+    sync = asked - STEP  # the change is recorded at the step after the sync that made it
+    assert sync % 15 == 0 and sync == 330  # the surge at 300 s, seen 30 s late
+    scan = sync if sync % 10 == 0 else sync + (10 - sync % 10)
+    serving = dict(zip(outcome.series.time, outcome.series.serving, strict=True))
+    # No pod beyond 21 serves before the node (scan + 120 s) and its pod start (20 s).
+    assert serving[scan + 120 + 20 - STEP] == 21 * 25
+    assert serving[scan + 120 + 20] == 27 * 25
