@@ -188,6 +188,8 @@ def test_the_prewarm_lead_covers_lateness_launch_warmup_and_a_margin() -> None:
     assert planning.prewarm_lead_minutes(180, 180) == 13
     assert planning.prewarm_lead_minutes(60, 0) == 8
     assert planning.prewarm_lead_minutes(120 + 60, 60) == 11
+    # Whole minutes of 60 seconds: 3660 s is 61 minutes exactly.
+    assert planning.prewarm_lead_minutes(3000, 240) == 61
 
 
 def test_the_smallest_vpcs_that_fit_and_the_first_that_does_not() -> None:
