@@ -44,7 +44,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 #: Time step, seconds: divides every period (10 s, 60 s) and the HPA's 15 s sync.
 STEP = 5
@@ -193,13 +193,6 @@ class Outcome:
     ideal_instance_hours: float
     series: Series
 
-    def recovered_from(self, onset: float) -> Outcome:
-        """The same outcome with recovery counted from ``onset``."""
-        s = self.series
-        last = max((i for i, t in enumerate(s.time) if t >= onset and s.demand[i] - s.serving[i] > 1e-9), default=None)
-        minutes = (s.time[last] + STEP - onset) / 60 if last is not None else 0.0
-        return replace(self, recovery_minutes=max(0.0, minutes))
-
 
 def simulate(
     setup: FleetSetup,
@@ -215,8 +208,8 @@ def simulate(
     recovery counts from ``surge_at`` (the moment the storm hits; default ``measure_from``)."""
     onset = measure_from if surge_at is None else surge_at
     if setup.kind == "pods":
-        return _Pods(setup).run(demand, duration, measure_from, events).recovered_from(onset)
-    return _Group(setup).run(demand, duration, measure_from, events).recovered_from(onset)
+        return _Pods(setup).run(demand, duration, measure_from, events, onset)
+    return _Group(setup).run(demand, duration, measure_from, events, onset)
 
 
 class _Run:
@@ -239,7 +232,8 @@ class _Run:
         series.ideal.append(math.ceil(demand / (self.setup.rps * self.setup.cpu_target / 100) - 1e-9))
         return cpu
 
-    def outcome(self, measure_from: float) -> Outcome:
+    def outcome(self, measure_from: float, onset: float) -> Outcome:
+        """What the measured window shows; recovery counts from ``onset``."""
         s = self.series
         keep = [i for i, t in enumerate(s.time) if t >= measure_from]
         hours = STEP / 3600
@@ -250,7 +244,7 @@ class _Run:
         return Outcome(
             overloaded_minutes=len(overloaded) * STEP / 60,
             unserved_percent=100 * unserved / demanded if demanded > 0 else 0.0,
-            recovery_minutes=(s.time[last] + STEP - measure_from) / 60 if last is not None else 0.0,
+            recovery_minutes=max(0.0, (s.time[last] + STEP - onset) / 60) if last is not None else 0.0,
             peak_cpu_percent=max((s.cpu[i] for i in keep), default=0.0),
             max_capacity=max((s.total[i] for i in keep), default=0),
             instance_hours=sum(s.total[i] for i in keep) * hours,
@@ -294,7 +288,12 @@ class _Group(_Run):
         return self.steady + len(self.warming) + len(self.pending)
 
     def run(
-        self, demand: Callable[[float], float], duration: float, measure_from: float, events: Sequence[Event]
+        self,
+        demand: Callable[[float], float],
+        duration: float,
+        measure_from: float,
+        events: Sequence[Event],
+        onset: float,
     ) -> Outcome:
         setup = self.setup
         actions = sorted(setup.actions, key=lambda a: a.at)
@@ -317,7 +316,7 @@ class _Group(_Run):
             closed = {id(stream) for stream in self.streams if stream.add(sample, t)}
             if closed:
                 self.evaluate(t, closed)
-        return self.outcome(measure_from)
+        return self.outcome(measure_from, onset)
 
     def apply(self, action: Action) -> None:
         self.min = action.min if action.min is not None else self.min
@@ -475,7 +474,12 @@ class _Pods(_Run):
         return self.ready + len(self.starting) + self.pending
 
     def run(
-        self, demand: Callable[[float], float], duration: float, measure_from: float, events: Sequence[Event]
+        self,
+        demand: Callable[[float], float],
+        duration: float,
+        measure_from: float,
+        events: Sequence[Event],
+        onset: float,
     ) -> Outcome:
         queue = sorted(events, key=lambda e: e.at)
         t = 0.0
@@ -496,7 +500,7 @@ class _Pods(_Run):
                 self.sync(t)
             self.schedule(t)
             t += STEP
-        return self.outcome(measure_from)
+        return self.outcome(measure_from, onset)
 
     def advance(self, t: float) -> None:
         while self.starting and self.starting[0] <= t:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from courier.storm.engine import STEP, Action, Behaviour, Event, FleetSetup, Nodes, StepRule, Window, simulate
+from courier.storm.engine import STEP, Action, Behaviour, Event, FleetSetup, Nodes, StepRule, Tracking, Window, simulate
 
 #: Issue 9's worked case: 10 instances at 50% CPU, target 80%, 60 s metrics seen 60 s late,
 #: 180 s launches, 300 s warmup, hit by an unannounced 4x step.
@@ -262,3 +262,41 @@ def test_nodes_are_asked_for_at_the_autoscalers_scan_and_ready_after_provisionin
     # No pod beyond 21 serves before the node (scan + 120 s) and its pod start (20 s).
     assert serving[scan + 120 + 20 - STEP] == 21 * 25
     assert serving[scan + 120 + 20] == 27 * 25
+
+
+#: prod's AWS fleet shape (components/aws/surge.py): the 1-minute CPU policy without scale-in,
+#: the 10-second one, and the step on saturation.
+SURGE = replace(
+    TEN,
+    min=6,
+    desired=6,
+    max=60,
+    warmup=60,
+    warm_pool=15,
+    warm_resume=45,
+    scale_in=False,
+    tracking=(Tracking(80, 10, 20),),
+    step_rules=(StepRule(95, 1, 250, 2, 0, period=10, delay=20),),
+)
+
+
+def test_the_saturation_step_adds_its_share_of_the_serving_instances_once() -> None:
+    normal = 6 * 100 * 0.75
+    outcome = simulate(SURGE, lambda t: normal if t < 600 else normal * 4, 1800, measure_from=600)
+    changes = desired_changes(outcome)
+    # The first saturated 10 s datapoint (600-610) is seen at 630: +250% of 6 = 15 -> 21.
+    assert changes[1] == (0.5, 21)
+    # Instances launching or warming count as added: no second step while they come; they
+    # serve 45 s later from the warm pool, the 10 s policy then tops up to the target (23 at
+    # 140 s), and the 1-minute policy, a few minutes behind on 86% datapoints, adds one more.
+    assert changes[2:] == [(140 / 60, 23), (7.0, 24)]
+    assert outcome.overloaded_minutes == 1.25 and outcome.max_capacity == 24
+
+
+def test_scale_in_waits_for_every_policy_that_may_scale_in() -> None:
+    # 12 instances at 40%: the 10 s policy alone scales in after 15 x 10 s (+20 s); with the
+    # 1-minute policy also voting, only after 15 minutes (+1 minute).
+    fast_only = simulate(replace(SURGE, desired=12), lambda t: 480, 1800)
+    both = simulate(replace(SURGE, desired=12, scale_in=True), lambda t: 480, 1800)
+    assert desired_changes(fast_only, origin=0)[1] == (170 / 60, 6)
+    assert desired_changes(both, origin=0)[1] == (16.0, 6)
