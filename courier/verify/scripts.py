@@ -282,30 +282,23 @@ def deployment_images_in_region(context: Context) -> Iterator[Issue]:
                 if not isinstance(image, str) or not image or image.startswith("["):
                     continue
                 where = f"spec.template.spec.{field}[{k}].image"
-                match = _ECR.fullmatch(image.split("@", 1)[0].rsplit(":", 1)[0])
-                if match is None:
-                    yield Issue(
-                        deployment.urn,
-                        where,
+                problem = _outside_region(image.split("@", 1)[0].rsplit(":", 1)[0], home, declared, replication)
+                if problem is None:
+                    continue
+                kind, name, region = problem
+                if kind == "not-ecr":
+                    message = (
                         f"pulls {image}, not from ECR in its cluster's region {home}: run the service's "
-                        "release from the stack's registry (services[].artifact)",
+                        "release from the stack's registry (services[].artifact)"
                     )
-                elif match.group("region") != home:
-                    yield Issue(
-                        deployment.urn,
-                        where,
-                        f"pulls {match.group('name')} from ECR in {match.group('region')}, not from its "
-                        f"cluster's region {home}",
+                elif kind == "other-region":
+                    message = f"pulls {name} from ECR in {region}, not from its cluster's region {home}"
+                else:
+                    message = (
+                        f"pulls {image} but the plan declares no ECR repository {name!r} in {home} "
+                        "(nor replicates one there)"
                     )
-                elif (home, match.group("name")) not in declared and not _replicated(
-                    declared, replication, home, match.group("name")
-                ):
-                    yield Issue(
-                        deployment.urn,
-                        where,
-                        f"pulls {image} but the plan declares no ECR repository {match.group('name')!r} in "
-                        f"{home} (nor replicates one there)",
-                    )
+                yield Issue(deployment.urn, where, message)
 
 
 def addon_images_in_region(context: Context) -> Iterator[Issue]:
@@ -341,16 +334,14 @@ def addon_images_in_region(context: Context) -> Iterator[Issue]:
                 )
                 continue
             reference = f"{registry}/{repository}" if registry else repository
-            match = _ECR.fullmatch(reference)
-            if match is None or match.group("region") != home:
+            problem = _outside_region(reference, home, declared, replication)
+            if problem is not None and problem[0] != "undeclared":
                 yield Issue(release.urn, where, f"{image.name} is pulled from {reference}, not from ECR in {home}")
-            elif (home, match.group("name")) not in declared and not _replicated(
-                declared, replication, home, match.group("name")
-            ):
+            elif problem is not None:
                 yield Issue(
                     release.urn,
                     where,
-                    f"{image.name}: the plan declares no ECR repository {match.group('name')!r} in {home} "
+                    f"{image.name}: the plan declares no ECR repository {problem[1]!r} in {home} "
                     "(nor replicates one there)",
                 )
             if tag != image.tag:
@@ -419,6 +410,26 @@ def acr_images_in_region(context: Context) -> Iterator[Issue]:
                         "userData",
                         f"pulls {namespace}/{repository} but the plan declares no such repository in {region}",
                     )
+
+
+def _outside_region(
+    repository: str,
+    home: str | None,
+    declared: set[tuple[str | None, Any]],
+    replication: dict[str, list[tuple[str, list[str]]]],
+) -> tuple[str, str, str] | None:
+    """Why an image repository reference is not one of ECR in ``home`` that the plan declares
+    there or replicates there: ("not-ecr" | "other-region" | "undeclared", name, region); None
+    when it is."""
+    match = _ECR.fullmatch(repository)
+    if match is None:
+        return ("not-ecr", repository, "")
+    name, region = match.group("name"), match.group("region")
+    if region != home:
+        return ("other-region", name, region)
+    if (home, name) not in declared and not _replicated(declared, replication, home, name):
+        return ("undeclared", name, region)
+    return None
 
 
 def _replicated(
