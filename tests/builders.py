@@ -23,6 +23,17 @@ def region(name: str, role: str, cidr: str, zones: str = "abc", **extra: Any) ->
     }
 
 
+#: An Alibaba Cloud region for mainland China, to add to a config.
+HANGZHOU = {
+    "name": "cn-hangzhou",
+    "cloud": "alicloud",
+    "role": "secondary",
+    "availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"],
+    "cidr": "10.40.0.0/16",
+    "certificateId": "12345678-cn-hangzhou",
+}
+
+
 def service(name: str, port: int, **extra: Any) -> dict[str, Any]:
     return {
         "name": name,

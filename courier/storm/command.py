@@ -170,7 +170,8 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, plan_for: Callable[..., Any],
             f
             for r in ran
             for f in r.fleets
-            if f.unjudged is None and not results.exempted(exempt, _objective_of(r.scenario.kind), f)
+            if f.unjudged is None
+            and not (r.scenario.kind in ("surge", "promotion") and results.exempted(exempt, r.scenario.kind, f))
         ]
         unserved = [f.outcome.unserved_percent for f in judged] or [0.0]
         hours = sum(f.outcome.instance_hours for f in judged)
@@ -191,9 +192,3 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, plan_for: Callable[..., Any],
     else:
         out.print(grid)
     return EXIT_OK
-
-
-def _objective_of(kind: str) -> str:
-    """The objective a scenario kind is judged by (losses and replays by none: 'promotion' never
-    exempts them unless the config says so)."""
-    return "surge" if kind == "surge" else "promotion"

@@ -33,7 +33,7 @@ Pods (Kubernetes HorizontalPodAutoscaler, as KEDA configures it):
 - KEDA cron triggers hold at least their ``desiredReplicas`` inside their window.
 - A pod needs room on a node (its CPU request); pending pods make the cluster autoscaler add
   nodes up to the node group's max, schedulable ``node_provision`` seconds later; a scheduled
-  pod is ready ``pod_start`` seconds later.
+  pod is ready ``boot`` seconds later (a pod's start).
 
 Serving: each serving instance (or ready pod) handles ``rps`` requests per second at 100% CPU;
 demand beyond the fleet's serving capacity is unserved.
@@ -156,12 +156,12 @@ class FleetSetup:
     nodes: Nodes | None = None
     windows: tuple[Window, ...] = ()
     node_provision: float = 120
-    pod_start: float = 20
 
 
 @dataclass(frozen=True)
 class Event:
-    """At ``at`` seconds, ``lose`` serving instances vanish (a lost zone); the group replaces them."""
+    """At ``at`` seconds, ``lose_share`` of the serving instances (and nodes) vanish, as in a lost
+    zone; the group replaces them."""
 
     at: float
     lose_share: float
@@ -539,7 +539,13 @@ class _Pods(_Run):
         if recommendation > current:
             window = [r for at, r in self.history if at > t - behaviour.up_window] or [recommendation]
             recommendation = min(window) if behaviour.up_window else recommendation
-            limit = max(math.ceil(current * (1 + behaviour.up_percent / 100)), current + behaviour.up_pods)
+            # The policies bound the growth over their period, from the count at its start
+            # (Kubernetes: "periodSeconds ... the length of time in the past for which the
+            # policy must hold true"); a 15 s period is one sync, i.e. the current count.
+            series = self.series
+            first = bisect.bisect_right(series.time, t - behaviour.up_period)
+            base = series.total[first] if first < len(series.total) else current
+            limit = max(math.ceil(base * (1 + behaviour.up_percent / 100)), base + behaviour.up_pods)
             wanted = min(recommendation, limit)
         else:
             window = [r for at, r in self.history if at > t - behaviour.down_window]
@@ -577,7 +583,7 @@ class _Pods(_Run):
             room = max(0, self.nodes * nodes.pods_per_node - self.ready - len(self.starting))
         placed = min(room, self.pending)
         self.pending -= placed
-        self.starting.extend(t + self.setup.pod_start for _ in range(placed))
+        self.starting.extend(t + self.setup.boot for _ in range(placed))
         if nodes is not None and self.pending and t % CLUSTER_AUTOSCALER_SCAN == 0:
             coming = len(self.node_arrivals) * nodes.pods_per_node
             short = self.pending - coming

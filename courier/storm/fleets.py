@@ -28,6 +28,12 @@ ASG_POLICY = "aws:autoscaling/policy:Policy"
 ASG_SCHEDULE = "aws:autoscaling/schedule:Schedule"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+#: Resolvers and clients keep an answer for the record's TTL: 60 s for an alias to a load
+#: balancer (Route 53 Developer Guide, "Choosing between alias and non-alias records").
+DNS_CACHE_SECONDS = 60
+#: Route 53's defaults when the Plan has no endpoint health check: 30 s interval, 3 failures.
+DEFAULT_HEALTH_CHECK = (30, 3)
 ESS_GROUP = "alicloud:ess/scalingGroup:ScalingGroup"
 ESS_RULE = "alicloud:ess/scalingRule:ScalingRule"
 ESS_TASK = "alicloud:ess/scheduledTask:ScheduledTask"
@@ -139,6 +145,9 @@ class Environment:
     regions: Mapping[str, Mapping[str, Any]]
     objectives: Mapping[str, Any] | None
     notes: tuple[str, ...] = ()
+    #: Seconds from a region's loss to its users reaching the survivors: the slowest endpoint
+    #: health check's interval x failure threshold, plus DNS caching.
+    failover_seconds: float = DEFAULT_HEALTH_CHECK[0] * DEFAULT_HEALTH_CHECK[1] + DNS_CACHE_SECONDS
 
 
 def read(plan: Plan) -> Environment:
@@ -179,7 +188,22 @@ def read(plan: Plan) -> Environment:
         regions=storm.get("regions", {}),
         objectives=storm.get("objectives"),
         notes=tuple(notes),
+        failover_seconds=_failover_seconds(index),
     )
+
+
+def _failover_seconds(index: _Index) -> float:
+    """Route 53 marks an endpoint unhealthy after ``failureThreshold`` failed checks
+    ``requestInterval`` seconds apart (HealthCheck API); calculated checks follow their children."""
+    checks = [
+        (
+            int(h.inputs.get("requestInterval") or DEFAULT_HEALTH_CHECK[0]),
+            int(h.inputs.get("failureThreshold") or DEFAULT_HEALTH_CHECK[1]),
+        )
+        for h in index.of(HEALTH_CHECK)
+        if h.inputs.get("type") not in ("CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
+    ] or [DEFAULT_HEALTH_CHECK]
+    return max(interval * threshold for interval, threshold in checks) + DNS_CACHE_SECONDS
 
 
 class _Index:

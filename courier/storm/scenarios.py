@@ -41,9 +41,6 @@ SURGE_MULTIPLIER = 4
 SURGE_SETTLE_MINUTES = 10
 STORM_HOUR = 60
 LOSS_AFTER_MINUTES = 30
-#: Route 53's health checks as the program builds them (components/aws/global_traffic.py):
-#: 30 s interval x 3 failures, plus 60 s of resolver and client DNS caching.
-FAILOVER_SECONDS = 30 * 3 + 60
 #: How many days ahead Alibaba ESS accepts a scheduled task (CreateScheduledTask).
 ESS_HORIZON_DAYS = 90
 PROMOTION_LEVELS = (1.0, 1.25, 1.5)
@@ -160,7 +157,6 @@ def setup(fleet: Fleet, at: datetime) -> FleetSetup:
             nodes=fleet.nodes,
             windows=windows,
             node_provision=float(a["nodeProvisionSeconds"]),
-            pod_start=float(a["podStartSeconds"]),
         )
     return replace(
         common,
@@ -375,7 +371,7 @@ def _region_loss(
         runs.append(
             replace(
                 run,
-                demand=_plus(run.demand, extra, at + FAILOVER_SECONDS),
+                demand=_plus(run.demand, extra, at + environment.failover_seconds),
                 duration=duration,
                 measure_from=at,
                 surge_at=at,
@@ -385,7 +381,7 @@ def _region_loss(
     return Scenario(
         "region-loss",
         "region-loss",
-        f"{lost} is lost {LOSS_AFTER_MINUTES} minutes into {promotion.name}; after {FAILOVER_SECONDS} s of "
+        f"{lost} is lost {LOSS_AFTER_MINUTES} minutes into {promotion.name}; after {environment.failover_seconds:g} s of "
         f"failover its users reach {', '.join(sorted(survivors)) or 'no region'}",
         base.start,
         tuple(runs),

@@ -11,7 +11,7 @@ import pytest
 
 from components import catalog
 from components.spec import Problem, SpecError
-from tests.builders import mutated, region, service, spec_of, valid_config
+from tests.builders import HANGZHOU, mutated, region, service, spec_of, valid_config
 from tests.conftest import ROOT
 
 
@@ -562,14 +562,6 @@ def test_dev_may_leave_roles_without_receivers() -> None:
     assert spec_of(mutated(dev, "dev")).alerting.receivers == {}
 
 
-HANGZHOU = {
-    "name": "cn-hangzhou",
-    "cloud": "alicloud",
-    "role": "secondary",
-    "availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"],
-    "cidr": "10.40.0.0/16",
-    "certificateId": "12345678-cn-hangzhou",
-}
 KUBE_IMAGE = "registry.example.com/notify@sha256:" + "c" * 64
 #: On an EKS cluster the stack builds: the release from ECR in the cluster's region.
 KUBE_SERVICE = {

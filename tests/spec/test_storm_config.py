@@ -8,8 +8,7 @@ import pytest
 
 from components.spec import SpecError
 from components.spec.storm import DEFAULT_ASSUMPTIONS, resolved
-from tests.builders import mutated, spec_of, valid_config
-from tests.spec.test_spec import HANGZHOU
+from tests.builders import HANGZHOU, mutated, spec_of, valid_config
 
 
 def problems(config: dict[str, Any]) -> list[str]:

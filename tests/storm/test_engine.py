@@ -110,7 +110,6 @@ PODS = FleetSetup(
     rps=25,
     boot=20,
     metric_delay=30,
-    pod_start=20,
     behaviour=Behaviour(),
     nodes=Nodes(pods_per_node=7, min=3, max=10, desired=3),
     node_provision=120,
@@ -335,3 +334,15 @@ def test_pods_of_a_lost_zone_restart_on_the_other_nodes() -> None:
     serving = dict(zip(outcome.series.time, outcome.series.serving, strict=True))
     # 2 of 6 pods go with the zone; 2 nodes still have room: they restart 20 s later.
     assert (serving[295], serving[300], serving[315], serving[320]) == (150, 100, 100, 150)
+
+
+def test_the_hpa_bounds_growth_over_its_policy_period() -> None:
+    # With a 60 s period, 100% more than the count 60 s ago: 6 -> 12 at the first sync, and no
+    # more until a minute after the surge was seen (the 15 s period lets it double every sync).
+    eager = replace(PODS, cpu_target=20, nodes=Nodes(pods_per_node=7, min=20, max=20, desired=20))
+    demand = lambda t: 6 * 25 * 0.1 if t < 600 else 6 * 25 * 4  # noqa: E731
+    slow = simulate(replace(eager, behaviour=Behaviour(up_period=60)), demand, 900, measure_from=600)
+    fast = simulate(eager, demand, 900, measure_from=600)
+    growth = lambda o: [d for t, d in zip(o.series.time, o.series.desired, strict=True) if 635 <= t <= 680]  # noqa: E731
+    assert growth(slow)[0] == 12 and max(growth(slow)) == 12
+    assert max(growth(fast)) > 12

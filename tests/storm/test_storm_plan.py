@@ -258,3 +258,9 @@ def test_a_sweep_prints_a_row_per_value_without_exempt_fleets(stack_plans, capsy
     [row] = document["rows"]
     # China is exempt from the surge objective: its 4.17% is not the worst judged fleet.
     assert row["value"] == 80 and row["worstUnserved"] < 1.5 and row["missed"] == 0
+
+
+def test_failover_takes_the_plans_health_checks_and_dns_caching(prod) -> None:
+    # prod's endpoint checks: every 10 s, 3 failures; plus 60 s of DNS caching.
+    assert prod.failover_seconds == 10 * 3 + 60
+    assert "after 90 s of failover" in scenarios.build(prod, "region-loss").description
