@@ -62,6 +62,8 @@ class Identity:
     region: str
     environment: str
     port: int
+    #: ``(name, value)`` of the data stores' endpoints (COURIER_DB_ENDPOINT, ...), sorted.
+    data: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,14 @@ set -euo pipefail
 
 
 def environment_file(identity: Identity) -> str:
+    data = "".join(f"{key}={value}\n" for key, value in identity.data)
     return f"""install -d -m 0755 {CONFIG_DIR}
 cat > {SERVICE_ENV} <<'ENV'
 COURIER_SERVICE={identity.service}
 COURIER_REGION={identity.region}
 COURIER_ENVIRONMENT={identity.environment}
 COURIER_PORT={identity.port}
-ENV
+{data}ENV
 """
 
 

@@ -9,10 +9,13 @@ import pulumi
 import pulumi_alicloud as ali
 import pulumi_aws as aws
 
+from components import lost
 from components.alicloud.region import AlicloudRegion, AlicloudRegionArgs
 from components.aws.certificates import CertificateRegion, Certificates, CertificatesArgs
+from components.aws.data import DataReplication, DataReplicationArgs, MediaBucket, SharedData, SharedDataArgs
+from components.aws.data.settings import data_settings
 from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
-from components.aws.region import AwsRegion, AwsRegionArgs
+from components.aws.region import AwsRegion, AwsRegionArgs, DataInputs
 from components.spec import EnvironmentSpec
 
 TYPE = "courier:index:Environment"
@@ -59,18 +62,67 @@ class CourierEnvironment(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The data tier: the global database first (its origin region's cluster creates it),
+        # then the regions, the origin's first (the others' members join its stores).
+        origin = spec.data_origin
+        shared = SharedData(
+            name,
+            SharedDataArgs(settings=data_settings(spec), origin_region=origin.name),
+            opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, provider=args.aws_providers[origin.code]), lost.options(origin.lost)
+            ),
+        )
         self.regions = {}
-        for region in aws_regions:
-            self.regions[region.code] = AwsRegion(
+        handles = None
+        after: tuple[pulumi.Resource, ...] = ()
+        for region in sorted(aws_regions, key=lambda r: r.name != origin.name):
+            built = AwsRegion(
                 region.code,
                 AwsRegionArgs(
                     spec=spec,
                     region=region,
                     provider=args.aws_providers[region.code],
                     certificate_arn=certificates.arns[region.code],
+                    data=DataInputs(
+                        global_cluster_identifier=shared.global_cluster_identifier,
+                        global_writer_endpoint=shared.global_writer_endpoint,
+                        master_password=shared.master_password,
+                        handles=handles,
+                        after=after,
+                    ),
                 ),
                 opts=child,
             )
+            if built.data is not None and built.data.handles is not None:
+                handles, after = built.data.handles, tuple(built.data.primaries)
+            self.regions[region.code] = built
+        # Keep the configured order (failover priority) for everything that reads it.
+        self.regions = {r.code: self.regions[r.code] for r in aws_regions}
+        DataReplication(
+            name,
+            DataReplicationArgs(
+                settings=data_settings(spec),
+                origin_region=origin.name,
+                origin_provider=args.aws_providers[origin.code],
+                buckets=[
+                    MediaBucket(
+                        region=r.name,
+                        code=r.code,
+                        provider=args.aws_providers[r.code],
+                        bucket=self.regions[r.code].data_tier.bucket,
+                        key_arn=self.regions[r.code].data_tier.key_arn,
+                        versioning=self.regions[r.code].data_tier.bucket_versioning,
+                        lost=r.lost,
+                    )
+                    for r in aws_regions
+                ],
+                aliases={r.name: self.regions[r.code].data_tier.alias for r in aws_regions},
+                global_writer_endpoint=shared.global_writer_endpoint,
+                master_password=shared.master_password,
+                lost_options={r.name: lost.options(True) for r in aws_regions if r.lost},
+            ),
+            opts=child,
+        )
 
         self.alicloud_regions = {}
         for region in spec.regions_of("alicloud"):

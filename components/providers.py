@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi_alicloud as ali
 import pulumi_aws as aws
 
+from components import lost
 from components.spec import EnvironmentSpec
 
 
@@ -14,7 +15,22 @@ def aws_providers(spec: EnvironmentSpec) -> dict[str, aws.Provider]:
     Stacks disable default providers (``pulumi:disable-default-providers``), so a resource
     that forgot its provider fails the preview instead of landing in an ambient region.
     """
-    return {region.code: aws.Provider(f"aws-{region.code}", region=region.name) for region in spec.regions_of("aws")}
+    return {
+        region.code: aws.Provider(
+            f"aws-{region.code}",
+            region=region.name,
+            # A lost region's API is down: the account ID comes from STS elsewhere (components.lost).
+            sts_region=lost.STS_REGION if region.lost else None,
+        )
+        for region in spec.regions_of("aws")
+    }
+
+
+def global_provider() -> aws.Provider:
+    """The provider of what is global (Route 53's records and health checks, the hosted zone
+    lookup): Route 53's API lives in us-east-1, whichever regions the stack runs in, so losing
+    or moving the primary region never moves DNS to another provider."""
+    return aws.Provider("aws-global", region="us-east-1")
 
 
 def alicloud_providers(spec: EnvironmentSpec) -> dict[str, ali.Provider]:

@@ -227,7 +227,71 @@ def _eks_node_group(physical: str, inputs: dict[str, Any], region: str) -> dict[
     return {"resources": [{"autoscalingGroups": [{"name": f"eks-{physical}-{_digest(physical, length=8)}"}]}]}
 
 
+def _global_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = str(inputs.get("globalClusterIdentifier") or physical)
+    return {
+        "arn": f"arn:aws:rds::{ACCOUNT_ID}:global-cluster:{ident}",
+        # The global writer endpoint follows the writer: <id>.global-<random>.global.rds.amazonaws.com
+        "endpoint": f"{ident}.global-{_digest(ident, length=10)}.global.rds.amazonaws.com",
+        "globalClusterResourceId": f"cluster-{_digest('global', ident, length=26).upper()}",
+    }
+
+
+def _rds_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = str(inputs.get("clusterIdentifier") or physical)
+    host = f"{_digest(ACCOUNT_ID, region, length=12)}.{region}.rds.amazonaws.com"
+    return {
+        "id": ident,
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:cluster:{ident}",
+        "endpoint": f"{ident}.cluster-{host}",
+        "readerEndpoint": f"{ident}.cluster-ro-{host}",
+        "clusterResourceId": f"cluster-{_digest(ident, length=26).upper()}",
+    }
+
+
+def _replication_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = str(inputs.get("replicationGroupId") or physical)
+    return {
+        "id": ident,
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:{ident}",
+        "primaryEndpointAddress": f"master.{ident}.{_digest(ident, length=6)}.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{ident}.{_digest(ident, length=6)}.cache.amazonaws.com",
+    }
+
+
+def _global_replication_group(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # ElastiCache prefixes the suffix with a code of its own (e.g. "ldgnf-").
+    ident = f"{_digest('gds', region, length=5)}-{inputs.get('globalReplicationGroupIdSuffix', physical)}"
+    return {
+        "id": ident,
+        "globalReplicationGroupId": ident,
+        "arn": f"arn:aws:elasticache::{ACCOUNT_ID}:globalreplicationgroup:{ident}",
+    }
+
+
+def _table(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    arn = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{physical}"
+    return {"arn": arn, "streamArn": f"{arn}/stream/2026-11-30T00:00:00.000"}
+
+
+def _secret(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{physical}-{_digest(physical, length=6)}"}
+
+
+def _random_password(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # Never a real secret: a fixed, recognisable stand-in of the requested length.
+    length = int(inputs.get("length") or 16)
+    return {"result": ("offline-plan-" + _digest(physical, length=64))[:length]}
+
+
 _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:rds/globalCluster:GlobalCluster": _global_cluster,
+    "aws:rds/cluster:Cluster": _rds_cluster,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": _global_replication_group,
+    "aws:dynamodb/table:Table": _table,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "random:index/randomPassword:RandomPassword": _random_password,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "alicloud:alb/loadBalancer:LoadBalancer": _ali_load_balancer,

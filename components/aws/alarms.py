@@ -70,21 +70,19 @@ class Alarms(pulumi.ComponentResource):
         customer_impact: bool = False,
         settings: aws.cloudwatch.MetricAlarmArgs,
     ) -> None:
-        topics = [self._args.topic_arns[role] for role in oncall.roles_for(severity, category, customer_impact)]
-        if self._args.runbook_base_url:
-            settings.alarm_description = (
-                f"{settings.alarm_description} Runbook: {self._args.runbook_base_url.rstrip('/')}/{runbook}.md"
-            )
-        settings.alarm_actions = topics
-        settings.ok_actions = topics
-        settings.tags = {
-            **self._args.tags,
-            "service": service,
-            "severity": severity,
-            **({"category": category} if category else {}),
-            "customer-impact": str(customer_impact).lower(),
-        }
-        alarm = aws.cloudwatch.MetricAlarm(f"{self._name}-{suffix}", settings, opts=pulumi.ResourceOptions(parent=self))
+        alarm = routed_alarm(
+            f"{self._name}-{suffix}",
+            service=service,
+            severity=severity,
+            category=category,
+            customer_impact=customer_impact,
+            runbook=runbook,
+            topic_arns=self._args.topic_arns,
+            runbook_base_url=self._args.runbook_base_url,
+            tags=self._args.tags,
+            settings=settings,
+            parent=self,
+        )
         self.alarm_names.append(alarm.name)
 
     def _fleet_alarms(self, fleet: FleetWatch) -> None:
@@ -248,6 +246,39 @@ class Alarms(pulumi.ComponentResource):
                 treat_missing_data="notBreaching",
             ),
         )
+
+
+def routed_alarm(
+    name: str,
+    *,
+    service: str,
+    severity: oncall.Severity,
+    runbook: str,
+    topic_arns: Mapping[str, pulumi.Input[str]],
+    runbook_base_url: str,
+    tags: Mapping[str, str],
+    settings: aws.cloudwatch.MetricAlarmArgs,
+    parent: pulumi.Resource,
+    category: str | None = None,
+    customer_impact: bool = False,
+) -> aws.cloudwatch.MetricAlarm:
+    """A CloudWatch alarm that notifies the roles owning its severity (on ALARM and on OK), its
+    description ending with its runbook's link, tagged with what it is about."""
+    topics = [topic_arns[role] for role in oncall.roles_for(severity, category, customer_impact)]
+    if runbook_base_url:
+        settings.alarm_description = (
+            f"{settings.alarm_description} Runbook: {runbook_base_url.rstrip('/')}/{runbook}.md"
+        )
+    settings.alarm_actions = topics
+    settings.ok_actions = topics
+    settings.tags = {
+        **tags,
+        "service": service,
+        "severity": severity,
+        **({"category": category} if category else {}),
+        "customer-impact": str(customer_impact).lower(),
+    }
+    return aws.cloudwatch.MetricAlarm(name, settings, opts=pulumi.ResourceOptions(parent=parent))
 
 
 def _metric(

@@ -91,7 +91,27 @@ class FleetArgs:
     #: Networks allowed to SSH to the instances (break-glass; default none, use SSM).
     ssh_allowed_cidrs: Sequence[str] = ()
     volume_size_gib: int = 30
+    #: The data stores the service may use (components.aws.data): None without any.
+    data: DataAccess | None = None
+    #: False for a lost region (its API is down): the AMI is not looked up, and the launch
+    #: template's image (kept by the engine, ``ignore_changes: ["*"]``) is declared as a marker.
+    reachable: bool = True
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataAccess:
+    """What reaches a service's data stores: the stores' client security group, the endpoints in
+    its boot environment, and the IAM policy document of exactly what it may do with them."""
+
+    security_group_id: pulumi.Input[str]
+    environment: Mapping[str, pulumi.Input[str]]
+    policy: pulumi.Input[str] | None = None
+
+
+#: The image a lost region's launch templates declare: never applied (the engine keeps the
+#: recorded one), never looked up (the region's EC2 API is down).
+KEPT_IMAGE = "kept-from-state"
 
 
 class Fleet(pulumi.ComponentResource):
@@ -149,6 +169,9 @@ class Fleet(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        if args.data is not None and args.data.policy is not None:
+            # Exactly the service's stores (components.aws.data.RegionalData.access).
+            aws.iam.RolePolicy(f"{name}-data", role=role.id, policy=args.data.policy, opts=child)
         launch_permissions = self._launch_permissions(role, fleet_id)
         profile = aws.iam.InstanceProfile(f"{name}-instance", role=role.name, tags=tags, opts=child)
 
@@ -214,7 +237,8 @@ class Fleet(pulumi.ComponentResource):
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     associate_public_ip_address="false",
-                    security_groups=[security_group.id],
+                    security_groups=[security_group.id]
+                    + ([args.data.security_group_id] if args.data is not None else []),
                     delete_on_termination="true",
                 )
             ],
@@ -339,6 +363,8 @@ class Fleet(pulumi.ComponentResource):
     def _image_id(self) -> pulumi.Input[str]:
         # Resolved to a concrete AMI ID at deploy time, not left as `resolve:ssm:`: an
         # instance refresh can only roll back to a launch template that names an AMI ID.
+        if not self._args.reachable:
+            return KEPT_IMAGE
         invoke = pulumi.InvokeOutputOptions(parent=self)
         if self._args.image_parameter is not None:
             return aws.ssm.get_parameter_output(name=self._args.image_parameter, opts=invoke).value

@@ -31,7 +31,17 @@ def user_data(args: FleetArgs) -> pulumi.Output[str]:
             args.metrics.node_exporter.repository_url,
             args.metrics.prometheus.repository_url,
         ]
-    return pulumi.Output.all(*values).apply(lambda resolved: boot.user_data(boot_script(args, *resolved)))
+    data = dict(args.data.environment) if args.data is not None else {}
+    names = sorted(data)
+    return pulumi.Output.all(*values, *[data[k] for k in names]).apply(
+        lambda resolved: boot.user_data(
+            boot_script(
+                args,
+                *resolved[: len(values)],
+                data_environment=dict(zip(names, resolved[len(values) :], strict=True)),
+            )
+        )
+    )
 
 
 def boot_script(
@@ -40,9 +50,13 @@ def boot_script(
     remote_write_url: str | None = None,
     node_exporter_url: str | None = None,
     prometheus_url: str | None = None,
+    *,
+    data_environment: dict[str, str] | None = None,
 ) -> str:
     """The service first (it serves without the agent), then the metrics agent."""
-    identity = boot.Identity(args.service, args.region, args.environment, args.port)
+    identity = boot.Identity(
+        args.service, args.region, args.environment, args.port, tuple(sorted((data_environment or {}).items()))
+    )
     launch = boot.Launch(
         identity,
         image=f"{repository_url}{args.artifact.reference}",

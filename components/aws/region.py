@@ -8,9 +8,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import lost
 from components.aws.alarms import Alarms, AlarmsArgs, FleetWatch
+from components.aws.data import DataHandles, RegionalData, RegionalDataArgs
+from components.aws.data.settings import Routing, data_settings
 from components.aws.eks import EksCluster, EksClusterArgs, PodRole
-from components.aws.fleet import Fleet, FleetArgs, MetricsSink
+from components.aws.fleet import DataAccess, Fleet, FleetArgs, MetricsSink
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceTarget
 from components.aws.network import Network, NetworkArgs
 from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
@@ -33,6 +36,18 @@ class AwsRegionArgs:
     provider: aws.Provider
     #: An issued certificate for the API names, from components.aws.certificates.
     certificate_arn: pulumi.Input[str]
+    #: The region's share of the data tier (what the shared stores and the origin give it).
+    data: DataInputs | None = None
+
+
+@dataclass(frozen=True)
+class DataInputs:
+    global_cluster_identifier: pulumi.Input[str]
+    global_writer_endpoint: pulumi.Input[str]
+    master_password: pulumi.Input[str]
+    #: None in the origin region (it makes them).
+    handles: DataHandles | None = None
+    after: tuple[pulumi.Resource, ...] = ()
 
 
 class AwsRegion(pulumi.ComponentResource):
@@ -44,10 +59,23 @@ class AwsRegion(pulumi.ComponentResource):
 
     load_balancer: LoadBalancer
     fleets: dict[str, Fleet]
+    data: RegionalData | None
+
+    @property
+    def data_tier(self) -> RegionalData:
+        assert self.data is not None, "the environment gives every AWS region its data inputs"
+        return self.data
 
     def __init__(self, name: str, args: AwsRegionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(
-            TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider]))
+            TYPE,
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider])),
+                # A lost region stays declared as it was and is never changed (components.lost).
+                lost.options(args.region.lost),
+            ),
         )
         spec, region = args.spec, args.region
         child = pulumi.ResourceOptions(parent=self)
@@ -98,7 +126,7 @@ class AwsRegion(pulumi.ComponentResource):
                 prefix=_prefix(spec),
                 # One replication configuration per account and region: the primary's copies
                 # every release to the stack's other AWS regions (docs/decisions.md).
-                replicate_to=[r.name for r in spec.regions_of("aws") if r.name != region.name]
+                replicate_to=[r.name for r in spec.active_regions_of("aws") if r.name != region.name]
                 if region.role == "primary" and spec.registry_replication == "managed"
                 else [],
                 protect=spec.safety.protect_stateful,
@@ -118,9 +146,15 @@ class AwsRegion(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.data = self._data(name, spec, region, args.data) if args.data is not None else None
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.fleets = {}
         for service in services:
-            self.fleets[service.name] = self._fleet(name, spec, region, service)
+            access = None
+            if self.data is not None and service.stores:
+                environment, policy = self.data.access(service.name, service.stores, identity.account_id)
+                access = DataAccess(self.data.client_security_group_id, environment, policy)
+            self.fleets[service.name] = self._fleet(name, spec, region, service, access)
         if spec.services_on("kubernetes", region):
             self._kubernetes(name, spec, region)
 
@@ -230,7 +264,32 @@ class AwsRegion(pulumi.ComponentResource):
             opts=child,
         )
 
-    def _fleet(self, name: str, spec: EnvironmentSpec, region: RegionSpec, service: ServiceSpec) -> Fleet:
+    def _data(self, name: str, spec: EnvironmentSpec, region: RegionSpec, inputs: DataInputs) -> RegionalData:
+        return RegionalData(
+            name,
+            RegionalDataArgs(
+                settings=data_settings(spec),
+                region=region.name,
+                code=region.code,
+                availability_zones=region.availability_zones,
+                origin=region.name == spec.data_origin.name,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                global_cluster_identifier=inputs.global_cluster_identifier,
+                global_writer_endpoint=inputs.global_writer_endpoint,
+                master_password=inputs.master_password,
+                handles=inputs.handles,
+                # Measured towards the regions that serve (a lost one's lag is not news).
+                peer_regions=[r.name for r in spec.active_regions_of("aws") if r.name != region.name],
+                routing=Routing(self.topics.topic_arns),
+                after=inputs.after,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _fleet(
+        self, name: str, spec: EnvironmentSpec, region: RegionSpec, service: ServiceSpec, data: DataAccess | None
+    ) -> Fleet:
         capacity = spec.capacity(service, region)
         assert service.artifact is not None, "validated by the spec: VM services name their artifact"
         return Fleet(
@@ -268,6 +327,8 @@ class AwsRegion(pulumi.ComponentResource):
                     prometheus=self.registry.image(_platform(spec, agent.PROMETHEUS), agent.PROMETHEUS.reference),
                 ),
                 ssh_allowed_cidrs=region.ssh_allowed_cidrs,
+                data=data,
+                reachable=not region.lost,
                 tags=spec.tags(service.name),
             ),
             opts=pulumi.ResourceOptions(parent=self),

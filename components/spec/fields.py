@@ -25,7 +25,7 @@ NatGateways = Literal["perZone", "single"]
 _CLOUD_NAMES = {"aws": "an AWS", "alicloud": "an Alibaba Cloud"}
 
 # Keys whose value is a list or mapping: Pulumi hands them to the program as JSON text.
-_STRUCTURED_KEYS = ("regions", "services", "promotions", "alerting", "hostImages", "kubernetesAccess", "storm")
+_STRUCTURED_KEYS = ("regions", "services", "promotions", "alerting", "hostImages", "kubernetesAccess", "storm", "data")
 
 #: What a secret looks like to a reader that cannot decrypt it (the offline plan). Format
 #: checks are skipped for it; everything else about the config is still validated.

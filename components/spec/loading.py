@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from components.spec.errors import Problem, SpecError, _describe
 from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE
 from components.spec.model import KNOWN_KEYS, EnvironmentSpec, _StackConfig
-from components.spec.rules import _check_access, _check_all, _check_quotas, _check_sections_that_parsed, _check_storm
+from components.spec.rules import (
+    _check_access,
+    _check_all,
+    _check_data,
+    _check_quotas,
+    _check_sections_that_parsed,
+    _check_storm,
+)
 
 # --------------------------------------------------------------------------------------
 # Entry points.
@@ -58,6 +65,9 @@ def build_spec(
     )
     problems.extend(_check_access(config.kubernetes_access, list(enumerate(config.regions))))
     problems.extend(_check_storm(config.storm, [s.name for s in config.services], [r.name for r in config.regions]))
+    problems.extend(
+        _check_data(config.environment, config.data, list(enumerate(config.regions)), list(enumerate(config.services)))
+    )
     if problems:
         raise SpecError(problems)
     spec = EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)

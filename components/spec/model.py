@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from components import catalog, planning
+from components.spec.data import DataSpec, Store
 from components.spec.fields import (
     _ALI_IMAGE_NAME,
     _ALI_INSTANCE_TYPE,
@@ -78,12 +79,41 @@ class QuotasSpec(_Model):
     on_demand_standard_vcpus: Annotated[WholeNumber, _between(1, 10_000_000)]
 
 
+class DataReplicaSpec(_Model):
+    """Alibaba Cloud only: the second region in the same country that the region's database
+    and object storage replicate to (PIPL keeps mainland China's data in mainland China). It
+    runs no fleet: a VPC with a vSwitch per zone, the PolarDB standby cluster and the OSS
+    replica bucket."""
+
+    name: str
+    availability_zones: tuple[str, ...]
+    cidr: str
+
+    @property
+    def info(self) -> catalog.RegionInfo:
+        found = catalog.region("alicloud", self.name)
+        assert found is not None, "validated in _check_data_replica"
+        return found
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+
+#: active: built and served. lost: its control plane is unreachable (a region outage): its
+#: resources stay declared exactly as they were, the engine may not change them
+#: (``ignore_changes: ["*"]``), the program makes no call to its API, and it leaves DNS; the
+#: other regions take over (``python -m courier dr``, docs/dr.md).
+RegionStatus = Literal["active", "lost"]
+
+
 class RegionSpec(_Model):
     """One region the environment runs in. Order in config = failover priority."""
 
     name: str
     cloud: catalog.Cloud = "aws"
     role: Role
+    status: RegionStatus = "active"
     availability_zones: tuple[str, ...]
     cidr: str
     #: A warm standby runs this share of the active fleets' min/desired (max stays full).
@@ -103,6 +133,12 @@ class RegionSpec(_Model):
     certificate_id: (
         Annotated[str, _matching(r"[0-9]+(-[a-z0-9-]+)?", "a certificate ID such as 12345678-cn-hangzhou")] | None
     ) = None
+    #: Alibaba Cloud only: where the region's data replicates (required in prod).
+    data_replica: DataReplicaSpec | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.status == "lost"
 
     @property
     def info(self) -> catalog.RegionInfo:
@@ -234,6 +270,9 @@ class ServiceSpec(_Model):
     artifact: ArtifactSpec | None = None
     #: Names of the regions the service runs in. Default: every region.
     regions: tuple[str, ...] | None = None
+    #: The data stores the service uses (courier:data): its role may reach exactly these, and
+    #: their endpoints are in its boot environment.
+    stores: tuple[Store, ...] = ()
 
     def runs_in(self, region: RegionSpec) -> bool:
         return self.regions is None or region.name in self.regions
@@ -366,6 +405,8 @@ class _StackConfig(_Model):
     registry_replication: Literal["managed", "external"] = "managed"
     #: The storm simulator's assumptions and objectives (components.spec.storm).
     storm: StormSpec = StormSpec()
+    #: The data tier (components.spec.data).
+    data: DataSpec = DataSpec()
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())
@@ -417,10 +458,29 @@ class EnvironmentSpec(_StackConfig):
 
     @property
     def primary(self) -> RegionSpec:
-        return next(r for r in self.regions if r.role == "primary")
+        """The active primary region (a lost region keeps the role it had, for its resources)."""
+        return next(r for r in self.regions if r.role == "primary" and not r.lost)
 
     def regions_of(self, cloud: str) -> tuple[RegionSpec, ...]:
+        """Every region of ``cloud``, lost ones included (their resources stay declared)."""
         return tuple(r for r in self.regions if r.cloud == cloud)
+
+    def active_regions_of(self, cloud: str) -> tuple[RegionSpec, ...]:
+        """The regions of ``cloud`` that serve: DNS, replication targets, failover."""
+        return tuple(r for r in self.regions_of(cloud) if not r.lost)
+
+    @property
+    def data_origin(self) -> RegionSpec:
+        """The AWS region whose Aurora cluster created the global database (courier:data)."""
+        name = self.data.database.origin_region
+        if name is None:
+            return self.primary
+        return next(r for r in self.regions_of("aws") if r.name == name)
+
+    @property
+    def database_instances(self) -> int:
+        configured = self.data.database.instances
+        return configured if configured is not None else (2 if self.is_prod else 1)
 
     def services_on(self, platform: str, region: RegionSpec | None = None) -> tuple[ServiceSpec, ...]:
         return tuple(s for s in self.services_in(region) if s.platform == platform)

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from components import catalog, planning
+from components.spec.data import DataSpec
 from components.spec.errors import Problem
 from components.spec.fields import _CLOUD_NAMES, NAMESPACE, RECEIVERS, SECRET_PLACEHOLDER, _architecture, _num
 from components.spec.model import _SAFETY, AccessSpec, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
@@ -49,8 +50,11 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             networks.append((i, network))
     if not complete:
         return
-    roles = [r.role for _, r in regions]
-    primaries = [(i, r) for i, r in regions if r.role == "primary"]
+    # A lost region keeps the role it had (its resources stay declared as they were): the
+    # roles that count are those of the regions that serve.
+    active = [(i, r) for i, r in regions if not r.lost]
+    roles = [r.role for _, r in active]
+    primaries = [(i, r) for i, r in active if r.role == "primary"]
     if len(primaries) == 1 and primaries[0][1].cloud != "aws":
         yield Problem(
             f"{NAMESPACE}:regions[{primaries[0][0]}].cloud",
@@ -58,15 +62,16 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             f"regions, is managed through it (got {primaries[0][1].cloud!r})",
         )
     if roles.count("primary") != 1:
+        lost = " among the regions that are not lost" if len(active) < len(regions) else ""
         yield Problem(
             f"{NAMESPACE}:regions",
-            f"must have exactly one region with role 'primary' (got {roles.count('primary')})",
+            f"must have exactly one region with role 'primary'{lost} (got {roles.count('primary')})",
         )
-    if environment == "prod" and len(regions) < 2:
+    if environment == "prod" and len(active) < 2:
         yield Problem(
             f"{NAMESPACE}:regions",
-            "prod needs at least two regions (a primary plus a secondary or standby) to survive "
-            f"a region outage (got {len(regions)})",
+            "prod needs at least two regions that are not lost (a primary plus a secondary or standby) to "
+            f"survive a region outage (got {len(active)})",
         )
 
 
@@ -92,6 +97,7 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
             )
     elif region.certificate_id is not None:
         yield Problem(f"{at}.certificateId", "is only for Alibaba Cloud regions (AWS regions use ACM)")
+    yield from _check_data_replica(at, region)
     for k, cidr in enumerate(region.ssh_allowed_cidrs):
         try:
             ipaddress.IPv4Network(cidr)
@@ -526,3 +532,95 @@ def _check_quotas(spec: typing.Any) -> Iterator[Problem]:
                 f"{peak} vCPUs of standard instances (got {quota}); request a quota increase (L-1216C47A) or "
                 "lower capacity.max",
             )
+
+
+def _check_data_replica(at: str, region: RegionSpec) -> Iterator[Problem]:
+    """An Alibaba Cloud region's data replica: another Alibaba Cloud region of the same
+    country (PIPL: mainland China's data stays in mainland China), with its own zones and range."""
+    replica = region.data_replica
+    if replica is None:
+        return
+    if region.cloud != "alicloud":
+        yield Problem(
+            f"{at}.dataReplica",
+            "is only for Alibaba Cloud regions (AWS regions replicate to the stack's other AWS regions)",
+        )
+        return
+    info = catalog.region("alicloud", replica.name)
+    if info is None:
+        known = ", ".join(catalog.region_names("alicloud"))
+        yield Problem(
+            f"{at}.dataReplica.name", f"is not an Alibaba Cloud region (got {replica.name!r}; known: {known})"
+        )
+        return
+    home = catalog.region("alicloud", region.name)
+    if replica.name == region.name:
+        yield Problem(f"{at}.dataReplica.name", f"must be another region than the region itself (got {replica.name!r})")
+    elif home is not None and info.country != home.country:
+        yield Problem(
+            f"{at}.dataReplica.name",
+            f"must be in the same country as {region.name} ({home.country}): personal data of mainland China stays "
+            f"in mainland China under PIPL (got {replica.name!r}, {info.country})",
+        )
+    for k, zone in enumerate(replica.availability_zones):
+        if zone not in info.zones:
+            yield Problem(
+                f"{at}.dataReplica.availabilityZones[{k}]",
+                f"is not a zone of {replica.name} (got {zone!r}; zones: {', '.join(info.zones)})",
+            )
+    if len(set(replica.availability_zones)) < 2:
+        yield Problem(
+            f"{at}.dataReplica.availabilityZones",
+            f"needs at least two distinct zones (got {len(set(replica.availability_zones))})",
+        )
+    try:
+        network = ipaddress.IPv4Network(replica.cidr)
+    except ValueError:
+        yield Problem(f"{at}.dataReplica.cidr", f"must be an IPv4 network such as 10.41.0.0/16 (got {replica.cidr!r})")
+        return
+    try:
+        if network.overlaps(ipaddress.IPv4Network(region.cidr)):
+            yield Problem(
+                f"{at}.dataReplica.cidr",
+                f"overlaps the region's own cidr {region.cidr} (got {replica.cidr!r})",
+            )
+    except ValueError:
+        pass
+
+
+def _check_data(environment: str, data: DataSpec, regions: Indexed, services: Indexed) -> Iterator[Problem]:
+    """courier:data against the regions and services: the origin is an AWS region, prod keeps a
+    week of backups and replicates mainland China within China, and services' stores exist where
+    they run."""
+    at = f"{NAMESPACE}:data"
+    aws = [r for _, r in regions if r.cloud == "aws"]
+    origin = data.database.origin_region
+    if origin is not None and origin not in {r.name for r in aws}:
+        names = ", ".join(r.name for r in aws)
+        yield Problem(
+            f"{at}.database.originRegion",
+            f"must be one of the stack's AWS regions, the one whose cluster created the global database "
+            f"(got {origin!r}; AWS regions: {names})",
+        )
+    if environment == "prod" and data.database.backup_retention_days < 7:
+        yield Problem(
+            f"{at}.database.backupRetentionDays",
+            f"must be at least 7 in prod (a week of point-in-time restore; got {data.database.backup_retention_days})",
+        )
+    if environment == "prod" and data.database.instances == 1:
+        yield Problem(
+            f"{at}.database.instances",
+            "must be at least 2 in prod: a cluster with one instance has no failover target in another zone (got 1)",
+        )
+    for i, region in regions:
+        if environment == "prod" and region.cloud == "alicloud" and region.data_replica is None:
+            yield Problem(
+                f"{NAMESPACE}:regions[{i}].dataReplica",
+                "is required in prod for an Alibaba Cloud region: its database and object storage replicate to a "
+                "second Alibaba Cloud region in the same country, e.g. {name: cn-shanghai, availabilityZones: "
+                "[cn-shanghai-e, cn-shanghai-f], cidr: 10.41.0.0/16}",
+            )
+    for i, service in services:
+        for k, store in enumerate(service.stores):
+            if store in service.stores[:k]:
+                yield Problem(f"{NAMESPACE}:services[{i}].stores[{k}]", f"is listed twice (got {store!r})")
