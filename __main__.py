@@ -6,8 +6,9 @@
 
 import pulumi
 
+from components.dr_inputs import dr_inputs
 from components.environment import CourierEnvironment, CourierEnvironmentArgs
-from components.providers import alicloud_providers, aws_providers
+from components.providers import alicloud_providers, aws_providers, global_provider, random_provider
 from components.spec import load_spec
 from components.storm_inputs import storm_inputs
 
@@ -16,7 +17,13 @@ spec = load_spec()
 
 environment = CourierEnvironment(
     "courier",
-    CourierEnvironmentArgs(spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)),
+    CourierEnvironmentArgs(
+        spec=spec,
+        aws_providers=aws_providers(spec),
+        global_provider=global_provider(),
+        random_provider=random_provider(),
+        alicloud_providers=alicloud_providers(spec),
+    ),
 )
 
 pulumi.export("environment", spec.environment)
@@ -36,3 +43,7 @@ pulumi.export(
 # What the storm simulator needs beyond the resources (python -m courier storm reads the Plan):
 # the promotions' forecasts, each region's role, and each service's assumptions and objectives.
 pulumi.export("storm", storm_inputs(spec))
+
+# What `python -m courier dr` needs beyond the resources: regions in failover order with their
+# roles and status, the data tier's origin, the stores each service uses.
+pulumi.export("dr", dr_inputs(spec))

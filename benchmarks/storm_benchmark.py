@@ -55,12 +55,16 @@ def main() -> None:
     week = f"replay:{ROOT / 'data' / 'courier-week.csv'}"
     week_s, _ = best(1, lambda: results.run_all(environment, [scenarios.build(environment, week)]))
     steps = sum(len(f.outcome.series.time) for r in ran for f in r.fleets)
-    print(f"{'stack':<8} {'fleets':>6} {'scenarios':>9} {'steps':>9} {'plan s':>7} {'simulate s':>10} {'total s':>8} {'week s':>7}")
+    print(
+        f"{'stack':<8} {'fleets':>6} {'scenarios':>9} {'steps':>9} {'plan s':>7} {'simulate s':>10} {'total s':>8} {'week s':>7}"
+    )
     print(
         f"{args.stack:<8} {len(environment.fleets):>6} {len(names):>9} {steps:>9} {plan_s:>7.2f} {simulate_s:>10.2f} "
         f"{plan_s + simulate_s:>8.2f} {week_s:>7.2f}"
     )
-    print(f"\nbest of {args.runs} warm runs; {sum(not c.met for c in checks)} of {len(checks)} objectives missed; target total < 10 s")
+    print(
+        f"\nbest of {args.runs} warm runs; {sum(not c.met for c in checks)} of {len(checks)} objectives missed; target total < 10 s"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_alicloud as ali
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components import lost
 from components.alicloud.region import AlicloudRegion, AlicloudRegionArgs
@@ -16,6 +17,7 @@ from components.aws.data import DataReplication, DataReplicationArgs, MediaBucke
 from components.aws.data.settings import data_settings
 from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
 from components.aws.region import AwsRegion, AwsRegionArgs, DataInputs
+from components.aws.region_switch import RegionSwitch, RegionSwitchArgs
 from components.spec import EnvironmentSpec
 
 TYPE = "courier:index:Environment"
@@ -26,7 +28,12 @@ class CourierEnvironmentArgs:
     spec: EnvironmentSpec
     #: AWS provider per region code (components.providers.aws_providers).
     aws_providers: Mapping[str, aws.Provider]
-    #: Alibaba Cloud provider per region code (components.providers.alicloud_providers).
+    #: The provider of global resources (components.providers.global_provider).
+    global_provider: aws.Provider
+    #: Generated secrets (components.providers.random_provider).
+    random_provider: random.Provider
+    #: Alibaba Cloud provider per region code (components.providers.alicloud_providers),
+    #: including mainland China's data replica regions.
     alicloud_providers: Mapping[str, ali.Provider] = field(default_factory=dict)
 
 
@@ -44,19 +51,20 @@ class CourierEnvironment(pulumi.ComponentResource):
         spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
         aws_regions = spec.regions_of("aws")
-        primary = args.aws_providers[spec.primary.code]
         global_name = f"api.{spec.domain}"
 
         # The domain's public hosted zone is managed with the domain itself, outside this stack.
         zone = aws.route53.get_zone_output(
-            name=spec.domain, private_zone=False, opts=pulumi.InvokeOutputOptions(parent=self, provider=primary)
+            name=spec.domain,
+            private_zone=False,
+            opts=pulumi.InvokeOutputOptions(parent=self, provider=args.global_provider),
         )
         certificates = Certificates(
             name,
             CertificatesArgs(
                 global_name=global_name,
                 zone_id=zone.zone_id,
-                regions=[CertificateRegion(r.code, args.aws_providers[r.code]) for r in aws_regions],
+                regions=[CertificateRegion(r.code, args.aws_providers[r.code], r.lost) for r in aws_regions],
                 tags=spec.tags(),
             ),
             opts=child,
@@ -67,7 +75,9 @@ class CourierEnvironment(pulumi.ComponentResource):
         origin = spec.data_origin
         shared = SharedData(
             name,
-            SharedDataArgs(settings=data_settings(spec), origin_region=origin.name),
+            SharedDataArgs(
+                settings=data_settings(spec), origin_region=origin.name, random_provider=args.random_provider
+            ),
             opts=pulumi.ResourceOptions.merge(
                 pulumi.ResourceOptions(parent=self, provider=args.aws_providers[origin.code]), lost.options(origin.lost)
             ),
@@ -98,6 +108,7 @@ class CourierEnvironment(pulumi.ComponentResource):
             self.regions[region.code] = built
         # Keep the configured order (failover priority) for everything that reads it.
         self.regions = {r.code: self.regions[r.code] for r in aws_regions}
+        self._region_switch(name, spec, args, shared.global_cluster_identifier)
         DataReplication(
             name,
             DataReplicationArgs(
@@ -128,7 +139,15 @@ class CourierEnvironment(pulumi.ComponentResource):
         for region in spec.regions_of("alicloud"):
             self.alicloud_regions[region.code] = AlicloudRegion(
                 region.code,
-                AlicloudRegionArgs(spec=spec, region=region, provider=args.alicloud_providers[region.code]),
+                AlicloudRegionArgs(
+                    spec=spec,
+                    region=region,
+                    provider=args.alicloud_providers[region.code],
+                    replica_provider=args.alicloud_providers[region.data_replica.code]
+                    if region.data_replica is not None
+                    else None,
+                    random_provider=args.random_provider,
+                ),
                 opts=child,
             )
 
@@ -146,7 +165,8 @@ class CourierEnvironment(pulumi.ComponentResource):
                         zone_id=self.regions[r.code].load_balancer.zone_id,
                         health_paths=[s.public_health_path for s in spec.fronted_services(r)],
                     )
-                    for r in aws_regions
+                    # A lost region leaves DNS: no records, no health checks probing it.
+                    for r in spec.active_regions_of("aws")
                 ],
                 geo_endpoints=[
                     GeoEndpoint(
@@ -156,11 +176,12 @@ class CourierEnvironment(pulumi.ComponentResource):
                         dns_name=self.alicloud_regions[r.code].load_balancer.dns_name,
                         health_paths=[s.public_health_path for s in spec.fronted_services(r)],
                     )
-                    for r in spec.regions_of("alicloud")
+                    for r in spec.active_regions_of("alicloud")
                 ],
                 tags=spec.tags(),
             ),
-            opts=pulumi.ResourceOptions(parent=self, providers=[primary]),
+            # Route 53 through the global provider: moving or losing the primary moves no record.
+            opts=pulumi.ResourceOptions(parent=self, providers=[args.global_provider]),
         )
 
         self.api_url = pulumi.Output.from_input(f"https://{global_name}")
@@ -169,4 +190,44 @@ class CourierEnvironment(pulumi.ComponentResource):
                 "apiUrl": self.api_url,
                 "loadBalancers": {code: r.load_balancer.dns_name for code, r in self.regions.items()},
             }
+        )
+
+    def _region_switch(
+        self,
+        name: str,
+        spec: EnvironmentSpec,
+        args: CourierEnvironmentArgs,
+        global_cluster_identifier: pulumi.Input[str],
+    ) -> None:
+        """Prod's failover in AWS's own engine: an ARC Region switch plan between the primary
+        and the secondary (a plan takes exactly two regions), operable from AWS even when this
+        repository's runner is not (components.aws.region_switch)."""
+        if not spec.is_prod:
+            return
+        primary = spec.primary
+        secondary = next((r for r in spec.active_regions_of("aws") if r.role == "secondary"), None)
+        if secondary is None:
+            return
+        pair = (primary, secondary)
+        # A service is switched when it has a fleet in both regions (the step takes one group each).
+        services = [s for s in self.regions[primary.code].fleets if s in self.regions[secondary.code].fleets]
+        RegionSwitch(
+            name,
+            RegionSwitchArgs(
+                stack=spec.stack,
+                primary_region=primary.name,
+                secondary_region=secondary.name,
+                auto_scaling_groups={
+                    r.name: {s: self.regions[r.code].fleets[s].group_arn for s in services} for r in pair
+                },
+                database_cluster_arns={r.name: self.regions[r.code].data_tier.cluster_arn for r in pair},
+                global_cluster_identifier=global_cluster_identifier,
+                rto_minutes=spec.data.rto_minutes,
+                # The receiving region keeps its own users and takes the other's: twice the
+                # other's largest desired capacity of the last 24 hours.
+                capacity_percent=200,
+                tags=spec.tags(),
+            ),
+            # Region switch plans are global (their API is in us-east-1).
+            opts=pulumi.ResourceOptions(parent=self, providers=[args.global_provider]),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi_alicloud as ali
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components import lost
 from components.spec import EnvironmentSpec
@@ -35,7 +36,18 @@ def global_provider() -> aws.Provider:
 
 def alicloud_providers(spec: EnvironmentSpec) -> dict[str, ali.Provider]:
     """An explicit Alibaba Cloud provider per Alibaba Cloud region, keyed by region code."""
-    return {
+    providers = {
         region.code: ali.Provider(f"alicloud-{region.code}", region=region.name)
         for region in spec.regions_of("alicloud")
     }
+    # Where mainland China's data replicates (regions[].dataReplica): a region of its own.
+    for region in spec.regions_of("alicloud"):
+        replica = region.data_replica
+        if replica is not None and replica.code not in providers:
+            providers[replica.code] = ali.Provider(f"alicloud-{replica.code}", region=replica.name)
+    return providers
+
+
+def random_provider() -> random.Provider:
+    """Generated secrets (the database passwords): stacks disable default providers."""
+    return random.Provider("random")

@@ -26,7 +26,9 @@ def storm_inputs(spec: EnvironmentSpec) -> dict[str, Any]:
         ],
         "regions": {
             r.name: {"code": r.code, "role": r.role, "cloud": r.cloud, "zones": list(r.availability_zones)}
+            # A lost region serves nobody: its fleets are not simulated, nor counted as survivors.
             for r in spec.regions
+            if not r.lost
         },
         "services": {
             s.name: {

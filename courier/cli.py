@@ -25,6 +25,7 @@ from rich.markup import escape
 
 from components import spec as spec_module
 from courier import analyze, artifacts, render, verify
+from courier.dr import command as dr_command
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
@@ -78,7 +79,25 @@ def parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     storm_command.add_parser(commands, _timestamp)
+    dr_command.add_parser(commands, _timestamp)
     return top
+
+
+def judge(plan: Plan, err: Console, at: datetime | None = None) -> tuple[bool, str]:
+    """The pack (with the plan's environment's config) and the verification over ``plan``:
+    (no mandatory violation and no finding, a one-line verdict)."""
+    policy_file = policy_config_file(plan, None, err)
+    plan.policies = analyze.analyze(plan, PROJECT_ROOT / "policies", policy_file, plan_time=at).to_json()
+    plan.verification = verify.verify(plan).to_json()
+    violations = plan.policies.get("violations", [])
+    mandatory = [v for v in violations if v.get("level") == "mandatory"]
+    findings = plan.verification["findings"]
+    pack = plan.policies.get("pack", "the pack")
+    verdict = f"{pack}: {len(mandatory)} mandatory and {len(violations) - len(mandatory)} advisory violations"
+    verdict += f"; verification: {len(findings)} findings"
+    for violation in mandatory[:5]:
+        verdict += f"\n    {violation.get('policy')}: {violation.get('message')}"
+    return not mandatory and not findings, verdict
 
 
 def make_plan(
@@ -218,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "storm":
             return storm_command.run(args, make_plan, out, err)
+        if args.command == "dr":
+            return dr_command.run(args, make_plan, lambda plan: judge(plan, err, args.at), out, err, PROJECT_ROOT)
         plan = make_plan(args.stack, args.config_file, args.at)
     except ConfigFileError as problem:
         # emoji=False: a key such as courier:loop: must not turn into a picture.

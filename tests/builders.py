@@ -31,6 +31,12 @@ HANGZHOU = {
     "availabilityZones": ["cn-hangzhou-h", "cn-hangzhou-i"],
     "cidr": "10.40.0.0/16",
     "certificateId": "12345678-cn-hangzhou",
+    # PIPL: its data replicates within mainland China (required in prod).
+    "dataReplica": {
+        "name": "cn-shanghai",
+        "availabilityZones": ["cn-shanghai-e", "cn-shanghai-f"],
+        "cidr": "10.41.0.0/16",
+    },
 }
 
 
@@ -106,13 +112,17 @@ def environment(config: dict[str, Any], stack: str = "test") -> Callable[[], Non
     def program() -> None:
         # Imported here: the spec tests need no Pulumi providers.
         from components.environment import CourierEnvironment, CourierEnvironmentArgs
-        from components.providers import alicloud_providers, aws_providers
+        from components.providers import alicloud_providers, aws_providers, global_provider, random_provider
 
         spec = spec_of(config, stack=stack)
         CourierEnvironment(
             "courier",
             CourierEnvironmentArgs(
-                spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)
+                spec=spec,
+                aws_providers=aws_providers(spec),
+                global_provider=global_provider(),
+                random_provider=random_provider(),
+                alicloud_providers=alicloud_providers(spec),
             ),
         )
 

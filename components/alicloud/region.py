@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_alicloud as ali
+import pulumi_random as random
 
 from components import planning
 from components.alicloud import names
+from components.alicloud.data import AlicloudData, AlicloudDataArgs
 from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
@@ -26,6 +28,10 @@ class AlicloudRegionArgs:
     region: RegionSpec
     #: The region's Alibaba Cloud provider; every child resource is created through it.
     provider: ali.Provider
+    #: The provider of the region's data replica (regions[].dataReplica), when it has one.
+    replica_provider: ali.Provider | None = None
+    #: Generates the database password (components.providers.random_provider).
+    random_provider: random.Provider | None = None
 
 
 class AlicloudRegion(pulumi.ComponentResource):
@@ -147,6 +153,42 @@ class AlicloudRegion(pulumi.ComponentResource):
                     region=region.name,
                     environment=spec.environment,
                     tags=spec.tags(service.name),
+                ),
+                opts=child,
+            )
+        replica = region.data_replica
+        self.data: AlicloudData | None = None
+        if replica is not None and args.replica_provider is not None and args.random_provider is not None:
+            # PIPL: mainland China's data stays in mainland China (components.alicloud.data).
+            self.data = AlicloudData(
+                f"{name}-data",
+                AlicloudDataArgs(
+                    stack=spec.stack,
+                    region=region.name,
+                    region_code=region.code,
+                    provider=args.provider,
+                    vpc_id=network.vpc_id,
+                    vpc_cidr=region.cidr,
+                    app_vswitch_ids=network.app_vswitch_ids,
+                    zones=region.availability_zones,
+                    replica_region=replica.name,
+                    replica_region_code=replica.code,
+                    replica_provider=args.replica_provider,
+                    replica_zones=replica.availability_zones,
+                    replica_cidr=replica.cidr,
+                    account_id=account.id,
+                    random_provider=args.random_provider,
+                    domain=spec.domain,
+                    engine_version=spec.data.database.engine_version.split(".")[0],
+                    node_class=spec.data.china.polardb_node_class,
+                    nodes=max(2, spec.database_instances),
+                    backup_retention_days=min(14, max(3, spec.data.database.backup_retention_days)),
+                    noncurrent_version_days=spec.data.media_noncurrent_days,
+                    lag_alarm_seconds=int(spec.data.rpo_alarm_seconds),
+                    multi_zone=spec.is_prod,
+                    deletion_protection=spec.safety.deletion_protection,
+                    protect=spec.safety.protect_stateful,
+                    tags=spec.tags(),
                 ),
                 opts=child,
             )

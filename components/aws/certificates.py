@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components import lost
+
 TYPE = "courier:aws:Certificates"
 
 
@@ -15,6 +17,13 @@ TYPE = "courier:aws:Certificates"
 class CertificateRegion:
     code: str
     provider: aws.Provider
+    #: A lost region's certificate and records stay as they are (components.lost).
+    lost: bool = False
+
+    def options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(parent=parent, provider=self.provider), lost.options(self.lost)
+        )
 
 
 @dataclass(frozen=True)
@@ -52,12 +61,12 @@ class Certificates(pulumi.ComponentResource):
                 subject_alternative_names=[args.global_name],
                 validation_method="DNS",
                 tags=dict(args.tags),
-                opts=pulumi.ResourceOptions(parent=self, provider=region.provider),
+                opts=region.options(self),
             )
 
         first = args.regions[0]
         shared_record = self._validation_record(
-            f"{name}-shared", certificates[first.code], args.global_name, args.zone_id, first.provider
+            f"{name}-shared", certificates[first.code], args.global_name, args.zone_id, first
         )
         self.arns = {}
         for region in args.regions:
@@ -67,13 +76,13 @@ class Certificates(pulumi.ComponentResource):
                 certificate,
                 regional_name(region.code, args.global_name),
                 args.zone_id,
-                region.provider,
+                region,
             )
             validation = aws.acm.CertificateValidation(
                 f"{name}-{region.code}",
                 certificate_arn=certificate.arn,
                 validation_record_fqdns=[own_record.fqdn, shared_record.fqdn],
-                opts=pulumi.ResourceOptions(parent=self, provider=region.provider),
+                opts=region.options(self),
             )
             self.arns[region.code] = validation.certificate_arn
         self.register_outputs({"certificateArns": self.arns})
@@ -84,7 +93,7 @@ class Certificates(pulumi.ComponentResource):
         certificate: aws.acm.Certificate,
         domain: str,
         zone_id: pulumi.Input[str],
-        provider: aws.Provider,
+        region: CertificateRegion,
     ) -> aws.route53.Record:
         option = certificate.domain_validation_options.apply(
             lambda options: next(o for o in options if o.domain_name == domain)
@@ -96,5 +105,5 @@ class Certificates(pulumi.ComponentResource):
             type=option.apply(lambda o: o.resource_record_type or "CNAME"),
             records=[option.apply(lambda o: o.resource_record_value or "")],
             ttl=300,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            opts=region.options(self),
         )

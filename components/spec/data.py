@@ -73,5 +73,7 @@ class DataSpec(_Model):
     #: Replication lag that raises a warning, per store (seconds): Aurora's typical lag is under
     #: a second, DynamoDB's usually a second or two, S3 Replication Time Control's SLA 15 minutes.
     rpo_alarm_seconds: Annotated[Number, _between(1, 3600)] = 10
+    #: The recovery time objective of a region switch (the ARC Region switch plan's, prod).
+    rto_minutes: Annotated[WholeNumber, _between(1, 1440)] = 15
     #: Days a proof-of-delivery photo's older versions (overwritten or deleted) are kept.
     media_noncurrent_days: Annotated[WholeNumber, _between(1, 3650)] = 90

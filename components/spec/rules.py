@@ -68,10 +68,11 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             f"must have exactly one region with role 'primary'{lost} (got {roles.count('primary')})",
         )
     if environment == "prod" and len(active) < 2:
+        serving = " that are not lost" if len(active) < len(regions) else ""
         yield Problem(
             f"{NAMESPACE}:regions",
-            "prod needs at least two regions that are not lost (a primary plus a secondary or standby) to "
-            f"survive a region outage (got {len(active)})",
+            f"prod needs at least two regions{serving} (a primary plus a secondary or standby) to survive a region "
+            f"outage (got {len(active)})",
         )
 
 
@@ -89,6 +90,13 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
                 f"{at}.role",
                 "an Alibaba Cloud region serves mainland China as an active region and must be "
                 f"'secondary' (got {region.role!r})",
+            )
+        if region.lost:
+            yield Problem(
+                f"{at}.status",
+                "'lost' is for AWS regions only so far: an Alibaba Cloud region's lookups (the account, the "
+                "system image) still need its API; Route 53 already sends its users to the AWS regions while it "
+                "fails its health checks (got 'lost')",
             )
         if cluster is not None and cluster.cluster == "eks":
             yield Problem(

@@ -310,10 +310,12 @@ def _weight(fleet: Fleet) -> float:
     return 1 / fleet.rps
 
 
-def loss(environment: Environment, kind: str) -> Scenario:
+def loss(environment: Environment, kind: str, region: str | None = None) -> Scenario:
+    """``kind`` (az-loss or region-loss) in ``region`` (default: the busiest active region) at
+    the largest promotion's forecast peak."""
     promotion = largest(environment.promotions)
     base = promoted(environment, promotion, 1.0)
-    lost_region = busiest(environment)
+    lost_region = region or busiest(environment)
     at = (promotion.start - base.start).total_seconds() + LOSS_AFTER_MINUTES * 60
     duration = at + STORM_HOUR * 60
     if kind == "az-loss":
@@ -341,8 +343,26 @@ def loss(environment: Environment, kind: str) -> Scenario:
     return _region_loss(environment, base, promotion, lost_region, at, duration)
 
 
+def region_loss_now(environment: Environment, region: str) -> Scenario:
+    """``region`` lost on a normal day (normal load, from the plan's moment or, inside a
+    promotion, after it): can the survivors carry today's load?"""
+    t0 = normal_moment(environment)
+    at = SURGE_SETTLE_MINUTES * 60
+    base = Scenario(
+        "normal",
+        "normal",
+        "normal load",
+        t0,
+        tuple(
+            Run(fleet, setup(fleet, t0), _ramp(fleet.normal_demand, fleet.normal_demand, at, minutes=0), at, at)
+            for fleet in environment.fleets
+        ),
+    )
+    return _region_loss(environment, base, None, region, at, at + STORM_HOUR * 60)
+
+
 def _region_loss(
-    environment: Environment, base: Scenario, promotion: Promotion, lost: str, at: float, duration: float
+    environment: Environment, base: Scenario, promotion: Promotion | None, lost: str, at: float, duration: float
 ) -> Scenario:
     roles = {region: str(info.get("role")) for region, info in environment.regions.items()}
     clouds = {region: str(info.get("cloud")) for region, info in environment.regions.items()}
@@ -381,11 +401,15 @@ def _region_loss(
     return Scenario(
         "region-loss",
         "region-loss",
-        f"{lost} is lost {LOSS_AFTER_MINUTES} minutes into {promotion.name}; after {environment.failover_seconds:g} s of "
-        f"failover its users reach {', '.join(sorted(survivors)) or 'no region'}",
+        (
+            f"{lost} is lost {LOSS_AFTER_MINUTES} minutes into {promotion.name}"
+            if promotion
+            else f"{lost} is lost on a normal day"
+        )
+        + f"; after {environment.failover_seconds:g} s of failover its users reach {', '.join(sorted(survivors)) or 'no region'}",
         base.start,
         tuple(runs),
-        promotion=promotion.name,
+        promotion=promotion.name if promotion else None,
     )
 
 

@@ -394,6 +394,10 @@ def explicit_names(plan: Plan) -> set[tuple[str, str]]:
             if isinstance(value, str)
             and (key == "name" or key.endswith("Name"))
             and key not in ("metricName", "moduleName")
+            # Names inside a database cluster (unique within the cluster, whose name is the
+            # stack's): its accounts, databases, character set, and what DTS connects to.
+            and key not in ("accountName", "dbName", "characterSetName")
+            and not key.endswith(("EndpointEngineName", "EndpointUserName", "EndpointDatabaseName"))
             and r.type != "alicloud:cs/registryEnterpriseRepo:RegistryEnterpriseRepo"
         )
     return found

@@ -11,7 +11,7 @@ import pytest
 
 from components.aws.registry import UNTAGGED_RETENTION_DAYS, Registry, RegistryArgs
 from components.environment import CourierEnvironment, CourierEnvironmentArgs
-from components.providers import alicloud_providers, aws_providers
+from components.providers import alicloud_providers, aws_providers, global_provider, random_provider
 from tests import builders
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -94,7 +94,11 @@ def three_region_environment() -> None:
     CourierEnvironment(
         "courier",
         CourierEnvironmentArgs(
-            spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)
+            spec=spec,
+            aws_providers=aws_providers(spec),
+            global_provider=global_provider(),
+            random_provider=random_provider(),
+            alicloud_providers=alicloud_providers(spec),
         ),
     )
 
@@ -152,7 +156,11 @@ def test_a_stack_whose_account_replication_is_owned_elsewhere_declares_none(run_
         CourierEnvironment(
             "courier",
             CourierEnvironmentArgs(
-                spec=spec, aws_providers=aws_providers(spec), alicloud_providers=alicloud_providers(spec)
+                spec=spec,
+                aws_providers=aws_providers(spec),
+                global_provider=global_provider(),
+                random_provider=random_provider(),
+                alicloud_providers=alicloud_providers(spec),
             ),
         )
 

@@ -15,10 +15,13 @@ from courier.plan import Plan, Resource
 from courier.stackconfig import load_project, load_stack_config
 from tests.conftest import AS_OF, PROJECT, ROOT, SHIPPED_STACKS, StackPlans
 
+#: Route 53's own region: the global provider's (components.providers.global_provider).
+GLOBAL = "us-east-1"
 EXPECTED_REGIONS = {
-    "dev": {"ap-southeast-1"},
-    "staging": {"ap-southeast-1", "ap-northeast-1", "cn-shanghai"},
-    "prod": {"ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "cn-hangzhou"},
+    "dev": {"ap-southeast-1", GLOBAL},
+    "staging": {"ap-southeast-1", "ap-northeast-1", "cn-shanghai", GLOBAL},
+    # cn-shanghai: mainland China's data replica (PIPL), no fleet.
+    "prod": {"ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "cn-hangzhou", "cn-shanghai", GLOBAL},
 }
 COURIER_SERVICES = {"orders", "dispatch", "tracking", "payments"}
 
@@ -115,11 +118,25 @@ def test_plan_covers_exactly_the_configured_regions(stack_plans: StackPlans, sta
     assert set(stack_plans[stack].regions()) == EXPECTED_REGIONS[stack]
 
 
+def test_only_route53_goes_through_the_global_provider(stack_plans: StackPlans, stack: str) -> None:
+    """us-east-1 is Route 53's home, not a region the stack runs in: nothing else lands there,
+    so losing or moving the primary region never moves a DNS resource to another provider."""
+    plan = stack_plans[stack]
+    there = {r.type for r in plan.resources if r.custom and r.region == GLOBAL and not r.type.startswith("pulumi:")}
+    dns = {"aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck"}
+    # prod's ARC Region switch plan is global too (its API is in us-east-1), with its IAM role.
+    switch = {"aws:arcregionswitch/plan:Plan", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
+    assert there == (dns | switch if stack == "prod" else dns)
+    provider = next(r for r in plan.resources if r.type == "pulumi:providers:aws" and r.region == GLOBAL)
+    assert provider.name == "aws-global"
+
+
 def test_every_cloud_resource_has_an_explicit_provider_in_its_region(stack_plans: StackPlans, stack: str) -> None:
     plan = stack_plans[stack]
     providers = {r.urn: r for r in plan.resources if r.type.startswith("pulumi:providers:")}
     for resource in plan.resources:
-        if not resource.custom or resource.type.startswith("pulumi:providers:"):
+        if not resource.custom or resource.type.startswith(("pulumi:providers:", "random:")):
+            # random: generated secrets, in no cloud (still through an explicit provider).
             continue
         provider = providers[resource.provider or ""]
         assert provider.type == f"pulumi:providers:{resource.type.split(':', 1)[0]}", resource.urn
@@ -415,8 +432,9 @@ def test_prod_has_the_production_safety_defaults(stack_plans: StackPlans) -> Non
         assert len(in_region(plan, "aws:ec2/natGateway:NatGateway", region)) == 3
         (alb,) = in_region(plan, "aws:lb/loadBalancer:LoadBalancer", region)
         assert alb.inputs["enableDeletionProtection"] is True and alb.inputs["dropInvalidHeaderFields"] is True
-        (bucket,) = in_region(plan, "aws:s3/bucket:Bucket", region)
-        assert bucket.protect is True
+        # The access-log bucket and the media bucket.
+        buckets = in_region(plan, "aws:s3/bucket:Bucket", region)
+        assert len(buckets) == 2 and all(bucket.protect is True for bucket in buckets)
         for group in in_region(plan, ASG, region):
             assert group.inputs["warmPool"]["poolState"] == "Stopped"
             assert group.inputs["minSize"] >= 2
@@ -479,7 +497,8 @@ def test_plan_json_writes_whole_numbers_as_integers(stack_plans: StackPlans) -> 
         "inputs",
     }
     assert set(document) >= {"project", "stack", "resources", "summary", "policies", "artifacts"}
-    assert document["summary"]["byRegion"].keys() == EXPECTED_REGIONS["prod"]
+    # "global": the generated passwords, in no region.
+    assert document["summary"]["byRegion"].keys() == EXPECTED_REGIONS["prod"] | {"global"}
 
 
 def test_plan_is_reproducible(stack_plans: StackPlans) -> None:

@@ -149,8 +149,8 @@ REJECTIONS = [
     (
         "unknown_region_key",
         set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
-        "courier:regions[0].zones: unknown key (allowed: name, cloud, role, availabilityZones, cidr, "
-        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId)",
+        "courier:regions[0].zones: unknown key (allowed: name, cloud, role, status, availabilityZones, cidr, "
+        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId, dataReplica)",
     ),
     (
         "services_empty",
@@ -339,7 +339,7 @@ REJECTIONS = [
     (
         "unknown_top_level_key",
         set_in(["regoins"], []),
-        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess, registryReplication, storm); "
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess, registryReplication, storm, data); "
         "did you mean 'courier:regions'?",
     ),
     (

@@ -228,6 +228,7 @@ class RegionalData(pulumi.ComponentResource):
         if origin:
             self.primaries += instances
         self.cluster_endpoint = cluster.endpoint
+        self.cluster_arn = cluster.arn
         self.reader_endpoint = cluster.reader_endpoint
         self._cluster = cluster
         if not origin:

@@ -29,6 +29,8 @@ class SharedDataArgs:
     settings: DataSettings
     #: The origin region (its provider creates the global database).
     origin_region: str
+    #: Generates the master password (components.providers.random_provider).
+    random_provider: random.Provider
 
 
 class SharedData(pulumi.ComponentResource):
@@ -41,16 +43,13 @@ class SharedData(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedDataArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         s = args.settings
-        child = pulumi.ResourceOptions(parent=self)
-        # Stacks disable default providers: the password's provider is explicit too.
-        randomness = random.Provider(f"{name}-random", opts=child)
         password = random.RandomPassword(
             f"{name}-database-master",
             length=40,
             # RDS refuses '/', '"', '@' and spaces in a master password.
             special=True,
             override_special="!#$%^&*()-_=+[]{}:?",
-            opts=pulumi.ResourceOptions(parent=self, provider=randomness),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.random_provider),
         )
         self.master_password = password.result
         cluster = aws.rds.GlobalCluster(
