@@ -194,7 +194,13 @@ class AwsRegion(pulumi.ComponentResource):
         kube_services = spec.services_on("kubernetes", region)
         if cluster.cluster == "existing":
             assert cluster.kubeconfig is not None, "validated by the spec"
-            provider = k8s.Provider(f"{name}-k8s", kubeconfig=pulumi.Output.secret(cluster.kubeconfig), opts=child)
+            provider = k8s.Provider(
+                f"{name}-k8s",
+                kubeconfig=pulumi.Output.secret(cluster.kubeconfig),
+                # A lost region's cluster cannot be reached: leave its objects as recorded.
+                skip_update_unreachable=True if region.lost else None,
+                opts=child,
+            )
             KubernetesServices(name, KubernetesServicesArgs(spec=spec, region=region, provider=provider), opts=child)
             return
 
@@ -240,7 +246,13 @@ class AwsRegion(pulumi.ComponentResource):
                 lb_target_group_arn=self.load_balancer.target_groups[service.name].arn,
                 opts=child,
             )
-        provider = k8s.Provider(f"{name}-k8s", kubeconfig=eks.kubeconfig, opts=child)
+        provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=eks.kubeconfig,
+            # A lost region's cluster cannot be reached: leave its objects as recorded.
+            skip_update_unreachable=True if region.lost else None,
+            opts=child,
+        )
         images: dict[str, pulumi.Input[str]] = {}
         for service in kube_services:
             assert service.artifact is not None, "validated by the spec: services on EKS name their artifact"

@@ -1,0 +1,92 @@
+"""The stack config after a region is lost and rebuilt (courier.dr.config): pure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from courier.dr import config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def prod() -> dict:
+    return yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+
+
+def region(document: dict, name: str) -> dict:
+    return next(r for r in document["courier:regions"] if r["name"] == name)
+
+
+def test_losing_the_primary_promotes_the_next_aws_region_and_records_the_origin() -> None:
+    rewrite = config.lose(prod(), "ap-southeast-1", "ap-southeast-3")
+    doc = rewrite.config
+    assert region(doc, "ap-southeast-1")["status"] == "lost"
+    assert region(doc, "ap-southeast-1")["role"] == "primary"  # declared as it was
+    assert region(doc, "ap-northeast-1")["role"] == "primary"
+    assert rewrite.promoted == "ap-northeast-1"
+    assert doc["courier:data"]["database"]["originRegion"] == "ap-southeast-1"
+    rebuilt = region(doc, "ap-southeast-3")
+    # The promoted region's old role, the lost one's settings, its own zones and a free range.
+    assert rebuilt["role"] == "secondary"
+    assert rebuilt["availabilityZones"] == ["ap-southeast-3a", "ap-southeast-3b", "ap-southeast-3c"]
+    assert rebuilt["cidr"] == "10.50.0.0/16"
+    assert rebuilt["quotas"] == region(doc, "ap-southeast-1")["quotas"]
+    assert rebuilt["kubernetes"] == region(doc, "ap-southeast-1")["kubernetes"]
+    assert "status" not in rebuilt
+    notifications = next(s for s in doc["courier:services"] if s["name"] == "notifications")
+    assert notifications["regions"] == ["ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-3"]
+    # The input is untouched.
+    assert "status" not in region(prod(), "ap-southeast-1")
+
+
+def test_losing_a_secondary_moves_no_role_and_keeps_the_origin_unset() -> None:
+    rewrite = config.lose(prod(), "ap-northeast-1", "ap-southeast-3")
+    doc = rewrite.config
+    assert rewrite.promoted is None
+    assert region(doc, "ap-southeast-1")["role"] == "primary"
+    assert region(doc, "ap-southeast-3")["role"] == "secondary"
+    assert "courier:data" not in doc
+
+
+def test_without_a_rebuild_only_the_loss_and_the_promotion_change() -> None:
+    rewrite = config.lose(prod(), "ap-southeast-1")
+    names = [r["name"] for r in rewrite.config["courier:regions"]]
+    assert names == [r["name"] for r in prod()["courier:regions"]]
+    assert [c.key for c in rewrite.changes] == [
+        "courier:regions[ap-southeast-1].status",
+        "courier:regions[ap-northeast-1].role",
+        "courier:data.database.originRegion",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lose", "rebuild", "message"),
+    [
+        ("eu-west-9", None, "--lose 'eu-west-9': not a region of the stack"),
+        ("cn-hangzhou", None, "--lose 'cn-hangzhou': an Alibaba Cloud region"),
+        ("ap-southeast-1", "mars-1", "--rebuild-in 'mars-1': not a known aws region"),
+        ("ap-southeast-1", "ap-northeast-2", "--rebuild-in 'ap-northeast-2': already a region of the stack"),
+        ("ap-southeast-1", "cn-shanghai", "--rebuild-in 'cn-shanghai': a region of the other cloud"),
+    ],
+)
+def test_bad_regions_are_refused_with_one_line(lose: str, rebuild: str | None, message: str) -> None:
+    with pytest.raises(config.DrInputError) as refused:
+        config.lose(prod(), lose, rebuild)
+    assert str(refused.value).startswith(message)
+    assert "\n" not in str(refused.value)
+
+
+def test_an_already_lost_region_cannot_be_lost_again() -> None:
+    once = config.lose(prod(), "ap-southeast-1").config
+    with pytest.raises(config.DrInputError, match="already lost"):
+        config.lose(once, "ap-southeast-1")
+
+
+def test_free_cidr_skips_every_range_in_use_including_data_replicas() -> None:
+    assert config.free_cidr(["10.10.0.0/16", "10.20.0.0/16"]) == "10.30.0.0/16"
+    assert config.free_cidr(["10.0.0.0/12"]) == "10.20.0.0/16"
+    taken = config._taken_cidrs(prod()["courier:regions"])
+    assert "10.41.0.0/16" in taken  # cn-hangzhou's data replica
