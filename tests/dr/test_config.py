@@ -90,3 +90,26 @@ def test_free_cidr_skips_every_range_in_use_including_data_replicas() -> None:
     assert config.free_cidr(["10.0.0.0/12"]) == "10.20.0.0/16"
     taken = config._taken_cidrs(prod()["courier:regions"])
     assert "10.41.0.0/16" in taken  # cn-hangzhou's data replica
+
+
+def test_free_cidr_falls_back_to_any_range_and_says_when_none_is_left() -> None:
+    tens = [f"10.{x}.0.0/16" for x in range(10, 256, 10)]
+    assert config.free_cidr(tens) == "10.0.0.0/16"
+    assert config.free_cidr([*tens, "10.0.0.0/16"]) == "10.1.0.0/16"
+    with pytest.raises(config.DrInputError, match="no free 10.x.0.0 range"):
+        config.free_cidr(["10.0.0.0/8"])
+
+
+def test_an_origin_already_recorded_is_kept() -> None:
+    document = prod()
+    document["courier:data"] = {"database": {"originRegion": "ap-northeast-2"}}
+    rewrite = config.lose(document, "ap-southeast-1")
+    assert rewrite.config["courier:data"]["database"]["originRegion"] == "ap-northeast-2"
+    assert "courier:data.database.originRegion" not in [c.key for c in rewrite.changes]
+
+
+def test_the_rebuild_gets_as_many_zones_as_the_lost_region_had() -> None:
+    document = prod()
+    region(document, "ap-northeast-1")["availabilityZones"] = ["ap-northeast-1a", "ap-northeast-1c"]
+    rebuilt = region(config.lose(document, "ap-northeast-1", "ap-southeast-3").config, "ap-southeast-3")
+    assert rebuilt["availabilityZones"] == ["ap-southeast-3a", "ap-southeast-3b"]

@@ -1,0 +1,338 @@
+"""StateBackend: the S3 buckets that hold the Pulumi state of every courier-platform stack (the
+DIY backend, ``pulumi login s3://...``), in two AWS regions that replicate to each other.
+
+Built by its own tiny project (``bootstrap/state-backend``), never by the program whose state it
+holds: a stack must not manage the bucket its own checkpoint lives in. docs/state-backend.md
+says where the state lives, how to create the backend and what to do when a region is lost."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws import policies
+from components.aws.data.shared import RTC_MINUTES
+
+TYPE = "courier:aws:StateBackend"
+
+#: Multipart uploads the CLI abandoned (a killed ``pulumi up``) are cleaned up after this long.
+ABORT_MULTIPART_DAYS = 7
+#: An account ID is 12 digits; bucket names are at most 63 characters, role names at most 64.
+_ACCOUNT_DIGITS = 12
+_MAX_BUCKET = 63
+_MAX_ROLE = 64
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9-]*[a-z0-9]")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+
+
+@dataclass(frozen=True)
+class StateBackendArgs:
+    #: Names the buckets: ``<prefix>-<account>`` in the home region (the URL everyone logs in to)
+    #: and ``<prefix>-<account>-<replica region>`` in the replica region. Lowercase letters,
+    #: digits and hyphens (S3 bucket names are global: the account ID keeps them unique).
+    bucket_prefix: str
+    #: The account the buckets live in (``aws.get_caller_identity_output().account_id``).
+    account_id: pulumi.Input[str]
+    #: Where the state is read and written day to day, and that region's provider.
+    home_region: str
+    home_provider: aws.Provider
+    #: Where it is replicated to (and written after a failover), and that region's provider.
+    replica_region: str
+    replica_provider: aws.Provider
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: How long an overwritten checkpoint (every `pulumi up` rewrites the stack's file many
+    #: times) stays restorable, in days. Default 365.
+    noncurrent_days: int = 365
+
+
+def bucket_names(args: StateBackendArgs, account_id: str) -> tuple[str, str]:
+    """The home and replica buckets' names for an account."""
+    home = f"{args.bucket_prefix}-{account_id}"
+    return home, f"{home}-{args.replica_region}"
+
+
+def role_name(args: StateBackendArgs, destination_region: str) -> str:
+    """The replication role into ``destination_region`` (fixed names: re-importable, see docs)."""
+    return f"{args.bucket_prefix}-replicate-to-{destination_region}"
+
+
+def key_alias(args: StateBackendArgs) -> str:
+    """The key's alias, the same name in both regions (aliases are regional)."""
+    return f"alias/{args.bucket_prefix}"
+
+
+def validate(args: StateBackendArgs) -> None:
+    """Reject what S3 or IAM would refuse, naming the argument."""
+    if not _PREFIX.fullmatch(args.bucket_prefix) or "--" in args.bucket_prefix:
+        raise ValueError(
+            f"StateBackendArgs.bucket_prefix: {args.bucket_prefix!r} is not a bucket name prefix "
+            "(lowercase letters, digits and single hyphens, starting and ending with a letter or digit)"
+        )
+    for field_name, region in (("home_region", args.home_region), ("replica_region", args.replica_region)):
+        if not _REGION.fullmatch(region):
+            raise ValueError(f"StateBackendArgs.{field_name}: {region!r} is not an AWS region name (e.g. us-west-2)")
+    if args.home_region == args.replica_region:
+        raise ValueError(
+            f"StateBackendArgs.replica_region: must differ from home_region (both {args.home_region!r}): "
+            "a replica in the same region does not survive its loss"
+        )
+    longest = len(bucket_names(args, "0" * _ACCOUNT_DIGITS)[1])
+    if longest > _MAX_BUCKET:
+        raise ValueError(
+            f"StateBackendArgs.bucket_prefix: {args.bucket_prefix!r} makes a {longest}-character replica bucket "
+            f"name; S3 allows {_MAX_BUCKET}"
+        )
+    for region in (args.home_region, args.replica_region):
+        if len(role_name(args, region)) > _MAX_ROLE:
+            raise ValueError(
+                f"StateBackendArgs.bucket_prefix: {args.bucket_prefix!r} makes the role name "
+                f"{role_name(args, region)!r} longer than IAM's {_MAX_ROLE} characters"
+            )
+    if args.noncurrent_days < 1:
+        raise ValueError(f"StateBackendArgs.noncurrent_days: {args.noncurrent_days} must be at least 1")
+
+
+def backend_url(bucket: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+    """The DIY backend URL of a bucket (Pulumi CLI 3.33.1+: the region in the URL, AWS SDK v2)."""
+    return pulumi.Output.concat("s3://", bucket, "?region=", region, "&awssdk=v2")
+
+
+@dataclass(frozen=True)
+class _Side:
+    role: str
+    region: str
+    provider: aws.Provider
+    bucket: aws.s3.Bucket
+    key: aws.kms.Key
+    versioning: aws.s3.BucketVersioning
+
+
+class StateBackend(pulumi.ComponentResource):
+    """In each of the two regions: a KMS key (rotated yearly, protected) and its alias; a bucket
+    (protected, never force-destroyed) with bucket-owner-enforced ownership, every public access
+    blocked, SSE-KMS with that key and a bucket key, versioning, a lifecycle that expires
+    overwritten checkpoints after ``noncurrent_days`` and abandoned uploads after 7 days, and a
+    policy that refuses requests without TLS. Then replication both ways ("bi-directional
+    replication" in the S3 user guide), each direction with its own least-privilege role: every
+    object and delete marker, SSE-KMS objects re-encrypted with the destination's key, Replication
+    Time Control and its metrics at 15 minutes, replica modifications synced back. Home to replica
+    keeps the copy current; replica to home brings back what was written during a failover."""
+
+    home_url: pulumi.Output[str]
+    replica_url: pulumi.Output[str]
+    home_bucket: pulumi.Output[str]
+    replica_bucket: pulumi.Output[str]
+    home_key_arn: pulumi.Output[str]
+    replica_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
+        validate(args)
+        super().__init__(TYPE, name, None, opts)
+        self._name = name
+        self._args = args
+        names = pulumi.Output.from_input(args.account_id).apply(lambda account: bucket_names(args, account))
+        home = self._create_side("home", args.home_region, args.home_provider, names.apply(lambda n: n[0]))
+        replica = self._create_side("replica", args.replica_region, args.replica_provider, names.apply(lambda n: n[1]))
+        self._create_replication(home, replica)
+        self._create_replication(replica, home)
+
+        self.home_bucket, self.replica_bucket = home.bucket.bucket, replica.bucket.bucket
+        self.home_key_arn, self.replica_key_arn = home.key.arn, replica.key.arn
+        self.home_url = backend_url(home.bucket.bucket, args.home_region)
+        self.replica_url = backend_url(replica.bucket.bucket, args.replica_region)
+        self.register_outputs(
+            {
+                "homeUrl": self.home_url,
+                "replicaUrl": self.replica_url,
+                "homeBucket": self.home_bucket,
+                "replicaBucket": self.replica_bucket,
+            }
+        )
+
+    def _create_side(self, role: str, region: str, provider: aws.Provider, bucket_name: pulumi.Input[str]) -> _Side:
+        args, prefix = self._args, f"{self._name}-{role}"
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Losing the key or the bucket loses every stack's state: both are protected, so only a
+        # reviewed change that unprotects them first can delete them.
+        keep = pulumi.ResourceOptions(parent=self, provider=provider, protect=True)
+        key = aws.kms.Key(
+            prefix,
+            description=f"Encrypts the Pulumi state of courier-platform in {region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=keep,
+        )
+        aws.kms.Alias(prefix, name=key_alias(args), target_key_id=key.key_id, opts=child)
+        bucket = aws.s3.Bucket(prefix, bucket=bucket_name, force_destroy=False, tags=tags, opts=keep)
+        aws.s3.BucketOwnershipControls(
+            prefix,
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            prefix,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            prefix,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
+                    ),
+                    # One data key per bucket instead of a KMS call per object: the CLI writes
+                    # the checkpoint after every resource step.
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            prefix,
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            prefix,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-checkpoints",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_days
+                    ),
+                    # Every update writes and deletes a lock file; once its versions expire the
+                    # lone delete marker goes too.
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=ABORT_MULTIPART_DAYS
+                    ),
+                )
+            ],
+            # Lifecycle rules on a versioned bucket wait for versioning.
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[versioning]),
+        )
+        aws.s3.BucketPolicy(
+            prefix,
+            bucket=bucket.id,
+            policy=bucket.arn.apply(lambda arn: policies.document(policies.deny_insecure_transport(arn))),
+            # S3 refuses concurrent changes to one bucket's configuration.
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[public_access]),
+        )
+        return _Side(role, region, provider, bucket, key, versioning)
+
+    def _create_replication(self, source: _Side, target: _Side) -> None:
+        args, prefix = self._args, f"{self._name}-{source.role}-replication"
+        # The configuration lives with its source bucket: its region's provider.
+        child = pulumi.ResourceOptions(parent=self, provider=source.provider)
+        role = aws.iam.Role(
+            prefix,
+            name=role_name(args, target.region),
+            assume_role_policy=policies.assume_role("s3.amazonaws.com"),
+            description=f"S3 replication of the Pulumi state from {source.region} to {target.region}",
+            tags=dict(args.tags),
+            opts=child,
+        )
+        document = pulumi.Output.all(source.bucket.arn, source.key.arn, target.bucket.arn, target.key.arn).apply(
+            lambda values: replication_policy(values[0], values[1], source.region, values[2], values[3], target.region)
+        )
+        policy = aws.iam.RolePolicy(prefix, name="replication", role=role.id, policy=document, opts=child)
+        aws.s3.BucketReplicationConfig(
+            prefix,
+            bucket=source.bucket.id,
+            role=role.arn,
+            rules=[
+                aws.s3.BucketReplicationConfigRuleArgs(
+                    id=f"to-{target.region}",
+                    priority=0,
+                    status="Enabled",
+                    # A filter (the V2 schema) is what delete-marker replication needs; lock
+                    # files deleted on one side must disappear on the other.
+                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                        status="Enabled"
+                    ),
+                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                            status="Enabled"
+                        ),
+                        # Two-way replication: changes made to a replica's metadata go back too.
+                        replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
+                            status="Enabled"
+                        ),
+                    ),
+                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                        bucket=target.bucket.arn,
+                        storage_class="STANDARD",
+                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                            replica_kms_key_id=target.key.arn
+                        ),
+                        replication_time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
+                            status="Enabled",
+                            time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(
+                                minutes=RTC_MINUTES
+                            ),
+                        ),
+                        metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
+                            status="Enabled",
+                            event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
+                                minutes=RTC_MINUTES
+                            ),
+                        ),
+                    ),
+                )
+            ],
+            # Replication needs versioning on the source and the destination first.
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=source.provider, depends_on=[policy, source.versioning, target.versioning]
+            ),
+        )
+
+
+def replication_policy(
+    source_arn: str, source_key: str, source_region: str, target_arn: str, target_key: str, target_region: str
+) -> str:
+    """What one direction of replication may do (the S3 user guide's permissions for SSE-KMS
+    objects): read the source's versions, replicate into the destination, decrypt with the
+    source's key and encrypt with the destination's, each key only through S3 in its region."""
+    return policies.document(
+        {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": source_arn},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+            "Resource": f"{source_arn}/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            "Resource": f"{target_arn}/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": source_key,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "kms:Encrypt",
+            "Resource": target_key,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{target_region}.amazonaws.com"}},
+        },
+    )
