@@ -50,9 +50,10 @@ def data_settings(spec: EnvironmentSpec) -> DataSettings:
         backup_retention_days=data.database.backup_retention_days,
         cache_engine_version=data.cache.engine_version,
         cache_node_type=data.cache.node_type,
-        # Data outlives a stray destroy in staging too (its data is a rehearsal's); dev is disposable.
-        deletion_protection=spec.environment != "dev",
-        protect=spec.environment != "dev",
+        # Data outlives a stray destroy in every environment (the pack asks it everywhere; a dev
+        # teardown unprotects deliberately).
+        deletion_protection=True,
+        protect=True,
         media_noncurrent_days=data.media_noncurrent_days,
         rpo_alarm_seconds=float(data.rpo_alarm_seconds),
         log_retention_days=spec.safety.log_retention_days,
