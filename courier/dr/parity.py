@@ -11,6 +11,7 @@ satisfied by a replica or by the stack keeping them."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -106,8 +107,15 @@ def _in_region(plan: Plan, region: str, code: str) -> list[Resource]:
     return found
 
 
-def _key(resource: Resource, code: str) -> tuple[str, str]:
-    return resource.type, resource.name.replace(code, "{region}")
+def _key(resource: Resource, code: str, zones: Sequence[str] = ()) -> tuple[str, str]:
+    """(type, name) with the region's code and its zones' letters (by position: the rebuilt
+    region's first zone stands for the lost region's first) made neutral."""
+    name = resource.name.replace(code, "{region}")
+    letters = {zone[-1]: index for index, zone in enumerate(zones)}
+    name = re.sub(
+        r"-([a-z])(?=$|-)", lambda m: f"-{{zone{letters[m.group(1)]}}}" if m.group(1) in letters else m.group(0), name
+    )
+    return resource.type, name
 
 
 def _tag(resource: Resource, key: str) -> str | None:
@@ -128,8 +136,10 @@ def compare(before: Plan, after: Plan, lost: str, rebuilt: str, *, verdict_ok: b
     scale = float(regions_after[rebuilt].get("capacityPercent") or 100) / float(
         regions_before[lost].get("capacityPercent") or 100
     )
-    old = {_key(r, lost_code): r for r in _in_region(before, lost, lost_code)}
-    new = {_key(r, new_code): r for r in _in_region(after, rebuilt, new_code)}
+    old_zones = list(regions_before[lost].get("zones") or [])
+    new_zones = list(regions_after[rebuilt].get("zones") or [])
+    old = {_key(r, lost_code, old_zones): r for r in _in_region(before, lost, lost_code)}
+    new = {_key(r, new_code, new_zones): r for r in _in_region(after, rebuilt, new_code)}
     rows: list[Row] = []
     rows += _services(old.values(), new.values())
     rows += _presence(old, new, after)
@@ -181,7 +191,8 @@ def _presence(
         names = missing.get(kind, [])
         status = "missing" if names else "ok"
         shown = f"{counts_new.get(kind, 0) + counts_new.get(EQUIVALENT.get(kind, ''), 0)}"
-        detail = f"{kind} ({', '.join(n.replace('{region}', '*') for n in names[:3])}{'…' if len(names) > 3 else ''})"
+        shown_names = [re.sub(r"\{zone(\d+)\}", r"zone\1", n.replace("{region}", "*")) for n in names[:3]]
+        detail = f"{kind} ({', '.join(shown_names)}{'…' if len(names) > 3 else ''})"
         rows.append(Row("resources", detail if names else kind, str(counts_old[kind]), shown, status))
     return rows
 

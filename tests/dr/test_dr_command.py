@@ -125,7 +125,9 @@ def test_a_weaker_fleet_or_alarm_fails(prod_dr: DrRun) -> None:
         resources.append(resource)
     failed = [r for r in _report(prod_dr, replace(prod_dr.after, resources=resources)).rows if r.failed]
     assert any(r.kind == "fleet capacity" and r.item.endswith("maxSize") and r.status == "weaker" for r in failed)
-    assert any(r.kind == "alarm" and r.item.endswith("orders-cpu-above-target") and r.status == "weaker" for r in failed)
+    assert any(
+        r.kind == "alarm" and r.item.endswith("orders-cpu-above-target") and r.status == "weaker" for r in failed
+    )
 
 
 def test_a_rebuilt_plan_that_fails_the_pack_fails_parity(prod_dr: DrRun) -> None:
