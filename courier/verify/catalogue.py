@@ -94,6 +94,36 @@ RETENTION_DAYS = (
 )
 # fmt: on
 
+#: ReplicationTimeValue.Minutes (Replication Time Control and its metrics): "Valid value: 15".
+S3_REPLICATION_MINUTES = Documented("botocore s3 ReplicationTimeValue.Minutes documentation", allowed=(15,))
+
+#: The execution blocks of an ARC Region switch step: one list per kind in Pulumi
+#: (``ec2AsgCapacityIncreaseConfigs``), one member of ``executionBlockConfiguration`` in the API.
+_ARC_BLOCKS = (
+    "arcRoutingControlConfig",
+    "auroraProvisionedScalingConfig",
+    "auroraServerlessScalingConfig",
+    "customActionLambdaConfig",
+    "documentDbConfig",
+    "ec2AsgCapacityIncreaseConfig",
+    "ecsCapacityIncreaseConfig",
+    "eksResourceScalingConfig",
+    "executionApprovalConfig",
+    "globalAuroraConfig",
+    "lambdaEventSourceMappingConfig",
+    "neptuneGlobalDatabaseConfig",
+    "rdsCreateCrossRegionReadReplicaConfig",
+    "rdsPromoteReadReplicaConfig",
+    "regionSwitchPlanConfig",
+    "route53HealthCheckConfig",
+)
+
+
+def _arc_steps(step: str, member: str) -> dict[str, str]:
+    """Aliases of the execution blocks of the steps at Pulumi path ``step`` (API path ``member``)."""
+    return {f"{step}.{block}s": f"{member}.executionBlockConfiguration.{block}" for block in _ARC_BLOCKS}
+
+
 # Both rule resources become one IpPermissions entry of Authorize{Ingress,Egress}.
 _SECURITY_GROUP_RULE: dict[str, Target] = {
     "securityGroupId": "GroupId",
@@ -123,6 +153,17 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
             "CreateWorkspace",
             loggingConfiguration="amp:CreateLoggingConfiguration:",
             kmsKeyArn="kmsKeyArn",
+        ),
+        # A plan's steps and the steps of its parallel blocks.
+        "aws:arcregionswitch/plan:Plan": _call(
+            "arc-region-switch",
+            "CreatePlan",
+            **_arc_steps("workflows.steps", "workflows.steps"),
+            **{"workflows.steps.parallelConfigs": "workflows.steps.executionBlockConfiguration.parallelConfig"},
+            **_arc_steps(
+                "workflows.steps.parallelConfigs.steps",
+                "workflows.steps.executionBlockConfiguration.parallelConfig.steps",
+            ),
         ),
         "aws:autoscaling/attachment:Attachment": _call(
             "autoscaling",
@@ -195,6 +236,50 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
             metricQueries__metric__metricName="Metrics.MetricStat.Metric.MetricName",
             metricQueries__metric__namespace="Metrics.MetricStat.Metric.Namespace",
             metricQueries__metric__dimensions="Metrics.MetricStat.Metric.Dimensions",
+        ),
+        # terraform-provider-aws dynamodb/table.go: CreateTable, then UpdateTimeToLive and
+        # UpdateContinuousBackups; replicas are added by UpdateTable (ReplicaUpdates.Create).
+        "aws:dynamodb/table:Table": _call(
+            "dynamodb",
+            "CreateTable",
+            name="TableName",
+            attributes="AttributeDefinitions",
+            attributes__name="AttributeDefinitions.AttributeName",
+            attributes__type="AttributeDefinitions.AttributeType",
+            hashKey="KeySchema.AttributeName",
+            rangeKey="KeySchema.AttributeName",
+            streamEnabled="StreamSpecification.StreamEnabled",
+            streamViewType="StreamSpecification.StreamViewType",
+            serverSideEncryption="SSESpecification",
+            serverSideEncryption__kmsKeyArn="SSESpecification.KMSMasterKeyId",
+            pointInTimeRecovery="dynamodb:UpdateContinuousBackups:PointInTimeRecoverySpecification",
+            pointInTimeRecovery__enabled=(
+                "dynamodb:UpdateContinuousBackups:PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+            ),
+            ttl="dynamodb:UpdateTimeToLive:TimeToLiveSpecification",
+            replicas="dynamodb:UpdateTable:ReplicaUpdates.Create",
+            replicas__kmsKeyArn="dynamodb:UpdateTable:ReplicaUpdates.Create.KMSMasterKeyId",
+            replicas__pointInTimeRecovery=(
+                "dynamodb:UpdateContinuousBackups:PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+            ),
+            replicas__propagateTags=None,
+            replicas__deletionProtectionEnabled="dynamodb:UpdateTable:DeletionProtectionEnabled",
+            replicas__consistencyMode="dynamodb:UpdateTable:MultiRegionConsistency",
+        ),
+        # dynamodb/table_replica.go: UpdateTable on the global table (in its region) adds the
+        # replica; point-in-time recovery and deletion protection are set on the replica after.
+        "aws:dynamodb/tableReplica:TableReplica": _call(
+            "dynamodb",
+            "UpdateTable",
+            "ReplicaUpdates.Create",
+            globalTableArn="TableName",
+            kmsKeyArn="ReplicaUpdates.Create.KMSMasterKeyId",
+            tableClassOverride="ReplicaUpdates.Create.TableClassOverride",
+            pointInTimeRecovery=(
+                "dynamodb:UpdateContinuousBackups:PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+            ),
+            deletionProtectionEnabled="DeletionProtectionEnabled",
+            propagateTags=None,
         ),
         # Adopts the VPC's default group: no create call.
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _call(
@@ -288,6 +373,36 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
             forceUpdateVersion=None,
         ),
         "aws:eks/podIdentityAssociation:PodIdentityAssociation": _call("eks", "CreatePodIdentityAssociation"),
+        "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup": _call(
+            "elasticache", "CreateGlobalReplicationGroup"
+        ),
+        "aws:elasticache/replicationGroup:ReplicationGroup": _call(
+            "elasticache",
+            "CreateReplicationGroup",
+            description="ReplicationGroupDescription",
+            nodeType="CacheNodeType",
+            subnetGroupName="CacheSubnetGroupName",
+            parameterGroupName="CacheParameterGroupName",
+            # CreateReplicationGroup.NumCacheClusters: "The maximum permitted value ... is 6".
+            numCacheClusters=Documented(
+                "botocore elasticache CreateReplicationGroupMessage.NumCacheClusters documentation",
+                minimum=1,
+                maximum=6,
+            ),
+            # CreateReplicationGroup.Engine: "The value must be set to valkey or redis."
+            engine=Documented(
+                "botocore elasticache CreateReplicationGroupMessage.Engine documentation", allowed=("valkey", "redis")
+            ),
+            finalSnapshotIdentifier="elasticache:DeleteReplicationGroup:FinalSnapshotIdentifier",
+            applyImmediately=None,
+            authTokenUpdateStrategy=None,
+        ),
+        "aws:elasticache/subnetGroup:SubnetGroup": _call(
+            "elasticache",
+            "CreateCacheSubnetGroup",
+            name="CacheSubnetGroupName",
+            description="CacheSubnetGroupDescription",
+        ),
         "aws:iam/instanceProfile:InstanceProfile": _call(
             "iam", "CreateInstanceProfile", name="InstanceProfileName", role="iam:AddRoleToInstanceProfile:RoleName"
         ),
@@ -377,6 +492,56 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
             ),
             stickiness=None,
         ),
+        "aws:rds/cluster:Cluster": _call(
+            "rds",
+            "CreateDBCluster",
+            clusterIdentifier="DBClusterIdentifier",
+            masterPassword="MasterUserPassword",
+            iamDatabaseAuthenticationEnabled="EnableIAMDatabaseAuthentication",
+            enabledCloudwatchLogsExports="EnableCloudwatchLogsExports",
+            # CreateDBCluster.BackupRetentionPeriod: "Must be a value from 1 to 35."
+            backupRetentionPeriod=Documented(
+                "botocore rds CreateDBClusterMessage.BackupRetentionPeriod documentation", minimum=1, maximum=35
+            ),
+            # CreateDBCluster.Engine: "Valid Values: aurora-mysql aurora-postgresql mysql postgres neptune".
+            engine=Documented(
+                "botocore rds CreateDBClusterMessage.Engine documentation",
+                allowed=("aurora-mysql", "aurora-postgresql", "mysql", "postgres", "neptune"),
+            ),
+            allowMajorVersionUpgrade="rds:ModifyDBCluster:AllowMajorVersionUpgrade",
+            # Read when the cluster is deleted.
+            skipFinalSnapshot="rds:DeleteDBCluster:SkipFinalSnapshot",
+            finalSnapshotIdentifier="rds:DeleteDBCluster:FinalDBSnapshotIdentifier",
+            applyImmediately=None,
+            deleteAutomatedBackups="rds:DeleteDBCluster:DeleteAutomatedBackups",
+        ),
+        "aws:rds/clusterInstance:ClusterInstance": _call(
+            "rds",
+            "CreateDBInstance",
+            identifier="DBInstanceIdentifier",
+            clusterIdentifier="DBClusterIdentifier",
+            instanceClass="DBInstanceClass",
+            performanceInsightsEnabled="EnablePerformanceInsights",
+            # CreateDBInstance.PromotionTier: "Valid Values: 0 - 15".
+            promotionTier=Documented(
+                "botocore rds CreateDBInstanceMessage.PromotionTier documentation", minimum=0, maximum=15
+            ),
+            applyImmediately=None,
+        ),
+        "aws:rds/globalCluster:GlobalCluster": _call(
+            "rds",
+            "CreateGlobalCluster",
+            # CreateGlobalCluster.Engine: "Valid Values: aurora-mysql | aurora-postgresql".
+            engine=Documented(
+                "botocore rds CreateGlobalClusterMessage.Engine documentation",
+                allowed=("aurora-mysql", "aurora-postgresql"),
+            ),
+            # Removes the members before deleting: the provider's own loop.
+            forceDestroy=None,
+        ),
+        "aws:rds/subnetGroup:SubnetGroup": _call(
+            "rds", "CreateDBSubnetGroup", name="DBSubnetGroupName", description="DBSubnetGroupDescription"
+        ),
         "aws:route53/healthCheck:HealthCheck": _call(
             "route53",
             "CreateHealthCheck",
@@ -430,9 +595,33 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
             ignorePublicAcls="PublicAccessBlockConfiguration.IgnorePublicAcls",
             restrictPublicBuckets="PublicAccessBlockConfiguration.RestrictPublicBuckets",
         ),
+        "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _call(
+            "s3",
+            "PutBucketReplication",
+            role="ReplicationConfiguration.Role",
+            rules="ReplicationConfiguration.Rules",
+            rules__destination__replicationTime__time__minutes=S3_REPLICATION_MINUTES,
+            rules__destination__metrics__eventThreshold__minutes=S3_REPLICATION_MINUTES,
+        ),
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _call(
             "s3", "PutBucketEncryption", rules="ServerSideEncryptionConfiguration.Rules"
         ),
+        "aws:s3/bucketVersioning:BucketVersioning": _call("s3", "PutBucketVersioning"),
+        "aws:secretsmanager/secret:Secret": _call(
+            "secretsmanager",
+            "CreateSecret",
+            replicas="AddReplicaRegions",
+            policy="secretsmanager:PutResourcePolicy:ResourcePolicy",
+            # DeleteSecret.RecoveryWindowInDays: "The number of days from 7 to 30"; the provider
+            # sends ForceDeleteWithoutRecovery instead for 0.
+            recoveryWindowInDays=Documented(
+                "botocore secretsmanager DeleteSecretRequest.RecoveryWindowInDays documentation",
+                minimum=7,
+                maximum=30,
+                also=(0,),
+            ),
+        ),
+        "aws:secretsmanager/secretVersion:SecretVersion": _call("secretsmanager", "PutSecretValue"),
         # Topic settings are attributes (string map) of CreateTopic, without constraints.
         "aws:sns/topic:Topic": _call(
             "sns",

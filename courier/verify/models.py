@@ -275,6 +275,11 @@ class _Walk:
             self._issue(shown, f"{_fmt(measured)}{unit} is above the maximum {high}{unit} ({where})", source)
 
     def _count_check(self, shown: str, value: Any, shape: Shape, op: OperationModel) -> None:
+        if not value:
+            # An empty list or map is not sent at all (terraform-plugin-sdk's GetOk reports it
+            # unset), so the member's minimum count never applies to it: a secret of a one-region
+            # stack has `replicas: []` and no AddReplicaRegions.
+            return
         source = f"botocore {op.service_model.service_name}/{op.service_model.api_version} service-2.json: {op.name}"
         where = f"{op.service_model.service_name} {op.name} ({shape.name})"
         self._bounds(shown, len(value), metadata(shape), where, source, unit=" items")

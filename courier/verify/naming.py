@@ -130,6 +130,46 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:ecr/repository:Repository": NameRule(
             "name", 255, source="botocore ecr CreateRepository.repositoryName (2-256, lower case)"
         ),
+        # The model's PlanName: 1-32 letters, digits and inner hyphens (an auto-name is checked
+        # against both).
+        "aws:arcregionswitch/plan:Plan": NameRule(
+            "name", 255, source="botocore arc-region-switch CreatePlan.name (PlanName, max 32)"
+        ),
+        # CreateDBSubnetGroup.DBSubnetGroupName: "no more than 255 letters, numbers, periods,
+        # underscores, spaces, or hyphens ... First character must be a letter."
+        "aws:rds/subnetGroup:SubnetGroup": NameRule(
+            "name",
+            255,
+            255,
+            r"[A-Za-z][A-Za-z0-9._ -]*",
+            source="botocore rds CreateDBSubnetGroupMessage.DBSubnetGroupName documentation",
+        ),
+        # CreateCacheSubnetGroup.CacheSubnetGroupName: "no more than 255 alphanumeric characters
+        # or hyphens."
+        "aws:elasticache/subnetGroup:SubnetGroup": NameRule(
+            "name",
+            255,
+            255,
+            r"[A-Za-z0-9-]+",
+            source="botocore elasticache CreateCacheSubnetGroupMessage.CacheSubnetGroupName documentation",
+        ),
+        # The model's TableName now also takes an ARN (1-1024); a table's name is 3-255 of
+        # a-z, A-Z, 0-9, _ - . (DynamoDB developer guide, naming rules).
+        "aws:dynamodb/table:Table": NameRule(
+            "name",
+            255,
+            255,
+            r"[A-Za-z0-9_.-]{3,255}",
+            source="https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html",
+        ),
+        # CreateSecret.Name: "ASCII letters, numbers, and the following characters: /_+=.@-".
+        "aws:secretsmanager/secret:Secret": NameRule(
+            "name",
+            255,
+            512,
+            r"[A-Za-z0-9/_+=.@-]+",
+            source="botocore secretsmanager CreateSecretRequest.Name documentation",
+        ),
     }
 )
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from guardrails import capacity, cost, data, enforcement, kubernetes, observability, resilience, security, tags
+from guardrails import (
+    capacity,
+    cost,
+    data,
+    enforcement,
+    kubernetes,
+    observability,
+    replication,
+    resilience,
+    security,
+    tags,
+)
 
 
 def _collect(*modules: object) -> list[Policy]:
@@ -19,5 +30,5 @@ def _collect(*modules: object) -> list[Policy]:
 
 
 POLICIES: list[Policy] = _collect(
-    resilience, capacity, observability, security, data, kubernetes, cost, tags, enforcement
+    resilience, capacity, observability, security, data, replication, kubernetes, cost, tags, enforcement
 )

@@ -155,11 +155,34 @@ def get(props: Mapping[str, Any], *path: str | int, default: Any = None) -> Any:
     return value
 
 
+def declared(props: Mapping[str, Any], key: str) -> bool:
+    """Whether the input ``key`` is set, without reading it (an unknown value is set too)."""
+    return any(k == key for k in props)
+
+
+def region_of(resource: PolicyResource) -> str:
+    """The region a resource is created in: its own ``region`` input, else its provider's."""
+    own = get(resource.props, "region")
+    if own:
+        return str(own)
+    provider = resource.provider
+    return str(get(provider.props, "region", default="")) if provider is not None else ""
+
+
 def depends_on(resource: PolicyResource, other: PolicyResource, prop: str | None = None) -> bool:
     """Whether ``resource`` was declared from ``other``'s outputs (in ``prop`` if given)."""
     if prop is not None:
         return any(d.urn == other.urn for d in resource.property_dependencies.get(prop, []))
     return any(d.urn == other.urn for d in resource.dependencies)
+
+
+def points_at(resource: PolicyResource, prop: str, target: PolicyResource, *names: str) -> bool:
+    """Whether ``resource.props[prop]`` names ``target``: declared from its outputs or, when the
+    value is literal, equal to one of ``target``'s literal ``names`` inputs."""
+    if resource.property_dependencies.get(prop):
+        return depends_on(resource, target, prop)
+    value = get(resource.props, prop)
+    return value is not None and any(value == get(target.props, name) for name in names)
 
 
 def same_cluster(resource: PolicyResource, other: PolicyResource) -> bool:
@@ -205,6 +228,14 @@ AMP_RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
+DYNAMODB_TABLE = "aws:dynamodb/table:Table"
+DYNAMODB_REPLICA = "aws:dynamodb/tableReplica:TableReplica"
+CACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_DATASTORE = "aws:elasticache/globalReplicationGroup:GlobalReplicationGroup"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 
 ESS_GROUP = "alicloud:ess/scalingGroup:ScalingGroup"
 ESS_CONFIG = "alicloud:ess/scalingConfiguration:ScalingConfiguration"
@@ -217,6 +248,12 @@ ALI_LISTENER = "alicloud:alb/listener:Listener"
 ALI_RULE = "alicloud:alb/rule:Rule"
 ALI_SG_RULE = "alicloud:ecs/securityGroupRule:SecurityGroupRule"
 ALI_SG_ATTACHMENT = "alicloud:alb/loadBalancerSecurityGroupAttachment:LoadBalancerSecurityGroupAttachment"
+POLARDB_CLUSTER = "alicloud:polardb/cluster:Cluster"
+POLARDB_GDN = "alicloud:polardb/globalDatabaseNetwork:GlobalDatabaseNetwork"
+OSS_BUCKET = "alicloud:oss/bucket:Bucket"
+OSS_REPLICATION = "alicloud:oss/bucketReplication:BucketReplication"
+ALI_RDS_INSTANCE = "alicloud:rds/instance:Instance"
+DTS_JOB = "alicloud:dts/synchronizationJob:SynchronizationJob"
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"

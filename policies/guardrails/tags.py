@@ -47,6 +47,14 @@ AWS_TAGGABLE = [
     "aws:eks/nodeGroup:NodeGroup",
     "aws:rds/instance:Instance",
     "aws:rds/cluster:Cluster",
+    "aws:rds/clusterInstance:ClusterInstance",
+    "aws:rds/globalCluster:GlobalCluster",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:dynamodb/table:Table",
+    "aws:dynamodb/tableReplica:TableReplica",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:elasticache/subnetGroup:SubnetGroup",
+    "aws:secretsmanager/secret:Secret",
 ]
 ALICLOUD_TAGGABLE = [
     "alicloud:vpc/network:Network",

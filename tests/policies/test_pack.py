@@ -69,7 +69,7 @@ def test_thresholds_are_configurable_through_each_policys_schema(info: analyzer_
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlans, stack: str) -> None:
     verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json", plan_time=AS_OF)
-    assert verdict.pack == "courier-platform@1.1.0"
+    assert verdict.pack == "courier-platform@1.2.0"
     assert verdict.violations == []
 
 
@@ -107,7 +107,7 @@ def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_pa
     assert "[mandatory] aws-security-group-no-open-ingress" in out
     assert "4 mandatory and 0 advisory violation(s)" in out  # one SSH rule per fleet
     recorded = json.loads((tmp_path / "plan.json").read_text())["policies"]
-    assert recorded["pack"] == "courier-platform@1.1.0"
+    assert recorded["pack"] == "courier-platform@1.2.0"
     assert len(recorded["violations"]) == 4
     for violation in recorded["violations"]:
         assert violation["policy"] == "aws-security-group-no-open-ingress" and violation["level"] == "mandatory"
