@@ -131,6 +131,7 @@ class CourierEnvironment(pulumi.ComponentResource):
                 global_writer_endpoint=shared.global_writer_endpoint,
                 master_password=shared.master_password,
                 lost_options={r.name: lost.options(True) for r in aws_regions if r.lost},
+                topic_arns={r.name: self.regions[r.code].topics.topic_arns for r in aws_regions},
             ),
             opts=child,
         )

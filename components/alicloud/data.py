@@ -154,7 +154,8 @@ class AlicloudData(pulumi.ComponentResource):
             min_special=2,
             opts=pulumi.ResourceOptions(parent=self, provider=args.random_provider),
         )
-        self.admin_password = password.result
+        # Secret wherever it goes (the DTS job's endpoint passwords are not secret in the schema).
+        self.admin_password = pulumi.Output.secret(password.result)
 
         key = self._key(f"{name}-data", args.region, primary)
         replica_key = self._key(f"{name}-replica-data", args.replica_region, replica)

@@ -261,6 +261,7 @@ def routed_alarm(
     parent: pulumi.Resource,
     category: str | None = None,
     customer_impact: bool = False,
+    opts: pulumi.ResourceOptions | None = None,
 ) -> aws.cloudwatch.MetricAlarm:
     """A CloudWatch alarm that notifies the roles owning its severity (on ALARM and on OK), its
     description ending with its runbook's link, tagged with what it is about."""
@@ -278,7 +279,9 @@ def routed_alarm(
         **({"category": category} if category else {}),
         "customer-impact": str(customer_impact).lower(),
     }
-    return aws.cloudwatch.MetricAlarm(name, settings, opts=pulumi.ResourceOptions(parent=parent))
+    return aws.cloudwatch.MetricAlarm(
+        name, settings, opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=parent), opts)
+    )
 
 
 def _metric(

@@ -78,11 +78,16 @@ def test_cloudwatch_alarms_notify_the_same_role_topics_with_a_runbook(stack_plan
         assert len(scaling) == 4 and all("severity" not in a.inputs["tags"] for a in scaling)
         assert all(a.inputs["alarmActions"][0].startswith("arn:aws:autoscaling:") for a in scaling)
         alarms = [a for a in every if a not in scaling]
-        # Per fleet 5, the load balancer's 5xx, and the data tier's replication lag: DynamoDB's
-        # towards each other serving AWS region, Aurora's on every secondary cluster.
+        # Per fleet 5, the load balancer's 5xx, and the data tier's replication lag: Aurora's on
+        # the region's cluster (whichever writes today), DynamoDB's towards each other serving
+        # AWS region, S3's lag and failures per destination.
         lag = [a for a in alarms if a.inputs["tags"].get("service") == "data"]
         assert len(alarms) - len(lag) == 4 * 5 + 1
-        assert len(lag) == 2 + (0 if region == "ap-southeast-1" else 1)
+        stores = sorted(a.inputs["tags"]["store"] for a in lag)
+        assert stores == ["Aurora"] + ["DynamoDB"] * 2 + ["S3"] * 4, region
+        rto = [a for a in lag if a.inputs["metricName"] == "ReplicationLatency" and a.inputs["namespace"] == "AWS/S3"]
+        assert all(a.inputs["threshold"] == 900 and a.inputs["period"] == 300 for a in rto)
+        assert all(a.inputs["treatMissingData"] == "notBreaching" for a in lag)
         for alarm in alarms:
             tags = alarm.inputs["tags"]
             roles = oncall.roles_for(tags["severity"], tags.get("category"), tags["customer-impact"] == "true")

@@ -44,7 +44,7 @@ def test_the_data_tiers_alarms_link_the_replication_lag_runbook(stack_plans: Sta
         for r in stack_plans["prod"].resources
         if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.inputs.get("tags", {}).get("service") == "data"
     ]
-    assert {a.inputs["tags"]["store"] for a in alarms} == {"Aurora", "DynamoDB"}
+    assert {a.inputs["tags"]["store"] for a in alarms} == {"Aurora", "DynamoDB", "S3"}
     assert all(a.inputs["alarmDescription"].endswith("/docs/runbooks/DataReplicationLag.md") for a in alarms)
     text = (RUNBOOKS / "DataReplicationLag.md").read_text()
     for metric in {a.inputs["metricName"] for a in alarms}:

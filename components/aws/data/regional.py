@@ -231,28 +231,28 @@ class RegionalData(pulumi.ComponentResource):
         self.cluster_arn = cluster.arn
         self.reader_endpoint = cluster.reader_endpoint
         self._cluster = cluster
-        if not origin:
-            # Emitted by the secondary clusters: how far behind the writer this region is, i.e.
-            # what a failover to it would lose (milliseconds).
-            self._lag_alarm(
-                "database-rpo-lag",
-                "Aurora",
-                f"{identifier}: replication from the writer behind by more than {s.rpo_alarm_seconds:g} s for 5 minutes "
-                "(a failover to this region would lose that much)",
-                aws.cloudwatch.MetricAlarmArgs(
-                    namespace="AWS/RDS",
-                    metric_name="AuroraGlobalDBRPOLag",
-                    dimensions={"DBClusterIdentifier": identifier},
-                    statistic="Maximum",
-                    period=60,
-                    evaluation_periods=5,
-                    datapoints_to_alarm=5,
-                    threshold=s.rpo_alarm_seconds * 1000,
-                    comparison_operator="GreaterThanThreshold",
-                    # No datapoints: the cluster is not replicating at all (or is the writer now).
-                    treat_missing_data="breaching",
-                ),
-            )
+        # Emitted by whichever clusters are secondaries today (every cluster has the alarm:
+        # the writer moves with a switchover): how far behind the writer this region is,
+        # i.e. what a failover to it would lose (milliseconds).
+        self._lag_alarm(
+            "database-rpo-lag",
+            "Aurora",
+            f"{identifier}: replication from the writer behind by more than {s.rpo_alarm_seconds:g} s for 5 minutes "
+            "(a failover to this region would lose that much)",
+            aws.cloudwatch.MetricAlarmArgs(
+                namespace="AWS/RDS",
+                metric_name="AuroraGlobalDBRPOLag",
+                dimensions={"DBClusterIdentifier": identifier},
+                statistic="Maximum",
+                period=60,
+                evaluation_periods=5,
+                datapoints_to_alarm=5,
+                threshold=s.rpo_alarm_seconds * 1000,
+                comparison_operator="GreaterThanThreshold",
+                # The writer publishes none: missing data is not lag.
+                treat_missing_data="notBreaching",
+            ),
+        )
 
     def _locations(self) -> None:
         name, args, s = self._name, self._args, self._args.settings

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws import policies
+from components.aws.alarms import routed_alarm
 from components.aws.data import naming
 from components.aws.data.settings import DataSettings
 
@@ -51,7 +52,7 @@ class SharedData(pulumi.ComponentResource):
             override_special="!#$%^&*()-_=+[]{}:?",
             opts=pulumi.ResourceOptions(parent=self, provider=args.random_provider),
         )
-        self.master_password = password.result
+        self.master_password = pulumi.Output.secret(password.result)
         cluster = aws.rds.GlobalCluster(
             f"{name}-database",
             global_cluster_identifier=naming.global_cluster(s.stack),
@@ -94,6 +95,8 @@ class DataReplicationArgs:
     master_password: pulumi.Input[str]
     #: Options for the resources of a lost region (kept as they are).
     lost_options: Mapping[str, pulumi.ResourceOptions]
+    #: Region -> its on-call topics (role -> SNS topic ARN), for the replication alarms.
+    topic_arns: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
 
 
 class DataReplication(pulumi.ComponentResource):
@@ -223,6 +226,57 @@ class DataReplication(pulumi.ComponentResource):
             # Replication needs versioning on the source and every destination first.
             opts=self._options(source.region, depends_on=[policy, source.versioning, *[t.versioning for t in targets]]),
         )
+        topics = self._args.topic_arns.get(source.region)
+        if topics:
+            for target in targets:
+                self._replication_alarms(prefix, source, target, topics)
+
+    def _replication_alarms(
+        self, prefix: str, source: MediaBucket, target: MediaBucket, topics: Mapping[str, pulumi.Input[str]]
+    ) -> None:
+        """S3 publishes Replication Time Control's metrics per rule in the source region: the
+        oldest object still waiting (seconds) and the objects that failed to replicate."""
+        s = self._args.settings
+        dimensions = pulumi.Output.all(source.bucket.bucket, target.bucket.bucket).apply(
+            lambda names: {"SourceBucket": names[0], "DestinationBucket": names[1], "RuleId": f"to-{target.code}"}
+        )
+        for suffix, metric, statistic, threshold, periods, what in (
+            (
+                "lag",
+                "ReplicationLatency",
+                "Maximum",
+                RTC_MINUTES * 60,
+                3,
+                f"objects waiting more than {RTC_MINUTES} minutes",
+            ),
+            ("failed", "OperationsFailedReplication", "Sum", 0, 1, "objects that failed to replicate"),
+        ):
+            routed_alarm(
+                f"{prefix}-{suffix}-{target.code}",
+                service="data",
+                severity="warning",
+                category="data",
+                runbook="DataReplicationLag",
+                topic_arns=topics,
+                runbook_base_url=s.runbook_base_url,
+                tags={**s.tags, "service": "data", "store": "S3"},
+                settings=aws.cloudwatch.MetricAlarmArgs(
+                    alarm_description=f"Media replication {source.region} -> {target.region}: {what}",
+                    namespace="AWS/S3",
+                    metric_name=metric,
+                    dimensions=dimensions,
+                    statistic=statistic,
+                    period=300,
+                    evaluation_periods=periods,
+                    datapoints_to_alarm=periods,
+                    threshold=float(threshold),
+                    comparison_operator="GreaterThanThreshold",
+                    # Published only while objects replicate: nothing to replicate is not late.
+                    treat_missing_data="notBreaching",
+                ),
+                parent=self,
+                opts=self._options(source.region),
+            )
 
 
 def _replication_policy(
