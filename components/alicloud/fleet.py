@@ -78,6 +78,8 @@ class EssFleetArgs:
     #: Networks allowed to SSH to the instances (break-glass; default none).
     ssh_allowed_cidrs: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: False for a lost region: the system image is not looked up (its API is down).
+    reachable: bool = True
 
 
 class EssFleet(pulumi.ComponentResource):
@@ -343,12 +345,16 @@ class EssFleet(pulumi.ComponentResource):
             opts=child,
         )
 
-    def _image_id(self, args: EssFleetArgs) -> pulumi.Output[str]:
+    def _image_id(self, args: EssFleetArgs) -> pulumi.Input[str]:
         """The system image named ``host_image``, exactly: the same release on every `up` until
         the config names another. DescribeImages' ImageName filter and an anchored regex on the
         name (terraform-provider-alicloud data_source_alicloud_images.go applies name_regex
         after the API call); the data source returns every match and no error, so anything but
         exactly one image stops the deployment here, naming the pin."""
+        if not args.reachable:
+            # A lost region's API is down: a system image's ID is its name (the lookup only
+            # proves it exists), and the engine keeps the recorded one (components.lost).
+            return args.host_image
         found = ali.ecs.get_images_output(
             image_name=args.host_image,
             name_regex=f"^{re.escape(args.host_image)}$",

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_alicloud as ali
 import pulumi_random as random
 
-from components import planning
+from components import lost, planning
 from components.alicloud import names
 from components.alicloud.data import AlicloudData, AlicloudDataArgs
 from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
@@ -45,7 +45,14 @@ class AlicloudRegion(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlicloudRegionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(
-            TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider]))
+            TYPE,
+            name,
+            None,
+            pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(providers=[args.provider])),
+                # A lost region stays declared as it was and is never changed (components.lost).
+                lost.options(args.region.lost),
+            ),
         )
         spec, region = args.spec, args.region
         child = pulumi.ResourceOptions(parent=self)
@@ -140,6 +147,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                     name_prefix=f"{prefix}-{service.name}",
                     artifact=self.registry.image(service.name, service.artifact.reference),
                     host_image=spec.host_images.alicloud,
+                    reachable=not region.lost,
                     health_check_path=service.health_check_path,
                     cpu_target=service.scaling.cpu_target,
                     warmup_seconds=service.scaling.warmup_seconds,

@@ -91,13 +91,6 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
                 "an Alibaba Cloud region serves mainland China as an active region and must be "
                 f"'secondary' (got {region.role!r})",
             )
-        if region.lost:
-            yield Problem(
-                f"{at}.status",
-                "'lost' is for AWS regions only so far: an Alibaba Cloud region's lookups (the account, the "
-                "system image) still need its API; Route 53 already sends its users to the AWS regions while it "
-                "fails its health checks (got 'lost')",
-            )
         if cluster is not None and cluster.cluster == "eks":
             yield Problem(
                 f"{at}.kubernetes.cluster",

@@ -59,11 +59,6 @@ def check_lose(config: Mapping[str, Any], lose: str) -> dict[str, Any]:
         raise DrInputError(f"--lose {lose!r}: not a region of the stack (regions: {', '.join(names)})")
     if found.get("status") == "lost":
         raise DrInputError(f"--lose {lose!r}: already lost in this config")
-    if found.get("cloud", "aws") != "aws":
-        raise DrInputError(
-            f"--lose {lose!r}: an Alibaba Cloud region; losing one is not planned by this command yet (Route 53 "
-            "sends its users to the AWS regions while its health checks fail; its data replicates within China)"
-        )
     return found
 
 
@@ -159,6 +154,12 @@ def lose(config: Mapping[str, Any], region: str, rebuild_in: str | None = None) 
         for key, value in lost.items()
         if key not in ("name", "availabilityZones", "cidr", "status", "role", "sshAllowedCidrs")
     }
+    replica = lost.get("dataReplica")
+    if isinstance(replica, Mapping) and replica.get("name") == info.name:
+        raise DrInputError(
+            f"--rebuild-in {info.name!r}: {region}'s data replica; rebuild the fleets in another region of the same "
+            "country, which then replicates there too"
+        )
     rebuilt = {
         "name": info.name,
         "role": new_role,

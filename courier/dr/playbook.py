@@ -133,8 +133,14 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
     steps = [
         Step(
             "traffic",
-            f"Route 53 stops answering with {lost} (its calculated health check fails) and sends its users to "
-            f"{', '.join(survivors) or 'the standby'}; the standby answers only when no active region is healthy.",
+            (
+                f"Route 53's geolocation record stops sending mainland China to {lost} (its health check fails) and "
+                f"sends it to the AWS regions ({', '.join(survivors)}) until it returns."
+                if by_name[lost]["cloud"] == "alicloud"
+                else f"Route 53 stops answering with {lost} (its calculated health check fails) and sends its users "
+                f"to {', '.join(survivors) or 'the standby'}; the standby answers only when no active region is "
+                "healthy."
+            ),
             f"~{seconds:g} s ({how})",
             "none (requests in flight to the lost region fail and are retried by clients)",
             ROUTE53_SOURCE,
@@ -155,7 +161,25 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
             )
         )
     cluster = f"courier-{stack}-{new_code}-orders"
-    if writer_lost:
+    china = by_name[lost]["cloud"] == "alicloud"
+    if china:
+        replica = by_name[lost].get("dataReplica") or "the data replica region"
+        steps.append(
+            Step(
+                "mainland China's data (PolarDB + DTS, OSS)",
+                f"Stop the DTS synchronization into {replica} and point the China services' database endpoint at "
+                f"{replica}'s PolarDB cluster (it becomes the writer); media is already in {replica}'s bucket. "
+                "The data stays in mainland China (PIPL): the AWS regions that take China's traffic meanwhile do "
+                "not hold it.",
+                "minutes (stopping the job and switching the endpoint)",
+                "the DTS synchronization's last lag (seconds; DTS alarms on it); media: OSS RTC, 10 minutes",
+                "https://www.alibabacloud.com/help/en/dts/user-guide/overview-of-data-synchronization-scenarios",
+                f"aliyun dts StopDtsJob --DtsJobId <job of courier-{stack}> --RegionId {replica}",
+            )
+        )
+    if china:
+        pass  # the AWS data tier is untouched by losing mainland China's region
+    elif writer_lost:
         steps.append(
             Step(
                 "orders database (Aurora global)",
@@ -205,25 +229,28 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
                 f"courier/{stack}/orders/master",
             )
         )
-    steps.append(
-        Step(
-            "rider locations (DynamoDB global table, MREC)",
-            "Nothing to switch: every replica takes writes. Writes taken in the lost region and not yet replicated "
-            "reappear when it returns (last writer wins).",
-            "0",
-            "the lost region's ReplicationLatency (usually about a second)",
-            DYNAMODB_SOURCE,
-        )
+    aws_steps = (
+        []
+        if china
+        else [
+            Step(
+                "rider locations (DynamoDB global table, MREC)",
+                "Nothing to switch: every replica takes writes. Writes taken in the lost region and not yet replicated "
+                "reappear when it returns (last writer wins).",
+                "0",
+                "the lost region's ReplicationLatency (usually about a second)",
+                DYNAMODB_SOURCE,
+            ),
+            Step(
+                "proof-of-delivery media (S3, Replication Time Control)",
+                "Nothing to switch: every region's bucket holds the others' objects.",
+                "0",
+                "objects written in the lost region in its last 15 minutes at most (RTC: 99.99% within 15 minutes)",
+                S3_SOURCE,
+            ),
+        ]
     )
-    steps.append(
-        Step(
-            "proof-of-delivery media (S3, Replication Time Control)",
-            "Nothing to switch: every region's bucket holds the others' objects.",
-            "0",
-            "objects written in the lost region in its last 15 minutes at most (RTC: 99.99% within 15 minutes)",
-            S3_SOURCE,
-        )
-    )
+    steps += aws_steps
     for check in capacity:
         steps.append(
             Step(
@@ -251,6 +278,18 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
             f"pulumi up -s {stack} --config-file DIR/Pulumi.{stack}.yaml",
         )
     )
+    if china:
+        steps.append(
+            Step(
+                "backfill",
+                "The new region's database and media fill by themselves: DTS's full synchronization, then changes, "
+                "into its standby; OSS replicates existing objects (historical replication) as well as new ones.",
+                "hours, by volume",
+                "0",
+                "components/alicloud/data.py",
+            )
+        )
+        return Playbook(stack, lost, new_primary, writer_lost, survivors, tuple(steps), tuple(capacity))
     steps.append(
         Step(
             "backfill",

@@ -142,3 +142,34 @@ def test_after_a_switch_no_cluster_is_redeclared_so_that_it_would_be_replaced(
         assert cluster.inputs == after[urn].inputs, urn
     (shared,) = lost_plan.of_type("aws:rds/globalCluster:GlobalCluster")
     assert shared.protect is True and shared.region == "ap-southeast-1"
+
+
+def test_a_lost_alibaba_region_is_kept_as_it_was_too(stack_plans: StackPlans, tmp_path_factory) -> None:
+    """Mainland China's region lost: its resources (and its data's replica in Shanghai) keep
+    their inputs, nothing is looked up (a system image's ID is its name), and China's users
+    leave its geolocation record for the AWS regions."""
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
+    document["config"] = config.lose(document["config"], "cn-hangzhou").config
+    path = tmp_path_factory.mktemp("lost-china") / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    after = {r.urn: r for r in make_plan("prod", path, AS_OF).resources}
+    before = [r for r in stack_plans["prod"].resources if r.region in ("cn-hangzhou", "cn-shanghai")]
+    assert len(before) > 100
+    for resource in before:
+        if resource.type.startswith("pulumi:providers:"):
+            continue
+        kept = after[resource.urn]
+        assert kept.inputs == resource.inputs, resource.urn
+        if resource.custom:
+            assert "*" in kept.ignore_changes, resource.urn
+    (provider,) = [r for r in after.values() if r.type == "pulumi:providers:alicloud" and r.name == "alicloud-cnhz"]
+    assert provider.inputs["skipRegionValidation"] in (True, "true")
+
+    def china_records(records) -> list[str]:
+        return [
+            r.name
+            for r in records
+            if r.type == "aws:route53/record:Record" and r.region == "us-east-1" and "cnhz" in r.name
+        ]
+
+    assert china_records(stack_plans["prod"].resources) and not china_records(after.values())
