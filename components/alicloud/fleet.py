@@ -78,6 +78,11 @@ class EssFleetArgs:
     #: Networks allowed to SSH to the instances (break-glass; default none).
     ssh_allowed_cidrs: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: The data stores' endpoints in the boot environment (COURIER_DB_ENDPOINT, ...).
+    data_environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    #: The region's media bucket and its KMS key, when the service uses ``media``.
+    media_bucket: pulumi.Input[str] | None = None
+    media_key_id: pulumi.Input[str] | None = None
     #: False for a lost region: the system image is not looked up (its API is down).
     reachable: bool = True
 
@@ -405,7 +410,43 @@ class EssFleet(pulumi.ComponentResource):
             policy_type="Custom",
             opts=child,
         )
+        if args.media_bucket is not None and args.media_key_id is not None:
+            media = ali.ram.Policy(
+                f"{name}-media",
+                policy_name=names.fit(f"{role_name(args.name_prefix)}-media", RAM_POLICY_NAME_MAX).replace(".", "-"),
+                policy_document=pulumi.Output.all(args.account_id, args.media_bucket, args.media_key_id).apply(
+                    lambda values: media_policy(args.region, values[0], values[1], values[2])
+                ),
+                description=f"Read and write {args.service}'s media in the {args.region} bucket",
+                tags=dict(tags),
+                opts=child,
+            )
+            ali.ram.RolePolicyAttachment(
+                f"{name}-media",
+                role_name=role.role_name,
+                policy_name=media.policy_name,
+                policy_type="Custom",
+                opts=child,
+            )
         return role, attachment
+
+
+def media_policy(region: str, account_id: str, bucket: str, key_id: str) -> str:
+    """Objects of the media bucket (OSS resource ``acs:oss:*:<account>:<bucket>/*``) and the
+    bucket's KMS key for SSE-KMS objects, nothing else."""
+    statements = [
+        {
+            "Action": ["oss:GetObject", "oss:PutObject"],
+            "Effect": "Allow",
+            "Resource": [f"acs:oss:*:{account_id}:{bucket}/*"],
+        },
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": [f"acs:kms:{region}:{account_id}:key/{key_id}"],
+        },
+    ]
+    return json.dumps({"Statement": statements, "Version": "1"}, sort_keys=True)
 
 
 def role_name(name_prefix: str) -> str:
@@ -439,14 +480,28 @@ def pull_policy(region: str, account_id: str, instance_id: str, namespace: str, 
 def _user_data(args: EssFleetArgs, ram_role: str) -> pulumi.Output[str]:
     """The boot script, once the registry's instance, endpoint and repository are known."""
     image = args.artifact
-    return pulumi.Output.all(image.registry, image.instance_id, image.repository).apply(
-        lambda values: boot.user_data(boot_script(args, ram_role, values[0], values[1], values[2]))
+    names_ = sorted(args.data_environment)
+    return pulumi.Output.all(
+        image.registry, image.instance_id, image.repository, *[args.data_environment[k] for k in names_]
+    ).apply(
+        lambda values: boot.user_data(
+            boot_script(
+                args, ram_role, values[0], values[1], values[2], data=tuple(zip(names_, values[3:], strict=True))
+            )
+        )
     )
 
 
-def boot_script(args: EssFleetArgs, ram_role: str, registry: str, instance_id: str, repository: str) -> str:
+def boot_script(
+    args: EssFleetArgs,
+    ram_role: str,
+    registry: str,
+    instance_id: str,
+    repository: str,
+    data: tuple[tuple[str, str], ...] = (),
+) -> str:
     launch = boot.AlicloudLaunch(
-        boot.Identity(args.service, args.region, args.environment, args.port),
+        boot.Identity(args.service, args.region, args.environment, args.port, data),
         image=f"{registry}/{args.artifact.namespace}/{repository}{args.artifact.reference}",
         registry_instance_id=instance_id,
         ram_role=ram_role,

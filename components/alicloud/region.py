@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_alicloud as ali
@@ -17,7 +18,7 @@ from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoad
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
 from components.alicloud.registry import AlicloudRegistry, AlicloudRegistryArgs
-from components.spec import EnvironmentSpec, RegionSpec
+from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
 
 TYPE = "courier:alicloud:Region"
 
@@ -126,44 +127,6 @@ class AlicloudRegion(pulumi.ComponentResource):
             else None
         )
 
-        self.fleets = {}
-        for service in services:
-            assert self.registry is not None and service.artifact is not None, "validated by the spec"
-            capacity = spec.capacity(service, region)
-            ready, deferred = planning.within_horizon(
-                spec.promotion_schedules(service, region), spec.as_of, SCHEDULING_HORIZON
-            )
-            self.fleets[service.name] = EssFleet(
-                f"{name}-{service.name}",
-                EssFleetArgs(
-                    service=service.name,
-                    port=service.port,
-                    instance_types=service.alicloud_instance_types,
-                    vpc_id=network.vpc_id,
-                    vswitch_ids=network.app_vswitch_ids,
-                    load_balancer_security_group_id=self.load_balancer.security_group_id,
-                    server_group_id=self.load_balancer.server_group_ids[service.name],
-                    capacity=capacity,
-                    name_prefix=f"{prefix}-{service.name}",
-                    artifact=self.registry.image(service.name, service.artifact.reference),
-                    host_image=spec.host_images.alicloud,
-                    reachable=not region.lost,
-                    health_check_path=service.health_check_path,
-                    cpu_target=service.scaling.cpu_target,
-                    warmup_seconds=service.scaling.warmup_seconds,
-                    surge_step_percent=spec.surge_step_percent(service),
-                    balance_zones=spec.is_prod,
-                    deletion_protection=spec.safety.deletion_protection,
-                    promotions=ready,
-                    deferred=deferred,
-                    account_id=account.id,
-                    ssh_allowed_cidrs=region.ssh_allowed_cidrs,
-                    region=region.name,
-                    environment=spec.environment,
-                    tags=spec.tags(service.name),
-                ),
-                opts=child,
-            )
         replica = region.data_replica
         self.data: AlicloudData | None = None
         if replica is not None and args.replica_provider is not None and args.random_provider is not None:
@@ -200,12 +163,73 @@ class AlicloudRegion(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+        self.fleets = {}
+        for service in services:
+            assert self.registry is not None and service.artifact is not None, "validated by the spec"
+            capacity = spec.capacity(service, region)
+            ready, deferred = planning.within_horizon(
+                spec.promotion_schedules(service, region), spec.as_of, SCHEDULING_HORIZON
+            )
+            self.fleets[service.name] = EssFleet(
+                f"{name}-{service.name}",
+                EssFleetArgs(
+                    service=service.name,
+                    port=service.port,
+                    instance_types=service.alicloud_instance_types,
+                    vpc_id=network.vpc_id,
+                    vswitch_ids=network.app_vswitch_ids,
+                    load_balancer_security_group_id=self.load_balancer.security_group_id,
+                    server_group_id=self.load_balancer.server_group_ids[service.name],
+                    capacity=capacity,
+                    name_prefix=f"{prefix}-{service.name}",
+                    artifact=self.registry.image(service.name, service.artifact.reference),
+                    host_image=spec.host_images.alicloud,
+                    reachable=not region.lost,
+                    health_check_path=service.health_check_path,
+                    cpu_target=service.scaling.cpu_target,
+                    warmup_seconds=service.scaling.warmup_seconds,
+                    surge_step_percent=spec.surge_step_percent(service),
+                    balance_zones=spec.is_prod,
+                    deletion_protection=spec.safety.deletion_protection,
+                    promotions=ready,
+                    deferred=deferred,
+                    account_id=account.id,
+                    ssh_allowed_cidrs=region.ssh_allowed_cidrs,
+                    region=region.name,
+                    environment=spec.environment,
+                    **_data_access_of(self.data, service),
+                    tags=spec.tags(service.name),
+                ),
+                opts=child,
+            )
         self.register_outputs(
             {
                 "loadBalancerDnsName": self.load_balancer.dns_name,
                 "fleetGroupIds": {k: f.group_id for k, f in self.fleets.items()},
             }
         )
+
+
+def _data_access_of(data: AlicloudData | None, service: ServiceSpec) -> dict[str, Any]:
+    """EssFleetArgs for the stores the service uses in mainland China: the PolarDB cluster's
+    endpoint and the media bucket in its boot environment, the bucket (and its key) in its role.
+    Rider locations and the cache live in the AWS regions only (China's fleets use the database)."""
+    if data is None or not service.stores:
+        return {}
+    environment: dict[str, pulumi.Input[str]] = {}
+    extra: dict[str, Any] = {}
+    if "database" in service.stores:
+        environment.update(
+            {
+                "COURIER_DB_ENDPOINT": data.database_endpoint,
+                "COURIER_DB_NAME": "courier",
+                "COURIER_DB_PORT": "5432",
+            }
+        )
+    if "media" in service.stores:
+        environment["COURIER_MEDIA_BUCKET"] = data.bucket_name
+        extra = {"media_bucket": data.bucket_name, "media_key_id": data.key_id}
+    return {"data_environment": environment, **extra}
 
 
 def registry_namespace(spec: EnvironmentSpec) -> str:

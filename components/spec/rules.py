@@ -622,6 +622,12 @@ def _check_data(environment: str, data: DataSpec, regions: Indexed, services: In
                 "[cn-shanghai-e, cn-shanghai-f], cidr: 10.41.0.0/16}",
             )
     for i, service in services:
+        if service.stores and service.platform == "kubernetes":
+            yield Problem(
+                f"{NAMESPACE}:services[{i}].stores",
+                "is for VM services so far: pods get no endpoints or data role yet (run the service as vm, or "
+                f"remove stores; got {list(service.stores)})",
+            )
         for k, store in enumerate(service.stores):
             if store in service.stores[:k]:
                 yield Problem(f"{NAMESPACE}:services[{i}].stores[{k}]", f"is listed twice (got {store!r})")

@@ -134,3 +134,27 @@ def test_china_data_stays_in_mainland_china(stack_plans: StackPlans) -> None:
     plan = stack_plans["prod"]
     china = [r for r in plan.resources if r.type.startswith(("alicloud:polardb", "alicloud:oss", "alicloud:dts"))]
     assert china and {r.region for r in china} == {"cn-hangzhou", "cn-shanghai"}
+
+
+def test_china_fleets_reach_their_database_and_media_in_china(stack_plans: StackPlans) -> None:
+    plan = stack_plans["prod"]
+    configs = {
+        c.name: c
+        for c in plan.of_type("alicloud:ess/scalingConfiguration:ScalingConfiguration")
+        if c.region == "cn-hangzhou"
+    }
+    orders = next(c for name, c in configs.items() if "orders" in name)
+    script = user_data_of(orders.inputs["userData"])
+    assert "COURIER_DB_ENDPOINT=pc-" in script and ".pg.polardb.rds.aliyuncs.com" in script
+    assert "COURIER_MEDIA_BUCKET=" in script
+    tracking = next(c for name, c in configs.items() if "tracking" in name)
+    assert "COURIER_DB_ENDPOINT" not in user_data_of(tracking.inputs["userData"])
+    media = [p for p in plan.of_type("alicloud:ram/policy:Policy") if p.name.endswith("-media")]
+    assert [p.name for p in media] == ["cnhz-orders-media"]
+    document = json.loads(media[0].inputs["policyDocument"])
+    assert document["Statement"][0]["Action"] == ["oss:GetObject", "oss:PutObject"]
+
+
+def user_data_of(text: str) -> str:
+    raw = base64.b64decode(text)
+    return (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()

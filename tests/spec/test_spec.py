@@ -11,6 +11,7 @@ import pytest
 
 from components import catalog
 from components.spec import Problem, SpecError
+from tests import builders
 from tests.builders import HANGZHOU, mutated, region, service, spec_of, valid_config
 from tests.conftest import ROOT
 
@@ -1037,3 +1038,36 @@ def test_a_node_image_release_must_belong_to_the_clusters_version() -> None:
     assert problems_of(mutated(pinned("latest")))[0].startswith(
         "courier:regions[0].kubernetes.nodeImageRelease: must be an EKS AMI release such as 1.34.2-20251120"
     )
+
+
+def test_data_stores_are_refused_for_kubernetes_services_and_named_once() -> None:
+    def change(config: dict) -> None:
+        config["services"][-1]["stores"] = ["database"]
+        config["services"][0]["stores"] = ["media", "media"]
+
+    config = builders.mutated(change)
+    config["services"].append(builders.kubernetes_service("notifications", 8090, stores=["cache"]))
+    config["regions"][0]["kubernetes"] = {"cluster": "eks"}
+    config["services"][-1]["regions"] = [config["regions"][0]["name"]]
+    problems = problems_of(config)
+    assert any(
+        p.startswith(f"courier:services[{len(config['services']) - 1}].stores: is for VM services so far")
+        for p in problems
+    )
+    assert "courier:services[0].stores[1]: is listed twice (got 'media')" in problems
+
+
+def test_china_data_must_stay_in_the_country() -> None:
+    def change(config: dict) -> None:
+        china = dict(
+            builders.HANGZHOU,
+            dataReplica={
+                "name": "cn-hongkong",
+                "availabilityZones": ["cn-hongkong-b", "cn-hongkong-c"],
+                "cidr": "10.41.0.0/16",
+            },
+        )
+        config["regions"].append(china)
+
+    problems = problems_of(builders.mutated(change))
+    assert any("dataReplica.name: must be in the same country as cn-hangzhou (CN)" in p for p in problems), problems
