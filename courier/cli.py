@@ -1,12 +1,13 @@
 """``python -m courier``: the offline operator CLI.
 
     python -m courier plan STACK [--config-file FILE] [--json] [--out DIR] [--at TIME] [--debug]
+                                 [--compare BASE [--allow-protected-deletes]]   (courier/compare.py)
     python -m courier storm STACK [--scenario NAME ...] [--at TIME] [--json] [--out DIR] [--markdown FILE]
                                   [--sweep KEY=FROM:TO:STEP]   (courier/storm/command.py)
 
-Exit codes: 0 the plan is good; 1 a mandatory policy failed or an artifact failed
-verification; 2 invalid config or a program error (a clear message; a traceback only with
---debug).
+Exit codes: 0 the plan is good; 1 a mandatory policy failed, an artifact failed
+verification or (with --compare) a protected resource would be deleted; 2 invalid config,
+a bad BASE or a program error (a clear message; a traceback only with --debug).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from components import spec as spec_module
-from courier import analyze, artifacts, render, verify
+from courier import analyze, artifacts, compare, coverage, render, verify
+from courier import summary as summary_view
 from courier.dr import command as dr_command
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
@@ -76,6 +78,22 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="append a Markdown summary (fleets, policy verdict, artifacts) to FILE, e.g. $GITHUB_STEP_SUMMARY",
+    )
+    plan.add_argument(
+        "--compare",
+        metavar="BASE",
+        help="show what changes against BASE: a Plan JSON (plan --out DIR writes DIR/plan.json) or a git ref, "
+        "planned in a temporary worktree; a protected resource deleted or replaced fails the plan",
+    )
+    plan.add_argument(
+        "--allow-protected-deletes",
+        action="store_true",
+        help="with --compare: do not fail when protected resources would be deleted or replaced",
+    )
+    plan.add_argument(
+        "--tree",
+        action="store_true",
+        help="show every resource (the tree, like pulumi preview), the full fleet table and every diagnostic",
     )
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     storm_command.add_parser(commands, _timestamp)
@@ -234,6 +252,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     started = time.perf_counter()
     where = args.config_file or Path("stacks") / f"Pulumi.{args.stack}.yaml"
+    base = None
+    if args.command == "plan" and args.compare is not None:
+        # The base first (a bad one costs no plan), both plans at the same moment.
+        args.at = args.at or datetime.now(UTC)
+        try:
+            base = compare.load_base(args.compare, args.stack, args.config_file, args.at, PROJECT_ROOT)
+        except compare.BaseError as problem:
+            err.print(f"[bold red]error:[/] {escape(str(problem))}", markup=True, emoji=False)
+            return EXIT_INVALID
     try:
         if args.command == "storm":
             return storm_command.run(args, make_plan, out, err)
@@ -278,16 +305,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Every input against the clouds' own rules (API models, documented rules, shellcheck).
     plan.verification = verify.verify(plan).to_json()
     attach_artifacts(plan, args.out)
+    changes = compare.diff(base[0], plan, base[1]) if base is not None else None
+    # What the config leaves unserved (and, against a base, what it stops serving).
+    plan.diagnostics += coverage.diagnostics(plan, base[0] if base is not None else None)
     if args.out:
-        (args.out / "plan.json").write_text(plan.dumps() + "\n", encoding="utf-8")
+        (args.out / "plan.json").write_text(compare.dumps(plan, changes) + "\n", encoding="utf-8")
     if args.markdown:
         with args.markdown.open("a", encoding="utf-8") as summary:
+            if changes is not None:
+                summary.write(compare.markdown(changes, allow_protected=args.allow_protected_deletes) + "\n")
             summary.write(render.markdown(plan))
     if args.json:
-        sys.stdout.write(plan.dumps() + "\n")
+        sys.stdout.write(compare.dumps(plan, changes) + "\n")
     else:
-        render.preview(out, plan, elapsed=time.perf_counter() - started, out_dir=args.out)
+        if changes is not None:
+            # What changes first: it is what a reviewer reads a compared plan for.
+            compare.render(out, changes, allow_protected=args.allow_protected_deletes)
+        if args.tree:
+            render.preview(out, plan, elapsed=time.perf_counter() - started, out_dir=args.out)
+        else:
+            # One screen (courier.summary); the resource tree is behind --tree.
+            summary_view.show(out, plan, elapsed=time.perf_counter() - started, out_dir=args.out)
+    refused = changes is not None and compare.refused(changes, args.allow_protected_deletes, err)
     failed = [a for a in plan.artifacts if not a.get("ok")]
     mandatory = [v for v in plan.policies.get("violations", []) if v.get("level") == "mandatory"]
     findings = plan.verification["findings"]
-    return EXIT_VERIFY if failed or mandatory or findings else EXIT_OK
+    return EXIT_VERIFY if failed or mandatory or findings or refused else EXIT_OK

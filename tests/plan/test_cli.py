@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,8 +32,14 @@ def bad_copy(tmp_path: Path, old: str, new: str, stack: str = "prod") -> Path:
     return target
 
 
-def test_default_output_is_a_preview_tree_with_a_summary(capsys) -> None:
+def test_default_output_is_one_screen_and_the_tree_is_behind_a_flag(capsys) -> None:
     code, out, err = run_cli(capsys, "dev", "--at", "2026-11-25T00:00:00+00:00")
+    assert code == 0, err
+    assert out.startswith("Plan dev (offline") and "the resource tree: --tree" in out
+    assert "└─ " not in out and "courier:aws:Region" not in out
+    assert "Capacity (min/desired/max per region):" in out and "Verdicts:" in out
+    assert len(out.splitlines()) <= 30
+    code, out, err = run_cli(capsys, "dev", "--at", "2026-11-25T00:00:00+00:00", "--tree")
     assert code == 0, err
     assert "Previewing update (dev)" in out
     assert "courier:aws:Region" in out
@@ -84,9 +91,9 @@ def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path
     lines = err.strip().splitlines()
     assert "nothing was planned" in lines[0]
     assert lines[1:] == [
-        "  courier:regions[2].availabilityZones[2]: is not a zone of ap-northeast-2 (got 'ap-northeast-2z'; "
+        "  courier:regions[ap-northeast-2].availabilityZones[2]: is not a zone of ap-northeast-2 (got 'ap-northeast-2z'; "
         "known: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d)",
-        "  courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
+        "  courier:services[orders].scaling.cpuTarget: must be between 10 and 95 (got 150)",
         "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, "
         "hostImages, kubernetesAccess, registryReplication, storm, data); did you mean 'courier:owner'?",
     ]
@@ -199,7 +206,8 @@ def test_out_writes_verified_rule_and_routing_files(capsys, tmp_path: Path) -> N
     kinds = {a["path"]: (a["kind"], a["verifiedBy"], a["ok"]) for a in recorded}
     assert kinds["prometheus/ap-southeast-1.yaml"] == ("prometheus-rules", "promtool check rules", True)
     assert kinds["alertmanager/alertmanager.yaml"] == ("alertmanager-config", "amtool check-config", True)
-    assert "promtool check rules" in stdout
+    counted = re.search(r"artifacts +(\d+): (\d+) verified", stdout)
+    assert counted and counted.group(1) == counted.group(2) == str(len(recorded))
 
 
 @pytest.mark.tools

@@ -104,7 +104,7 @@ def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_pa
     code = cli.main(["plan", *arguments, "--markdown", str(summary)])
     out = capsys.readouterr().out
     assert code == cli.EXIT_VERIFY
-    assert "[mandatory] aws-security-group-no-open-ingress" in out
+    assert "policy aws-security-group-no-open-ingress: " in out  # under "Needs attention"
     assert "4 mandatory and 0 advisory violation(s)" in out  # one SSH rule per fleet
     recorded = json.loads((tmp_path / "plan.json").read_text())["policies"]
     assert recorded["pack"] == "courier-platform@1.2.0"
@@ -130,7 +130,7 @@ def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path
     code = cli.main(["plan", "prod", "--config-file", str(candidate)])
     err = capsys.readouterr().err
     assert code == cli.EXIT_INVALID
-    assert "courier:regions[2].availabilityZones" in err and "at least 2 zones" in err
+    assert "courier:regions[ap-northeast-2].availabilityZones" in err and "at least 2 zones" in err
 
 
 @pytest.mark.parametrize(
