@@ -9,7 +9,7 @@ import pulumi
 from components.dr_inputs import dr_inputs
 from components.environment import CourierEnvironment, CourierEnvironmentArgs
 from components.providers import alicloud_providers, aws_providers, global_provider, random_provider
-from components.spec import load_spec
+from components.spec import RegionSpec, load_spec
 from components.storm_inputs import storm_inputs
 
 # Invalid config stops here, with every problem listed, before any resource is declared.
@@ -29,16 +29,53 @@ environment = CourierEnvironment(
 pulumi.export("environment", spec.environment)
 pulumi.export("primaryRegion", spec.primary.name)
 pulumi.export("apiUrl", environment.api_url)
-pulumi.export(
-    "regions",
-    {
-        code: {
-            "loadBalancer": region.load_balancer.dns_name,
-            "fleets": {k: f.group_name for k, f in region.fleets.items()},
+
+
+def _region_outputs(region: RegionSpec) -> dict[str, object]:
+    """What operators and other stacks look up in a region: its load balancer, its fleets (Auto
+    Scaling group names; ESS scaling group IDs in Alibaba Cloud), its Kubernetes services and
+    its data tier's endpoints. Never a secret: no password, no kubeconfig."""
+    if region.cloud == "alicloud":
+        built = environment.alicloud_regions[region.code]
+        china, replica = built.data, region.data_replica
+        return {
+            "name": region.name,
+            "cloud": region.cloud,
+            "loadBalancer": built.load_balancer.dns_name,
+            "fleets": {name: fleet.group_id for name, fleet in built.fleets.items()},
+            "data": None
+            if china is None or replica is None
+            else {
+                "databaseEndpoint": china.database_endpoint,
+                "mediaBucket": china.bucket_name,
+                "replica": {
+                    "name": replica.name,
+                    "databaseEndpoint": china.replica_database_endpoint,
+                    "mediaBucket": china.replica_bucket_name,
+                },
+            },
         }
-        for code, region in environment.regions.items()
-    },
-)
+    aws_region = environment.regions[region.code]
+    data = aws_region.data_tier
+    kubernetes = spec.services_on("kubernetes", region)
+    return {
+        "name": region.name,
+        "cloud": region.cloud,
+        "loadBalancer": aws_region.load_balancer.dns_name,
+        "fleets": {name: fleet.group_name for name, fleet in aws_region.fleets.items()},
+        "kubernetes": {"cluster": region.kubernetes.cluster, "services": [s.name for s in kubernetes]}
+        if region.kubernetes is not None and kubernetes
+        else None,
+        "data": {
+            "databaseEndpoint": data.cluster_endpoint,
+            "databaseReaderEndpoint": data.reader_endpoint,
+            "cacheEndpoint": data.cache_endpoint,
+            "mediaBucket": data.bucket.bucket,
+        },
+    }
+
+
+pulumi.export("regions", {region.code: _region_outputs(region) for region in spec.regions})
 
 # What the storm simulator needs beyond the resources (python -m courier storm reads the Plan):
 # the promotions' forecasts, each region's role, and each service's assumptions and objectives.

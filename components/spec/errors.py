@@ -3,17 +3,26 @@ allowed, the value received)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pydantic import BaseModel
 
-from components.spec.fields import ECHO_LIMIT, NAMESPACE, clip, shown
+from components import catalog
+from components.spec.fields import (
+    ECHO_LIMIT,
+    NAMESPACE,
+    PROMOTION_NAME_PATTERN,
+    SERVICE_NAME_PATTERN,
+    clip,
+    did_you_mean,
+    shown,
+)
 from components.spec.model import KNOWN_KEYS, _StackConfig
 
 # --------------------------------------------------------------------------------------
@@ -70,9 +79,95 @@ def _problem_order(problem: Problem) -> tuple[int, str]:
     return (position, problem.path)
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    text = f"{NAMESPACE}:{loc[0]}" if loc else NAMESPACE
-    for part in loc[1:]:
+# --------------------------------------------------------------------------------------
+# Paths: list items by name.
+# --------------------------------------------------------------------------------------
+
+#: The lists whose items messages address by name.
+NAMED_LISTS: tuple[str, ...] = ("regions", "services", "promotions")
+#: The names that may address a service or a promotion (a region's: a region of its cloud).
+_NAME_PATTERNS = {
+    "services": re.compile(SERVICE_NAME_PATTERN),
+    "promotions": re.compile(PROMOTION_NAME_PATTERN),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """An item of a config list as messages address it: ``services[orders]`` by its name, or
+    ``services[3]`` by its position when it has no name that tells it apart from the others
+    (missing, invalid, or shared with another item)."""
+
+    key: str
+    index: int
+    #: The item's usable, unique name; None: addressed by its index.
+    name: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.key}[{self.index if self.name is None else self.name}]"
+
+    @property
+    def path(self) -> str:
+        """The item's config path, ``courier:services[orders]``."""
+        return f"{NAMESPACE}:{self}"
+
+    def mention(self, name: str) -> str:
+        """The item in another item's message: ``services[orders]``, or ``services[3] 'orders'``
+        when it is addressed by its index (its name, even a shared one, still helps)."""
+        return str(self) if self.name is not None else f"{self} {name!r}"
+
+
+#: Key -> the items of that list as messages address them (lists without names: absent).
+ItemNames = Mapping[str, Sequence[Item]]
+
+
+def items(key: str, values: Any) -> list[Item]:
+    """The items of the list ``key`` as messages address them, from the raw config (mappings)
+    or the parsed models alike. A name addresses its item when it is valid for the list (a
+    region of its cloud, a well-formed service or promotion name, not only digits, which would
+    read as a position) and no other item of the list is called the same."""
+    if not isinstance(values, (list, tuple)):
+        return []
+    values = typing.cast("Sequence[Any]", values)
+    written = Counter(name for name in (_attribute(v, "name") for v in values) if isinstance(name, str))
+    result = []
+    for i, value in enumerate(values):
+        name = _usable_name(key, value)
+        result.append(Item(key, i, name if name is not None and written[name] == 1 else None))
+    return result
+
+
+def item_names(config: Mapping[str, Any]) -> dict[str, list[Item]]:
+    """The named lists' items of a (raw) config, for the paths of every problem in it."""
+    return {key: items(key, config.get(key)) for key in NAMED_LISTS}
+
+
+def _attribute(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return typing.cast("Mapping[str, Any]", value).get(name)
+    return getattr(value, name, None) if isinstance(value, BaseModel) else None
+
+
+def _usable_name(key: str, value: Any) -> str | None:
+    name = _attribute(value, "name")
+    if not isinstance(name, str) or name.isdigit():
+        return None
+    if key == "regions":
+        cloud = _attribute(value, "cloud")
+        cloud = "aws" if cloud is None else cloud
+        return name if isinstance(cloud, str) and catalog.region(cloud, name) is not None else None
+    pattern = _NAME_PATTERNS.get(key)
+    return name if pattern is not None and pattern.fullmatch(name) else None
+
+
+def _path(loc: tuple[int | str, ...], names: ItemNames | None = None) -> str:
+    if not loc:
+        return NAMESPACE
+    text, rest = f"{NAMESPACE}:{loc[0]}", loc[1:]
+    listed = (names or {}).get(str(loc[0]), ())
+    if rest and isinstance(rest[0], int) and 0 <= rest[0] < len(listed):
+        text, rest = listed[rest[0]].path, rest[1:]
+    for part in rest:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
 
@@ -127,28 +222,29 @@ _TYPE_WORDS = {
 }
 
 
-def _describe(error: Mapping[str, Any]) -> Problem:
+def _describe(error: Mapping[str, Any], names: ItemNames | None = None) -> Problem:
+    """A pydantic error as a Problem; ``names`` (item_names of the config) addresses list
+    items by name."""
     loc = tuple(error["loc"])
+    path = _path(loc, names)
     kind = error["type"]
     got = error.get("input")
     if kind == "missing":
-        return Problem(_path(loc), "is required")
+        return Problem(path, "is required")
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         allowed = _aliases(model) if model else []
-        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        suffix = f"; did you mean {hint[0]!r}?" if hint else ""
-        return Problem(_path(loc), f"unknown key (allowed: {', '.join(allowed)}){suffix}")
+        return Problem(path, f"unknown key (allowed: {', '.join(allowed)}){did_you_mean(str(loc[-1]), allowed)}")
     if kind == "value_error":
-        return Problem(_path(loc), str(error["ctx"]["error"]))
+        return Problem(path, str(error["ctx"]["error"]))
     if kind == "literal_error":
-        return Problem(_path(loc), f"must be one of {error['ctx']['expected']} (got {shown(got)})")
+        return Problem(path, f"must be one of {error['ctx']['expected']} (got {shown(got)})")
     if kind == "too_short":
         least = error["ctx"]["min_length"]
         if isinstance(got, (list, tuple)) and len(got) >= least:
-            return _Repeated(_path(loc), "has invalid items")
-        return Problem(_path(loc), f"must have at least {least} item{'s' if least != 1 else ''}")
+            return _Repeated(path, "has invalid items")
+        return Problem(path, f"must have at least {least} item{'s' if least != 1 else ''}")
     if kind == "string_too_long":
-        return Problem(_path(loc), f"must be at most {error['ctx']['max_length']} characters")
+        return Problem(path, f"must be at most {error['ctx']['max_length']} characters")
     words = _TYPE_WORDS.get(kind, str(error["msg"]).lower())
-    return Problem(_path(loc), f"{words} (got {shown(got)})")
+    return Problem(path, f"{words} (got {shown(got)})")

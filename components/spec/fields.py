@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -48,6 +48,50 @@ def clip(text: str, limit: int = ECHO_LIMIT) -> str:
         return text
     head = (limit - 1) // 2
     return f"{text[:head]}…{text[len(text) - (limit - 1 - head) :]}"
+
+
+#: How near a misspelling must be to a real name for a "did you mean" (difflib's ratio).
+_HINT_CUTOFF = 0.6
+#: Longer values are not compared (no name is this long; a 2 MB value costs nothing to refuse).
+_HINT_LONGEST = 100
+#: At most this many equally near names are offered; more would only repeat the list of them all.
+_HINT_CHOICES = 3
+
+
+def nearest(value: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates nearest ``value`` by difflib's similarity (at least _HINT_CUTOFF), all
+    those equally near, in the candidates' order; none when more than _HINT_CHOICES are, or all
+    of them: ``ap-northeast-2z`` is as near to each zone of the region, so picking one would be
+    a coin toss and listing them all would only repeat what the message lists."""
+    if len(value) > _HINT_LONGEST:
+        return []
+    scores = {c: difflib.SequenceMatcher(None, value, c).ratio() for c in candidates if c != value}
+    best = max(scores.values(), default=0.0)
+    if best < _HINT_CUTOFF:
+        return []
+    found = [c for c, score in scores.items() if score == best]
+    return found if len(found) <= _HINT_CHOICES and (len(found) == 1 or len(found) < len(scores)) else []
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The one candidate nearest ``value`` (see nearest), or None when none is near or several
+    are equally near."""
+    found = nearest(value, candidates)
+    return found[0] if len(found) == 1 else None
+
+
+def did_you_mean(value: str, candidates: Iterable[str], prefix: str = "") -> str:
+    """``"; did you mean 'x'?"`` (or ``'x', 'y' or 'z'``) for the candidates nearest ``value``
+    (see nearest), else ``""``. ``prefix`` is written before each (a key's namespace)."""
+    return _suggest([f"{prefix}{c}" for c in nearest(value, candidates)])
+
+
+def _suggest(choices: list[str]) -> str:
+    if not choices:
+        return ""
+    quoted = [f"'{c}'" for c in choices]
+    listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f"; did you mean {listed}?"
 
 
 def shown(value: Any) -> str:
@@ -101,7 +145,12 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-_SERVICE_NAME = _matching(r"[a-z][a-z0-9-]{0,14}[a-z0-9]", "a lowercase DNS label of 2 to 16 characters")
+#: A service's name: it is in resource names, paths and DNS labels.
+SERVICE_NAME_PATTERN = r"[a-z][a-z0-9-]{0,14}[a-z0-9]"
+#: A promotion's name.
+PROMOTION_NAME_PATTERN = r"[a-z0-9][a-z0-9-]{0,39}"
+
+_SERVICE_NAME = _matching(SERVICE_NAME_PATTERN, "a lowercase DNS label of 2 to 16 characters")
 _DNS_NAME = _matching(
     r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     "a lowercase DNS name such as courier.example.com",
@@ -115,7 +164,7 @@ _IMAGE = _matching(
     "fleets look their image up in each region)",
 )
 _HTTPS_URL = _matching(r"https://[^\s/$.?#][^\s]*", "an https:// URL")
-_PROMOTION_NAME = _matching(r"[a-z0-9][a-z0-9-]{0,39}", "a lowercase name of letters, digits and -")
+_PROMOTION_NAME = _matching(PROMOTION_NAME_PATTERN, "a lowercase name of letters, digits and -")
 # The owner lands in AWS and Alibaba Cloud tags and in Kubernetes label values; a label value
 # is the strictest of the three (63 characters, alphanumerics and -_. inside).
 _OWNER = _matching(
@@ -240,13 +289,12 @@ def _unknown_instance_type(value: str, cloud: str) -> str:
     family, _, size = value[len(prefix) :].partition(".")
     sizes = families.get(family)
     if sizes is not None:
-        guess = difflib.get_close_matches(size, sizes, n=1)
-        hint = f"; did you mean '{prefix}{family}.{guess[0]}'?" if guess else ";"
+        guess = closest(size, sizes)
+        hint = f"; did you mean '{prefix}{family}.{guess}'?" if guess else ";"
         return f"is not {what} (got {shown(value)}){hint} {prefix}{family} comes in {', '.join(sizes)}"
-    guess = difflib.get_close_matches(family, list(families), n=1)
-    hint = ""
-    if guess:
-        near = families[guess[0]]
-        near_size = size if size in near else (difflib.get_close_matches(size, near, n=1) or [near[0]])[0]
-        hint = f"; did you mean '{prefix}{guess[0]}.{near_size}'?"
+    guesses = []
+    for near_family in nearest(family, families):
+        near = families[near_family]
+        guesses.append(f"{prefix}{near_family}.{size if size in near else (closest(size, near) or near[0])}")
+    hint = _suggest(guesses)
     return f"is not {what} (got {shown(value)}): {source} has no family {clip(prefix + family, 60)!r}{hint}{extend}"

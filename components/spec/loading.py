@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -11,8 +10,8 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from components.spec.errors import Problem, SpecError, _describe
-from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE
+from components.spec.errors import Problem, SpecError, _describe, item_names
+from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE, did_you_mean
 from components.spec.model import KNOWN_KEYS, EnvironmentSpec, _StackConfig
 from components.spec.rules import (
     _check_access,
@@ -21,6 +20,7 @@ from components.spec.rules import (
     _check_quotas,
     _check_sections_that_parsed,
     _check_storm,
+    indexed,
 )
 
 # --------------------------------------------------------------------------------------
@@ -41,33 +41,34 @@ def build_spec(
     problems: list[Problem] = []
     for key in raw:
         if key not in KNOWN_KEYS:
-            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
-            suffix = f"; did you mean '{NAMESPACE}:{hint[0]}'?" if hint else ""
+            hint = did_you_mean(key, KNOWN_KEYS, prefix=f"{NAMESPACE}:")
             problems.append(
-                Problem(f"{NAMESPACE}:{key}", f"unknown config key (allowed: {', '.join(KNOWN_KEYS)}){suffix}")
+                Problem(f"{NAMESPACE}:{key}", f"unknown config key (allowed: {', '.join(KNOWN_KEYS)}){hint}")
             )
     known = {k: v for k, v in raw.items() if k in KNOWN_KEYS}
     try:
         config = _StackConfig.model_validate(known)
     except ValidationError as invalid:
-        problems.extend(_describe(e) for e in invalid.errors())
+        # List items are named in every path (services[orders]), as the rules name them.
+        names = item_names(known)
+        problems.extend(_describe(e, names) for e in invalid.errors())
         problems.extend(_check_sections_that_parsed(known))
         raise SpecError(problems) from None
+    regions = indexed("regions", config.regions)
+    services = indexed("services", config.services)
     problems.extend(
         _check_all(
             config.environment,
-            list(enumerate(config.regions)),
-            list(enumerate(config.services)),
-            list(enumerate(config.promotions)),
+            regions,
+            services,
+            indexed("promotions", config.promotions),
             config.alerting,
             complete=True,
         )
     )
-    problems.extend(_check_access(config.kubernetes_access, list(enumerate(config.regions))))
+    problems.extend(_check_access(config.kubernetes_access, regions))
     problems.extend(_check_storm(config.storm, [s.name for s in config.services], [r.name for r in config.regions]))
-    problems.extend(
-        _check_data(config.environment, config.data, list(enumerate(config.regions)), list(enumerate(config.services)))
-    )
+    problems.extend(_check_data(config.environment, config.data, regions, services))
     if problems:
         raise SpecError(problems)
     spec = EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)

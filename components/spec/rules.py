@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 import typing
@@ -13,41 +12,63 @@ from pydantic import BaseModel, ValidationError
 
 from components import catalog, planning
 from components.spec.data import DataSpec
-from components.spec.errors import Problem
-from components.spec.fields import _CLOUD_NAMES, NAMESPACE, RECEIVERS, SECRET_PLACEHOLDER, _architecture, _num
+from components.spec.errors import Item, Problem, items
+from components.spec.fields import (
+    _CLOUD_NAMES,
+    NAMESPACE,
+    RECEIVERS,
+    SECRET_PLACEHOLDER,
+    _architecture,
+    _num,
+    did_you_mean,
+)
 from components.spec.model import _SAFETY, AccessSpec, AlertingSpec, PromotionSpec, RegionSpec, ServiceSpec
 from components.spec.storm import StormSpec
 
-Indexed = list[tuple[int, Any]]
+#: The items of a list with how messages address each (components.spec.errors.Item).
+Indexed = list[tuple[Item, Any]]
+
+
+def indexed(key: str, values: typing.Sequence[Any]) -> Indexed:
+    """Parsed items of the list ``key``, each with how messages address it."""
+    return list(zip(items(key, values), values, strict=True))
+
+
+def _unknown_region(cloud: str, name: str) -> str:
+    """Why ``name`` is not a region of ``cloud``, with the list of those that are, and the one
+    that was probably meant: the same name in the other cloud, or the nearest of this one."""
+    known = catalog.region_names(cloud)
+    message = f"is not {_CLOUD_NAMES[cloud]} region (got {name!r}; known: {', '.join(known)})"
+    elsewhere = next((c for c in catalog.CLOUDS if c != cloud and catalog.region(c, name) is not None), None)
+    if elsewhere is not None:
+        return f"{message}; {name} is {_CLOUD_NAMES[elsewhere]} region (set cloud: {elsewhere})"
+    return message + did_you_mean(name, known)
 
 
 def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterator[Problem]:
-    seen_names: dict[tuple[str, str], int] = {}
-    networks: list[tuple[int, ipaddress.IPv4Network]] = []
-    for i, region in regions:
-        at = f"{NAMESPACE}:regions[{i}]"
+    seen_names: dict[tuple[str, str], Item] = {}
+    networks: list[tuple[Item, ipaddress.IPv4Network]] = []
+    for item, region in regions:
+        at = item.path
         info = catalog.region(region.cloud, region.name)
         if info is None:
-            known = ", ".join(catalog.region_names(region.cloud))
-            yield Problem(
-                f"{at}.name", f"is not {_CLOUD_NAMES[region.cloud]} region (got {region.name!r}; known: {known})"
-            )
+            yield Problem(f"{at}.name", _unknown_region(region.cloud, region.name))
         key = (region.cloud, region.name)
         if key in seen_names:
-            yield Problem(f"{at}.name", f"duplicates regions[{seen_names[key]}] (got {region.name!r})")
-        seen_names.setdefault(key, i)
+            yield Problem(f"{at}.name", f"duplicates {seen_names[key]} (got {region.name!r})")
+        seen_names.setdefault(key, item)
         yield from _check_cloud_settings(at, region)
         yield from _check_zones(at, region, info)
         network = yield from _check_cidr(at, region)
         if network is not None:
-            for j, other in networks:
+            for other_item, other in networks:
                 if network.overlaps(other):
                     yield Problem(
                         f"{at}.cidr",
-                        f"overlaps regions[{j}].cidr {other} (got {region.cidr!r}); regions need "
+                        f"overlaps {other_item}.cidr {other} (got {region.cidr!r}); regions need "
                         "distinct ranges so they can be peered for replication",
                     )
-            networks.append((i, network))
+            networks.append((item, network))
     if not complete:
         return
     # A lost region keeps the role it had (its resources stay declared as they were): the
@@ -57,7 +78,7 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
     primaries = [(i, r) for i, r in active if r.role == "primary"]
     if len(primaries) == 1 and primaries[0][1].cloud != "aws":
         yield Problem(
-            f"{NAMESPACE}:regions[{primaries[0][0]}].cloud",
+            f"{primaries[0][0].path}.cloud",
             "the primary region must be an AWS region: Route 53, which sends users to the "
             f"regions, is managed through it (got {primaries[0][1].cloud!r})",
         )
@@ -132,7 +153,8 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
         if catalog.instance_spec(node_type) is None:
             yield Problem(
                 f"{at}.kubernetes.nodeInstanceTypes[{k}]",
-                f"is not a node type the stack can size (got {node_type!r}; known: {', '.join(catalog.NODE_TYPES)})",
+                f"is not a node type the stack can size (got {node_type!r}; known: {', '.join(catalog.NODE_TYPES)})"
+                + did_you_mean(node_type, catalog.NODE_TYPES),
             )
     for k, cidr in enumerate(cluster.api_allowed_cidrs):
         try:
@@ -152,7 +174,8 @@ def _check_zones(at: str, region: RegionSpec, info: catalog.RegionInfo | None) -
         if info is not None and zone not in info.zones:
             yield Problem(
                 f"{at}.availabilityZones[{k}]",
-                f"is not a zone of {region.name} (got {zone!r}; known: {', '.join(info.zones)})",
+                f"is not a zone of {region.name} (got {zone!r}; known: {', '.join(info.zones)})"
+                + did_you_mean(zone, info.zones),
             )
         if zone in zones[:k]:
             yield Problem(f"{at}.availabilityZones[{k}]", f"is listed twice (got {zone!r})")
@@ -179,21 +202,21 @@ def _check_cidr(at: str, region: RegionSpec) -> typing.Generator[Problem, None, 
 
 
 def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    ports_seen: dict[int, int] = {}
-    node_ports: dict[int, int] = {}
+    seen: dict[str, Item] = {}
+    ports_seen: dict[int, Item] = {}
+    node_ports: dict[int, Item] = {}
     floor = _SAFETY[environment].min_capacity_floor
-    for i, service in services:
-        at = f"{NAMESPACE}:services[{i}]"
+    for item, service in services:
+        at = item.path
         if service.name in seen:
-            yield Problem(f"{at}.name", f"duplicates services[{seen[service.name]}] (got {service.name!r})")
-        seen.setdefault(service.name, i)
+            yield Problem(f"{at}.name", f"duplicates {seen[service.name]} (got {service.name!r})")
+        seen.setdefault(service.name, item)
         if service.port in ports_seen:
             yield Problem(
                 f"{at}.port",
-                f"is already used by services[{ports_seen[service.port]}] (got {service.port})",
+                f"is already used by {ports_seen[service.port]} (got {service.port})",
             )
-        ports_seen.setdefault(service.port, i)
+        ports_seen.setdefault(service.port, item)
         if service.platform == "kubernetes" and service.kubernetes is None:
             yield Problem(
                 f"{at}.kubernetes", "is required when platform is 'kubernetes' (its requests and limits at least)"
@@ -206,9 +229,9 @@ def _check_services(environment: str, services: Indexed) -> Iterator[Problem]:
             if other is not None:
                 yield Problem(
                     f"{at}.port",
-                    f"maps to NodePort {service.node_port}, already taken by services[{other}]; pick another port",
+                    f"maps to NodePort {service.node_port}, already taken by {other}; pick another port",
                 )
-            node_ports.setdefault(service.node_port, i)
+            node_ports.setdefault(service.node_port, item)
         cap = service.capacity
         if not cap.min <= cap.desired <= cap.max:
             yield Problem(
@@ -285,36 +308,36 @@ def _check_artifact(environment: str, at: str, service: ServiceSpec) -> Iterator
 
 
 def _check_promotions(promotions: Indexed, services: Indexed) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
-    windows: list[tuple[int, PromotionSpec]] = []
-    for i, promotion in promotions:
-        at = f"{NAMESPACE}:promotions[{i}]"
+    seen: dict[str, Item] = {}
+    windows: list[tuple[Item, PromotionSpec]] = []
+    for item, promotion in promotions:
+        at = item.path
         if promotion.name in seen:
-            yield Problem(f"{at}.name", f"duplicates promotions[{seen[promotion.name]}] (got {promotion.name!r})")
-        seen.setdefault(promotion.name, i)
+            yield Problem(f"{at}.name", f"duplicates {seen[promotion.name]} (got {promotion.name!r})")
+        seen.setdefault(promotion.name, item)
         if promotion.end <= promotion.start:
             yield Problem(
                 f"{at}.end",
                 f"must be after start {promotion.start.isoformat()} (got {promotion.end.isoformat()})",
             )
             continue
-        for j, other in windows:
+        for other_item, other in windows:
             if promotion.window.raise_at < other.end and other.window.raise_at < promotion.end:
                 yield Problem(
                     f"{at}.start",
-                    f"its window (including prewarmMinutes) overlaps promotions[{j}] {other.name!r}; "
+                    f"its window (including prewarmMinutes) overlaps {other_item.mention(other.name)}; "
                     "overlapping schedules would restore capacity in the middle of the other "
                     f"promotion, so merge them into one (got {promotion.start.isoformat()})",
                 )
-        windows.append((i, promotion))
-        for k, service in services:
+        windows.append((item, promotion))
+        for service_item, service in services:
             peak = planning.promotion_capacity(
                 service.capacity.as_capacity(), promotion.expected_peak_multiplier, service.scaling.cpu_target
             )
             if peak.max > 1000:
                 yield Problem(
                     f"{at}.expectedPeakMultiplier",
-                    f"would need {peak.max} instances of services[{k}] {service.name!r}, above the "
+                    f"would need {peak.max} instances of {service_item.mention(service.name)}, above the "
                     f"1000-instance limit (got {_num(promotion.expected_peak_multiplier)})",
                 )
 
@@ -330,9 +353,9 @@ def _check_alerting(environment: str, alerting: AlertingSpec) -> Iterator[Proble
     at = f"{NAMESPACE}:alerting.receivers"
     for role, receivers in alerting.receivers.items():
         if role not in RECEIVERS:
-            hint = difflib.get_close_matches(role, RECEIVERS, n=1)
-            suffix = f"; did you mean {hint[0]!r}?" if hint else ""
-            yield Problem(f"{at}.{role}", f"unknown role (allowed: {', '.join(RECEIVERS)}){suffix}")
+            yield Problem(
+                f"{at}.{role}", f"unknown role (allowed: {', '.join(RECEIVERS)}){did_you_mean(role, RECEIVERS)}"
+            )
             continue
         for i, receiver in enumerate(receivers):
             pattern, allowed = _ENDPOINT_FORMATS[receiver.protocol]
@@ -356,50 +379,51 @@ def _check_placement(regions: Indexed, services: Indexed, complete: bool) -> Ite
     runs: ``artifact`` (pulled from ECR in the cluster's own region) on an EKS cluster the stack
     builds, ``kubernetes.image`` on an existing cluster."""
     names = {r.name for _, r in regions}
-    for i, service in services:
-        at = f"{NAMESPACE}:services[{i}]"
+    for item, service in services:
+        at = item.path
         if service.regions is not None and not service.regions:
             yield Problem(f"{at}.regions", "must name at least one region, or be left out to run everywhere")
         for k, name in enumerate(service.regions or ()):
             if complete and name not in names:
                 yield Problem(
                     f"{at}.regions[{k}]",
-                    f"is not a configured region (got {name!r}; configured: {', '.join(sorted(names))})",
+                    f"is not a configured region (got {name!r}; configured: {', '.join(sorted(names))})"
+                    + did_you_mean(name, sorted(names)),
                 )
         if service.platform != "kubernetes":
             continue
-        clusters: dict[str, list[int]] = {"eks": [], "existing": []}
-        for j, region in regions:
+        clusters: dict[str, list[Item]] = {"eks": [], "existing": []}
+        for region_item, region in regions:
             if not service.runs_in(region):
                 continue
             if region.kubernetes is None:
                 yield Problem(
-                    f"{NAMESPACE}:regions[{j}].kubernetes",
-                    f"is required: services[{i}] {service.name!r} runs on Kubernetes in this region "
+                    f"{region_item.path}.kubernetes",
+                    f"is required: {item.mention(service.name)} runs on Kubernetes in this region "
                     "(or limit the service with its 'regions' key)",
                 )
             else:
-                clusters[region.kubernetes.cluster].append(j)
+                clusters[region.kubernetes.cluster].append(region_item)
         yield from _check_kubernetes_release(at, service, clusters["eks"], clusters["existing"], complete)
 
 
 def _check_kubernetes_release(
-    at: str, service: ServiceSpec, eks: list[int], existing: list[int], complete: bool
+    at: str, service: ServiceSpec, eks: list[Item], existing: list[Item], complete: bool
 ) -> Iterator[Problem]:
-    """``eks``/``existing``: indexes of the regions whose cluster of that kind runs the service.
+    """``eks``/``existing``: the regions whose cluster of that kind runs the service.
     A release that no cluster would run is refused only when every region parsed (``complete``):
     otherwise the region that uses it may be the one that failed."""
     image = service.kubernetes.image if service.kubernetes is not None else None
     if eks and service.artifact is None:
         yield Problem(
             f"{at}.artifact",
-            f"is required: the service runs on the EKS cluster of regions[{eks[0]}], whose pods pull the "
+            f"is required: the service runs on the EKS cluster of {eks[0]}, whose pods pull the "
             "release from the stack's ECR repository in their own region, e.g. {digest: sha256:...}",
         )
     if existing and service.kubernetes is not None and image is None:
         yield Problem(
             f"{at}.kubernetes.image",
-            f"is required: the service runs on the existing cluster of regions[{existing[0]}], which pulls "
+            f"is required: the service runs on the existing cluster of {existing[0]}, which pulls "
             "this full reference, e.g. registry.example.com/orders@sha256:...",
         )
     if not complete:
@@ -443,13 +467,14 @@ def _check_sections_that_parsed(known: Mapping[str, Any]) -> Iterator[Problem]:
     """
 
     def parsed(key: str, kind: type[BaseModel]) -> Indexed:
-        items = known.get(key)
-        if not isinstance(items, list):
+        values = known.get(key)
+        if not isinstance(values, list):
             return []
         good: Indexed = []
-        for i, item in enumerate(items):
+        # Addressed as in pydantic's errors: by name among all the items, parsed or not.
+        for item, value in zip(items(key, values), values, strict=True):
             try:
-                good.append((i, kind.model_validate(item)))
+                good.append((item, kind.model_validate(value)))
             except ValidationError:
                 continue
         return good
@@ -481,11 +506,11 @@ def _check_access(access: typing.Sequence[AccessSpec], regions: Indexed) -> Iter
                 f"duplicates kubernetesAccess[{seen[entry.principal_arn]}] (got {entry.principal_arn!r})",
             )
         seen.setdefault(entry.principal_arn, i)
-    eks = [j for j, r in regions if r.kubernetes is not None and r.kubernetes.cluster == "eks"]
+    eks = [item for item, r in regions if r.kubernetes is not None and r.kubernetes.cluster == "eks"]
     if eks and not any(entry.access == "admin" for entry in access):
         yield Problem(
             at,
-            f"must list at least one admin principal: regions[{eks[0]}] builds an EKS cluster, and only the "
+            f"must list at least one admin principal: {eks[0]} builds an EKS cluster, and only the "
             "principals listed here can use it, including the role that runs `pulumi up` (got "
             f"{'none' if not access else ', '.join(sorted({e.access for e in access}))})",
         )
@@ -499,16 +524,22 @@ def _check_storm(
     for i, exemption in enumerate(storm.objectives.exempt if storm.objectives else ()):
         at = f"{NAMESPACE}:storm.objectives.exempt[{i}]"
         if exemption.service is not None and exemption.service not in services:
-            yield Problem(f"{at}.service", f"is not a service of this stack (services: {', '.join(services)})")
+            yield Problem(
+                f"{at}.service",
+                f"is not a service of this stack (services: {', '.join(services)})"
+                + did_you_mean(exemption.service, services),
+            )
         if exemption.region is not None and regions and exemption.region not in regions:
-            yield Problem(f"{at}.region", f"is not a region of this stack (regions: {', '.join(regions)})")
+            yield Problem(
+                f"{at}.region",
+                f"is not a region of this stack (regions: {', '.join(regions)})"
+                + did_you_mean(exemption.region, regions),
+            )
     for name in storm.services:
         if name not in services:
-            hint = difflib.get_close_matches(name, services, n=1)
             yield Problem(
                 f"{NAMESPACE}:storm.services.{name}",
-                f"is not a service of this stack (services: {', '.join(services)})"
-                + (f"; did you mean {hint[0]!r}?" if hint else ""),
+                f"is not a service of this stack (services: {', '.join(services)})" + did_you_mean(name, services),
             )
 
 
@@ -516,10 +547,10 @@ def _check_quotas(spec: typing.Any) -> Iterator[Problem]:
     """The peak fits each AWS region's On-Demand Standard vCPU quota (every fleet and node group
     at its largest maximum: a promotion's, or a failover's). Regions without quotas are not
     checked (the program warns in prod)."""
-    for i, region in enumerate(spec.regions):
+    for item, region in indexed("regions", spec.regions):
         if region.quotas is None:
             continue
-        at = f"{NAMESPACE}:regions[{i}].quotas"
+        at = f"{item.path}.quotas"
         if region.cloud != "aws":
             yield Problem(at, f"is for AWS regions (EC2 quotas); {region.name} is an Alibaba Cloud region")
             continue
@@ -549,10 +580,7 @@ def _check_data_replica(at: str, region: RegionSpec) -> Iterator[Problem]:
         return
     info = catalog.region("alicloud", replica.name)
     if info is None:
-        known = ", ".join(catalog.region_names("alicloud"))
-        yield Problem(
-            f"{at}.dataReplica.name", f"is not an Alibaba Cloud region (got {replica.name!r}; known: {known})"
-        )
+        yield Problem(f"{at}.dataReplica.name", _unknown_region("alicloud", replica.name))
         return
     home = catalog.region("alicloud", region.name)
     if replica.name == region.name:
@@ -567,7 +595,8 @@ def _check_data_replica(at: str, region: RegionSpec) -> Iterator[Problem]:
         if zone not in info.zones:
             yield Problem(
                 f"{at}.dataReplica.availabilityZones[{k}]",
-                f"is not a zone of {replica.name} (got {zone!r}; zones: {', '.join(info.zones)})",
+                f"is not a zone of {replica.name} (got {zone!r}; zones: {', '.join(info.zones)})"
+                + did_you_mean(zone, info.zones),
             )
     if len(set(replica.availability_zones)) < 2:
         yield Problem(
@@ -601,7 +630,7 @@ def _check_data(environment: str, data: DataSpec, regions: Indexed, services: In
         yield Problem(
             f"{at}.database.originRegion",
             f"must be one of the stack's AWS regions, the one whose cluster created the global database "
-            f"(got {origin!r}; AWS regions: {names})",
+            f"(got {origin!r}; AWS regions: {names}){did_you_mean(origin, [r.name for r in aws])}",
         )
     if environment == "prod" and data.database.backup_retention_days < 7:
         yield Problem(
@@ -613,21 +642,21 @@ def _check_data(environment: str, data: DataSpec, regions: Indexed, services: In
             f"{at}.database.instances",
             "must be at least 2 in prod: a cluster with one instance has no failover target in another zone (got 1)",
         )
-    for i, region in regions:
+    for item, region in regions:
         if environment == "prod" and region.cloud == "alicloud" and region.data_replica is None:
             yield Problem(
-                f"{NAMESPACE}:regions[{i}].dataReplica",
+                f"{item.path}.dataReplica",
                 "is required in prod for an Alibaba Cloud region: its database and object storage replicate to a "
                 "second Alibaba Cloud region in the same country, e.g. {name: cn-shanghai, availabilityZones: "
                 "[cn-shanghai-e, cn-shanghai-f], cidr: 10.41.0.0/16}",
             )
-    for i, service in services:
+    for item, service in services:
         if service.stores and service.platform == "kubernetes":
             yield Problem(
-                f"{NAMESPACE}:services[{i}].stores",
+                f"{item.path}.stores",
                 "is for VM services so far: pods get no endpoints or data role yet (run the service as vm, or "
                 f"remove stores; got {list(service.stores)})",
             )
         for k, store in enumerate(service.stores):
             if store in service.stores[:k]:
-                yield Problem(f"{NAMESPACE}:services[{i}].stores[{k}]", f"is listed twice (got {store!r})")
+                yield Problem(f"{item.path}.stores[{k}]", f"is listed twice (got {store!r})")

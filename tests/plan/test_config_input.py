@@ -96,14 +96,16 @@ def test_yes_is_text_as_for_the_pulumi_cli_and_refused_as_a_number(capsys, tmp_p
     err = refused(capsys, path)
     assert f"stack 'dev' ({path}) has invalid config; nothing was planned:" in err
     # Exactly one line: no "regions: must have at least 1 item" echo of the same mistake.
-    assert err.strip().splitlines()[1:] == ["  courier:regions[0].capacityPercent: must be a whole number (got 'yes')"]
+    assert err.strip().splitlines()[1:] == [
+        "  courier:regions[ap-southeast-1].capacityPercent: must be a whole number (got 'yes')"
+    ]
 
 
 def test_a_boolean_is_not_a_number(capsys, tmp_path: Path) -> None:
     path = candidate(
         tmp_path, edited("      cidr: 10.100.0.0/16", "      cidr: 10.100.0.0/16\n      capacityPercent: true")
     )
-    assert "courier:regions[0].capacityPercent: must be a whole number (got true)" in refused(capsys, path)
+    assert "courier:regions[ap-southeast-1].capacityPercent: must be a whole number (got true)" in refused(capsys, path)
 
 
 def test_scalars_are_read_as_the_pulumi_cli_reads_them(tmp_path: Path) -> None:
@@ -168,7 +170,7 @@ def test_rejects_a_promotion_start_given_as_a_unix_timestamp(capsys, tmp_path: P
         + "    - {name: sale, start: 1765468800, end: '2026-12-13T00:00:00+08:00', expectedPeakMultiplier: 2}\n",
     )
     assert (
-        "courier:promotions[0].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "courier:promotions[sale].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
         "2026-11-11T00:00:00+08:00, not a Unix timestamp (got 1765468800)"
     ) in refused(capsys, path)
 
@@ -289,7 +291,7 @@ def test_config_file_problems_are_capped_too() -> None:
 def test_rejects_unknown_instance_types_with_a_hint(capsys, tmp_path: Path) -> None:
     path = candidate(tmp_path, edited("instanceTypes: [t3.medium]", "instanceTypes: [t3.medum]"))
     assert (
-        "courier:services[0].instanceTypes[0]: is not an EC2 instance type (got 't3.medum'); did you mean "
+        "courier:services[orders].instanceTypes[0]: is not an EC2 instance type (got 't3.medum'); did you mean "
         "'t3.medium'? t3 comes in nano, micro, small, medium, large, xlarge, 2xlarge"
     ) in refused(capsys, path)
 

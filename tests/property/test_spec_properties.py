@@ -27,7 +27,7 @@ def test_cpu_target_accepted_exactly_between_10_and_95(target: int) -> None:
         with pytest.raises(SpecError) as raised:
             spec_of(with_cpu_target(target))
         assert [str(p) for p in raised.value.problems] == [
-            f"courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got {target})"
+            f"courier:services[orders].scaling.cpuTarget: must be between 10 and 95 (got {target})"
         ]
 
 
@@ -48,7 +48,7 @@ def test_capacity_accepted_only_when_ordered(minimum: int, desired: int, maximum
     else:
         with pytest.raises(SpecError) as raised:
             spec_of(config)
-        assert all(str(p).startswith("courier:services[0].capacity") for p in raised.value.problems)
+        assert all(str(p).startswith("courier:services[orders].capacity") for p in raised.value.problems)
 
 
 service_names = st.from_regex(r"[a-z][a-z0-9]{1,12}", fullmatch=True)
@@ -73,6 +73,38 @@ def test_any_set_of_well_formed_services_is_accepted(names: list[str], target: i
     assert {s.scaling.cpu_target for s in spec.services} == {target}
 
 
+def services_named(names: list[str]) -> dict[str, Any]:
+    config = copy.deepcopy(valid_config())
+    config["services"] = [
+        {
+            "name": name,
+            "port": 8000 + i,
+            "instanceTypes": ["m6i.large"],
+            "artifact": {"digest": "sha256:" + "0" * 64},
+            "capacity": {"min": 2, "desired": 3, "max": 30},
+        }
+        for i, name in enumerate(names)
+    ]
+    return config
+
+
+@given(names=st.lists(service_names, min_size=2, max_size=6, unique=True), data=st.data())
+def test_a_service_is_named_by_its_name_unless_another_shares_it(names: list[str], data: st.DataObject) -> None:
+    bad = data.draw(st.integers(0, len(names) - 1))
+    config = services_named(names)
+    config["services"][bad]["scaling"] = {"cpuTarget": 150}
+    expected = "scaling.cpuTarget: must be between 10 and 95 (got 150)"
+    with pytest.raises(SpecError) as raised:
+        spec_of(config)
+    assert [str(p) for p in raised.value.problems] == [f"courier:services[{names[bad]}].{expected}"]
+    # Another service called the same: the name no longer tells them apart, the position does.
+    other = data.draw(st.integers(0, len(names) - 1).filter(lambda i: i != bad))
+    config["services"][other]["name"] = names[bad]
+    with pytest.raises(SpecError) as raised:
+        spec_of(config)
+    assert f"courier:services[{bad}].{expected}" in [str(p) for p in raised.value.problems]
+
+
 @given(hours=st.integers(-48, 48))
 def test_promotion_end_must_follow_start(hours: int) -> None:
     from datetime import datetime, timedelta, timezone
@@ -86,4 +118,4 @@ def test_promotion_end_must_follow_start(hours: int) -> None:
     else:
         with pytest.raises(SpecError) as raised:
             spec_of(config)
-        assert [p.path for p in raised.value.problems] == ["courier:promotions[0].end"]
+        assert [p.path for p in raised.value.problems] == ["courier:promotions[double-12].end"]

@@ -73,7 +73,7 @@ REJECTIONS = [
     (
         "region_role_unknown",
         set_in(["regions", 1, "role"], "backup"),
-        "courier:regions[1].role: must be one of 'primary', 'secondary' or 'standby' (got 'backup')",
+        "courier:regions[ap-northeast-1].role: must be one of 'primary', 'secondary' or 'standby' (got 'backup')",
     ),
     (
         "region_cloud_unknown",
@@ -83,43 +83,43 @@ REJECTIONS = [
     (
         "zone_of_another_region",
         set_in(["regions", 0, "availabilityZones", 2], "ap-northeast-1a"),
-        "courier:regions[0].availabilityZones[2]: is not a zone of ap-southeast-1 (got 'ap-northeast-1a'; "
+        "courier:regions[ap-southeast-1].availabilityZones[2]: is not a zone of ap-southeast-1 (got 'ap-northeast-1a'; "
         "known: ap-southeast-1a, ap-southeast-1b, ap-southeast-1c)",
     ),
     (
         "zone_listed_twice",
         set_in(["regions", 0, "availabilityZones", 2], "ap-southeast-1a"),
-        "courier:regions[0].availabilityZones[2]: is listed twice (got 'ap-southeast-1a')",
+        "courier:regions[ap-southeast-1].availabilityZones[2]: is listed twice (got 'ap-southeast-1a')",
     ),
     (
         "single_zone",
         set_in(["regions", 0, "availabilityZones"], ["ap-southeast-1a"]),
-        "courier:regions[0].availabilityZones: must list at least 2 zones so losing one keeps the region serving (got 1)",
+        "courier:regions[ap-southeast-1].availabilityZones: must list at least 2 zones so losing one keeps the region serving (got 1)",
     ),
     (
         "cidr_not_a_network",
         set_in(["regions", 0, "cidr"], "10.10.0.0/33"),
-        "courier:regions[0].cidr: must be an IPv4 network such as 10.10.0.0/16 (got '10.10.0.0/33')",
+        "courier:regions[ap-southeast-1].cidr: must be an IPv4 network such as 10.10.0.0/16 (got '10.10.0.0/33')",
     ),
     (
         "cidr_public",
         set_in(["regions", 0, "cidr"], "8.8.0.0/16"),
-        "courier:regions[0].cidr: must be a private (RFC 1918) range (got '8.8.0.0/16')",
+        "courier:regions[ap-southeast-1].cidr: must be a private (RFC 1918) range (got '8.8.0.0/16')",
     ),
     (
         "cidr_too_large",
         set_in(["regions", 0, "cidr"], "10.0.0.0/8"),
-        "courier:regions[0].cidr: must be /16 or smaller, the largest VPC AWS allows (got '10.0.0.0/8')",
+        "courier:regions[ap-southeast-1].cidr: must be /16 or smaller, the largest VPC AWS allows (got '10.0.0.0/8')",
     ),
     (
         "cidr_too_small_for_zones",
         set_in(["regions", 0, "cidr"], "10.10.0.0/25"),
-        "courier:regions[0].cidr: /25 is too small for 3 zones (needs /24 or larger) (got '10.10.0.0/25')",
+        "courier:regions[ap-southeast-1].cidr: /25 is too small for 3 zones (needs /24 or larger) (got '10.10.0.0/25')",
     ),
     (
         "cidr_overlapping",
         set_in(["regions", 1, "cidr"], "10.10.128.0/17"),
-        "courier:regions[1].cidr: overlaps regions[0].cidr 10.10.0.0/16 (got '10.10.128.0/17')",
+        "courier:regions[ap-northeast-1].cidr: overlaps regions[ap-southeast-1].cidr 10.10.0.0/16 (got '10.10.128.0/17')",
     ),
     (
         "no_primary",
@@ -140,17 +140,17 @@ REJECTIONS = [
     (
         "capacity_percent_out_of_range",
         set_in(["regions", 1, "capacityPercent"], 0),
-        "courier:regions[1].capacityPercent: must be between 1 and 100 (got 0)",
+        "courier:regions[ap-northeast-1].capacityPercent: must be between 1 and 100 (got 0)",
     ),
     (
         "nat_gateways_unknown",
         set_in(["regions", 0, "natGateways"], "none"),
-        "courier:regions[0].natGateways: must be one of 'perZone' or 'single' (got 'none')",
+        "courier:regions[ap-southeast-1].natGateways: must be one of 'perZone' or 'single' (got 'none')",
     ),
     (
         "unknown_region_key",
         set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
-        "courier:regions[0].zones: unknown key (allowed: name, cloud, role, status, availabilityZones, cidr, "
+        "courier:regions[ap-southeast-1].zones: unknown key (allowed: name, cloud, role, status, availabilityZones, cidr, "
         "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId, dataReplica)",
     ),
     (
@@ -171,146 +171,146 @@ REJECTIONS = [
     (
         "port_privileged",
         set_in(["services", 0, "port"], 80),
-        "courier:services[0].port: must be between 1024 and 65535 (got 80)",
+        "courier:services[orders].port: must be between 1024 and 65535 (got 80)",
     ),
     (
         "port_shared",
         set_in(["services", 1, "port"], 8080),
-        "courier:services[1].port: is already used by services[0] (got 8080)",
+        "courier:services[payments].port: is already used by services[orders] (got 8080)",
     ),
     (
         "health_path_relative",
         set_in(["services", 0, "healthCheckPath"], "healthz"),
-        "courier:services[0].healthCheckPath: must be an absolute URL path such as /healthz (got 'healthz')",
+        "courier:services[orders].healthCheckPath: must be an absolute URL path such as /healthz (got 'healthz')",
     ),
     (
         "platform_unknown",
         set_in(["services", 0, "platform"], "lambda"),
-        "courier:services[0].platform: must be one of 'vm' or 'kubernetes' (got 'lambda')",
+        "courier:services[orders].platform: must be one of 'vm' or 'kubernetes' (got 'lambda')",
     ),
     (
         "instance_type_malformed",
         set_in(["services", 0, "instanceTypes"], ["large"]),
-        "courier:services[0].instanceTypes[0]: must be an EC2 instance type such as c6i.large (got 'large')",
+        "courier:services[orders].instanceTypes[0]: must be an EC2 instance type such as c6i.large (got 'large')",
     ),
     (
         "instance_types_mixed_architectures",
         lambda c: c["services"][0].update(instanceTypes=["c6i.large", "c7g.large"], scaling={"warmPool": False}),
-        "courier:services[0].instanceTypes: must all share one CPU architecture, since the fleet boots one image "
+        "courier:services[orders].instanceTypes: must all share one CPU architecture, since the fleet boots one image "
         "(got c6i.large, c7g.large: arm64 and x86_64)",
     ),
     (
         "instance_type_twice",
         lambda c: c["services"][0].update(instanceTypes=["c6i.large", "c6i.large"], scaling={"warmPool": False}),
-        "courier:services[0].instanceTypes: lists an instance type twice (got ['c6i.large', 'c6i.large'])",
+        "courier:services[orders].instanceTypes: lists an instance type twice (got ['c6i.large', 'c6i.large'])",
     ),
     (
         "warm_pool_with_mixed_types",
         set_in(["services", 0, "instanceTypes"], ["c6i.large", "c5.large"]),
-        "courier:services[0].instanceTypes: must list exactly one instance type when the fleet has a warm pool",
+        "courier:services[orders].instanceTypes: must list exactly one instance type when the fleet has a warm pool",
     ),
     (
         "image_not_a_parameter",
         set_in(["services", 0, "image"], "ami-0123456789abcdef0"),
-        "courier:services[0].image: must be an SSM parameter path such as /courier/images/orders",
+        "courier:services[orders].image: must be an SSM parameter path such as /courier/images/orders",
     ),
     (
         "capacity_out_of_order",
         set_in(["services", 0, "capacity"], {"min": 4, "desired": 3, "max": 20}),
-        "courier:services[0].capacity: must satisfy min <= desired <= max (got min=4, desired=3, max=20)",
+        "courier:services[orders].capacity: must satisfy min <= desired <= max (got min=4, desired=3, max=20)",
     ),
     (
         "capacity_desired_above_max",
         set_in(["services", 0, "capacity"], {"min": 2, "desired": 30, "max": 20}),
-        "courier:services[0].capacity: must satisfy min <= desired <= max (got min=2, desired=30, max=20)",
+        "courier:services[orders].capacity: must satisfy min <= desired <= max (got min=2, desired=30, max=20)",
     ),
     (
         "capacity_min_below_prod_floor",
         set_in(["services", 0, "capacity"], {"min": 1, "desired": 1, "max": 20}),
-        "courier:services[0].capacity.min: must be at least 2 in prod so one instance per zone survives a zone "
+        "courier:services[orders].capacity.min: must be at least 2 in prod so one instance per zone survives a zone "
         "outage (got 1)",
     ),
     (
         "capacity_max_zero",
         set_in(["services", 0, "capacity", "max"], 0),
-        "courier:services[0].capacity.max: must be between 1 and 1000 (got 0)",
+        "courier:services[orders].capacity.max: must be between 1 and 1000 (got 0)",
     ),
     (
         "capacity_missing",
         delete(["services", 0, "capacity"]),
-        "courier:services[0].capacity: is required",
+        "courier:services[orders].capacity: is required",
     ),
     (
         "cpu_target_too_high",
         set_in(["services", 0, "scaling"], {"cpuTarget": 150}),
-        "courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 150)",
+        "courier:services[orders].scaling.cpuTarget: must be between 10 and 95 (got 150)",
     ),
     (
         "cpu_target_too_low",
         set_in(["services", 0, "scaling"], {"cpuTarget": 5}),
-        "courier:services[0].scaling.cpuTarget: must be between 10 and 95 (got 5)",
+        "courier:services[orders].scaling.cpuTarget: must be between 10 and 95 (got 5)",
     ),
     (
         "cpu_target_not_a_number",
         set_in(["services", 0, "scaling"], {"cpuTarget": "high"}),
-        "courier:services[0].scaling.cpuTarget: must be a whole number (got 'high')",
+        "courier:services[orders].scaling.cpuTarget: must be a whole number (got 'high')",
     ),
     (
         "cpu_target_misspelled",
         set_in(["services", 0, "scaling"], {"cpuTarge": 80}),
-        "courier:services[0].scaling.cpuTarge: unknown key (allowed: cpuTarget, warmupSeconds, "
+        "courier:services[orders].scaling.cpuTarge: unknown key (allowed: cpuTarget, warmupSeconds, "
         "healthCheckGraceSeconds, warmPool, warmPoolSize, highResolution, surgeStepPercent); did you mean 'cpuTarget'?",
     ),
     (
         "warmup_too_long",
         set_in(["services", 0, "scaling"], {"warmupSeconds": 7200}),
-        "courier:services[0].scaling.warmupSeconds: must be between 0 and 3600 (got 7200)",
+        "courier:services[orders].scaling.warmupSeconds: must be between 0 and 3600 (got 7200)",
     ),
     (
         "grace_negative",
         set_in(["services", 0, "scaling"], {"healthCheckGraceSeconds": -1}),
-        "courier:services[0].scaling.healthCheckGraceSeconds: must be between 0 and 7200 (got -1)",
+        "courier:services[orders].scaling.healthCheckGraceSeconds: must be between 0 and 7200 (got -1)",
     ),
     (
         "warm_pool_not_boolean",
         set_in(["services", 0, "scaling"], {"warmPool": "sometimes"}),
-        "courier:services[0].scaling.warmPool: must be true or false (got 'sometimes')",
+        "courier:services[orders].scaling.warmPool: must be true or false (got 'sometimes')",
     ),
     (
         "slo_availability_too_high",
         set_in(["services", 0, "slo"], {"availabilityPercent": 100}),
-        "courier:services[0].slo.availabilityPercent: must be between 90 and 99.999 (got 100)",
+        "courier:services[orders].slo.availabilityPercent: must be between 90 and 99.999 (got 100)",
     ),
     (
         "slo_latency_zero",
         set_in(["services", 0, "slo"], {"latencyP99Ms": 0}),
-        "courier:services[0].slo.latencyP99Ms: must be between 1 and 60000 (got 0)",
+        "courier:services[orders].slo.latencyP99Ms: must be between 1 and 60000 (got 0)",
     ),
     (
         "promotion_without_offset",
         set_in(["promotions", 0, "start"], "2026-12-12T00:00:00"),
-        "courier:promotions[0].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "courier:promotions[double-12].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
         "2026-11-11T00:00:00+08:00 (got '2026-12-12T00:00:00')",
     ),
     (
         "promotion_not_a_date",
         set_in(["promotions", 0, "end"], "next friday"),
-        "courier:promotions[0].end: must be an ISO 8601 date-time with a UTC offset",
+        "courier:promotions[double-12].end: must be an ISO 8601 date-time with a UTC offset",
     ),
     (
         "promotion_ends_before_start",
         set_in(["promotions", 0, "end"], "2026-12-11T00:00:00+08:00"),
-        "courier:promotions[0].end: must be after start 2026-12-12T00:00:00+08:00 (got 2026-12-11T00:00:00+08:00)",
+        "courier:promotions[double-12].end: must be after start 2026-12-12T00:00:00+08:00 (got 2026-12-11T00:00:00+08:00)",
     ),
     (
         "promotion_multiplier_below_one",
         set_in(["promotions", 0, "expectedPeakMultiplier"], 0.5),
-        "courier:promotions[0].expectedPeakMultiplier: must be between 1.1 and 20 (got 0.5)",
+        "courier:promotions[double-12].expectedPeakMultiplier: must be between 1.1 and 20 (got 0.5)",
     ),
     (
         "promotion_prewarm_too_long",
         set_in(["promotions", 0, "prewarmMinutes"], 5000),
-        "courier:promotions[0].prewarmMinutes: must be between 0 and 1440 (got 5000)",
+        "courier:promotions[double-12].prewarmMinutes: must be between 0 and 1440 (got 5000)",
     ),
     (
         "promotion_duplicate",
@@ -329,12 +329,12 @@ REJECTIONS = [
                 end="2026-12-13T05:00:00+08:00",
             )
         ),
-        "courier:promotions[1].start: its window (including prewarmMinutes) overlaps promotions[0] 'double-12'",
+        "courier:promotions[flash-sale].start: its window (including prewarmMinutes) overlaps promotions[double-12]",
     ),
     (
         "promotion_peak_beyond_limit",
         lambda c: c["services"][0].update(capacity={"min": 2, "desired": 400, "max": 800}),
-        "courier:promotions[0].expectedPeakMultiplier: would need 1500 instances of services[0] 'orders', above the "
+        "courier:promotions[double-12].expectedPeakMultiplier: would need 1500 instances of services[orders], above the "
         "1000-instance limit (got 3)",
     ),
     (
@@ -400,10 +400,10 @@ def test_reports_every_problem_at_once_one_line_each() -> None:
     joined = "\n".join(lines)
     for path in (
         "courier:environment:",
-        "courier:services[0].scaling.cpuTarget:",
-        "courier:services[1].capacity:",
-        "courier:regions[1].availabilityZones[0]:",
-        "courier:promotions[0].expectedPeakMultiplier:",
+        "courier:services[orders].scaling.cpuTarget:",
+        "courier:services[payments].capacity:",
+        "courier:regions[ap-northeast-1].availabilityZones[0]:",
+        "courier:promotions[double-12].expectedPeakMultiplier:",
     ):
         assert path in joined
 
@@ -596,99 +596,99 @@ PLATFORM_REJECTIONS = [
     (
         "alicloud_region_needs_a_certificate",
         lambda c: c["regions"].append({k: v for k, v in HANGZHOU.items() if k != "certificateId"}),
-        "courier:regions[2].certificateId: is required for an Alibaba Cloud region",
+        "courier:regions[cn-hangzhou].certificateId: is required for an Alibaba Cloud region",
     ),
     (
         "alicloud_region_must_be_secondary",
         lambda c: c["regions"].append(dict(HANGZHOU, role="standby")),
-        "courier:regions[2].role: an Alibaba Cloud region serves mainland China as an active region and must be "
+        "courier:regions[cn-hangzhou].role: an Alibaba Cloud region serves mainland China as an active region and must be "
         "'secondary' (got 'standby')",
     ),
     (
         "alicloud_zone_unknown",
         lambda c: c["regions"].append(dict(HANGZHOU, availabilityZones=["cn-hangzhou-h", "cn-hangzhou-z"])),
-        "courier:regions[2].availabilityZones[1]: is not a zone of cn-hangzhou",
+        "courier:regions[cn-hangzhou].availabilityZones[1]: is not a zone of cn-hangzhou",
     ),
     (
         "primary_must_be_aws",
         lambda c: c["regions"].insert(0, dict(HANGZHOU, role="primary")) or c["regions"][1].update(role="secondary"),
-        "courier:regions[0].cloud: the primary region must be an AWS region",
+        "courier:regions[cn-hangzhou].cloud: the primary region must be an AWS region",
     ),
     (
         "certificate_id_on_aws",
         set_in(["regions", 0, "certificateId"], "12345678"),
-        "courier:regions[0].certificateId: is only for Alibaba Cloud regions (AWS regions use ACM)",
+        "courier:regions[ap-southeast-1].certificateId: is only for Alibaba Cloud regions (AWS regions use ACM)",
     ),
     (
         "eks_on_alicloud",
         lambda c: c["regions"].append(dict(HANGZHOU, kubernetes={"cluster": "eks"})),
-        "courier:regions[2].kubernetes.cluster: eks is only for AWS regions; use 'existing' with a kubeconfig",
+        "courier:regions[cn-hangzhou].kubernetes.cluster: eks is only for AWS regions; use 'existing' with a kubeconfig",
     ),
     (
         "existing_cluster_without_kubeconfig",
         set_in(["regions", 0, "kubernetes"], {"cluster": "existing"}),
-        "courier:regions[0].kubernetes.kubeconfig: is required when cluster is 'existing'",
+        "courier:regions[ap-southeast-1].kubernetes.kubeconfig: is required when cluster is 'existing'",
     ),
     (
         "node_type_unknown",
         # A real EC2 type (an unknown one stops at the EC2 catalogue) the node catalogue lacks.
         set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["m5.large"]}),
-        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not a node type the stack can size (got 'm5.large'",
+        "courier:regions[ap-southeast-1].kubernetes.nodeInstanceTypes[0]: is not a node type the stack can size (got 'm5.large'",
     ),
     (
         "api_cidr_invalid",
         set_in(["regions", 0, "kubernetes"], {"apiAllowedCidrs": ["office"]}),
-        "courier:regions[0].kubernetes.apiAllowedCidrs[0]: must be an IPv4 network (got 'office')",
+        "courier:regions[ap-southeast-1].kubernetes.apiAllowedCidrs[0]: must be an IPv4 network (got 'office')",
     ),
     (
         "kubernetes_version_malformed",
         set_in(["regions", 0, "kubernetes"], {"version": "latest"}),
-        "courier:regions[0].kubernetes.version: must be a Kubernetes minor version such as 1.34 (got 'latest')",
+        "courier:regions[ap-southeast-1].kubernetes.version: must be a Kubernetes minor version such as 1.34 (got 'latest')",
     ),
     (
         "kubernetes_service_without_workload",
         lambda c: with_cluster(c) or c["services"][-1].pop("kubernetes"),
-        "courier:services[2].kubernetes: is required when platform is 'kubernetes'",
+        "courier:services[notify].kubernetes: is required when platform is 'kubernetes'",
     ),
     (
         "vm_service_with_workload",
         set_in(["services", 0, "kubernetes"], {"image": "registry.example.com/orders:1"}),
-        "courier:services[0].kubernetes: is only for platform: kubernetes (got platform 'vm')",
+        "courier:services[orders].kubernetes: is only for platform: kubernetes (got platform 'vm')",
     ),
     (
         "workload_image_malformed",
         lambda c: with_existing_cluster(c) or c["services"][-1].update(kubernetes={"image": "Not An Image"}),
-        "courier:services[2].kubernetes.image: must be a container image reference",
+        "courier:services[notify].kubernetes.image: must be a container image reference",
     ),
     (
         "workload_cpu_request_too_small",
         lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"cpuRequestMillicores": 10}),
-        "courier:services[2].kubernetes.cpuRequestMillicores: must be between 50 and 16000 (got 10)",
+        "courier:services[notify].kubernetes.cpuRequestMillicores: must be between 50 and 16000 (got 10)",
     ),
     (
         "node_port_collision",
         lambda c: with_cluster(c) or c["services"].append(dict(KUBE_SERVICE, name="notify2", port=8090 + 2768)),
-        "courier:services[3].port: maps to NodePort 31530, already taken by services[2]; pick another port",
+        "courier:services[notify2].port: maps to NodePort 31530, already taken by services[notify]; pick another port",
     ),
     (
         "kubernetes_service_in_a_region_without_a_cluster",
         lambda c: c["services"].append(dict(KUBE_SERVICE)),
-        "courier:regions[0].kubernetes: is required: services[2] 'notify' runs on Kubernetes in this region",
+        "courier:regions[ap-southeast-1].kubernetes: is required: services[notify] runs on Kubernetes in this region",
     ),
     (
         "service_region_unknown",
         set_in(["services", 0, "regions"], ["ap-southeast-1", "eu-west-1"]),
-        "courier:services[0].regions[1]: is not a configured region (got 'eu-west-1'",
+        "courier:services[orders].regions[1]: is not a configured region (got 'eu-west-1'",
     ),
     (
         "service_regions_empty",
         set_in(["services", 0, "regions"], []),
-        "courier:services[0].regions: must name at least one region",
+        "courier:services[orders].regions: must name at least one region",
     ),
     (
         "alicloud_instance_type_malformed",
         set_in(["services", 0, "alicloudInstanceTypes"], ["c7.large"]),
-        "courier:services[0].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
+        "courier:services[orders].alicloudInstanceTypes[0]: must be an Alibaba Cloud instance type such as ecs.c7.large",
     ),
     (
         "kubernetes_image_by_tag_in_prod",
@@ -696,12 +696,12 @@ PLATFORM_REJECTIONS = [
             with_existing_cluster(c),
             c["services"][-1].update(kubernetes={"image": "registry.example.com/notify:1.0.0"}),
         ),
-        "courier:services[2].kubernetes.image: prod runs releases pinned by digest",
+        "courier:services[notify].kubernetes.image: prod runs releases pinned by digest",
     ),
     (
         "eks_without_an_admin",
         lambda c: (c["regions"][0].update(kubernetes={"cluster": "eks"}), c.update(kubernetesAccess=[])),
-        "courier:kubernetesAccess: must list at least one admin principal: regions[0] builds an EKS cluster, and "
+        "courier:kubernetesAccess: must list at least one admin principal: regions[ap-southeast-1] builds an EKS cluster, and "
         "only the principals listed here can use it, including the role that runs `pulumi up` (got none)",
     ),
     (
@@ -732,12 +732,12 @@ PLATFORM_REJECTIONS = [
     (
         "eks_version_without_addons",
         set_in(["regions", 0, "kubernetes"], {"cluster": "eks", "version": "1.29"}),
-        "courier:regions[0].kubernetes.version: must be a Kubernetes minor the stack has add-ons for",
+        "courier:regions[ap-southeast-1].kubernetes.version: must be a Kubernetes minor the stack has add-ons for",
     ),
     (
         "ssh_cidr_malformed",
         set_in(["regions", 0, "sshAllowedCidrs"], ["office"]),
-        "courier:regions[0].sshAllowedCidrs[0]: must be an IPv4 network such as 203.0.113.0/24 (got 'office')",
+        "courier:regions[ap-southeast-1].sshAllowedCidrs[0]: must be an IPv4 network such as 203.0.113.0/24 (got 'office')",
     ),
 ]
 
@@ -791,34 +791,34 @@ KUBERNETES_RELEASE_REJECTIONS = [
     (
         "eks_service_without_artifact",
         lambda c: with_cluster(c) or c["services"][-1].pop("artifact"),
-        "courier:services[2].artifact: is required: the service runs on the EKS cluster of regions[0], whose "
+        "courier:services[notify].artifact: is required: the service runs on the EKS cluster of regions[ap-southeast-1], whose "
         "pods pull the release from the stack's ECR repository in their own region",
     ),
     (
         "eks_service_with_an_image_no_cluster_runs",
         lambda c: with_cluster(c) or c["services"][-1].update(kubernetes={"image": KUBE_IMAGE}),
-        "courier:services[2].kubernetes.image: is only for existing clusters: on EKS the service runs its "
+        "courier:services[notify].kubernetes.image: is only for existing clusters: on EKS the service runs its "
         "artifact from ECR",
     ),
     (
         "eks_service_artifact_by_tag_in_prod",
         lambda c: with_cluster(c) or c["services"][-1].update(artifact={"tag": "1.0.0"}),
-        "courier:services[2].artifact.tag: prod runs releases pinned by digest",
+        "courier:services[notify].artifact.tag: prod runs releases pinned by digest",
     ),
     (
         "eks_service_artifact_with_digest_and_tag",
         lambda c: with_cluster(c) or c["services"][-1].update(artifact={"digest": "sha256:" + "c" * 64, "tag": "1"}),
-        "courier:services[2].artifact: must name exactly one of digest or tag",
+        "courier:services[notify].artifact: must name exactly one of digest or tag",
     ),
     (
         "existing_cluster_service_without_image",
         lambda c: with_existing_cluster(c) or c["services"][-1].update(kubernetes={"cpuRequestMillicores": 500}),
-        "courier:services[2].kubernetes.image: is required: the service runs on the existing cluster of regions[0]",
+        "courier:services[notify].kubernetes.image: is required: the service runs on the existing cluster of regions[ap-southeast-1]",
     ),
     (
         "existing_cluster_service_with_an_artifact_no_cluster_runs",
         lambda c: with_existing_cluster(c) or c["services"][-1].update(artifact={"digest": "sha256:" + "c" * 64}),
-        "courier:services[2].artifact: is only for VM fleets and EKS clusters the stack builds",
+        "courier:services[notify].artifact: is only for VM fleets and EKS clusters the stack builds",
     ),
 ]
 
@@ -830,7 +830,7 @@ KUBERNETES_RELEASE_REJECTIONS = [
 )
 def test_rejects_a_kubernetes_release_its_clusters_cannot_run(mutation, expected: str) -> None:
     problems = problems_of(mutated(mutation))
-    assert [p for p in problems if p.startswith("courier:services[2]")] == [
+    assert [p for p in problems if p.startswith("courier:services[notify]")] == [
         p for p in problems if p.startswith(expected)
     ], "\n".join(problems)
     assert any(p.startswith(expected) for p in problems), "\n".join(problems)
@@ -845,71 +845,71 @@ HARDENING_REJECTIONS = [
     (
         "whole_number_given_true",
         set_in(["regions", 1, "capacityPercent"], True),
-        "courier:regions[1].capacityPercent: must be a whole number (got true)",
+        "courier:regions[ap-northeast-1].capacityPercent: must be a whole number (got true)",
     ),
     (
         "whole_number_given_yes",
         set_in(["regions", 1, "capacityPercent"], "yes"),
-        "courier:regions[1].capacityPercent: must be a whole number (got 'yes')",
+        "courier:regions[ap-northeast-1].capacityPercent: must be a whole number (got 'yes')",
     ),
     (
         "number_given_false",
         set_in(["promotions", 0, "expectedPeakMultiplier"], False),
-        "courier:promotions[0].expectedPeakMultiplier: must be a number (got false)",
+        "courier:promotions[double-12].expectedPeakMultiplier: must be a number (got false)",
     ),
     (
         "flag_given_yes",
         set_in(["services", 0, "scaling"], {"warmPool": "yes"}),
-        "courier:services[0].scaling.warmPool: must be true or false (got 'yes')",
+        "courier:services[orders].scaling.warmPool: must be true or false (got 'yes')",
     ),
     (
         "flag_given_one",
         set_in(["services", 0, "scaling"], {"warmPool": 1}),
-        "courier:services[0].scaling.warmPool: must be true or false (got 1)",
+        "courier:services[orders].scaling.warmPool: must be true or false (got 1)",
     ),
     (
         "promotion_start_unix_timestamp",
         set_in(["promotions", 0, "start"], 1765468800),
-        "courier:promotions[0].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "courier:promotions[double-12].start: must be an ISO 8601 date-time with a UTC offset, e.g. "
         "2026-11-11T00:00:00+08:00, not a Unix timestamp (got 1765468800)",
     ),
     (
         "promotion_end_unix_timestamp_as_text",
         set_in(["promotions", 0, "end"], "1765555200"),
-        "courier:promotions[0].end: must be an ISO 8601 date-time with a UTC offset, e.g. "
+        "courier:promotions[double-12].end: must be an ISO 8601 date-time with a UTC offset, e.g. "
         "2026-11-11T00:00:00+08:00 (got '1765555200')",
     ),
     (
         "ec2_size_unknown",
         set_in(["services", 0, "instanceTypes"], ["c6i.lage"]),
-        "courier:services[0].instanceTypes[0]: is not an EC2 instance type (got 'c6i.lage'); did you mean "
+        "courier:services[orders].instanceTypes[0]: is not an EC2 instance type (got 'c6i.lage'); did you mean "
         "'c6i.large'? c6i comes in large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, 24xlarge, "
         "32xlarge, metal",
     ),
     (
         "ec2_family_unknown",
         set_in(["services", 0, "instanceTypes"], ["c6x.large"]),
-        "courier:services[0].instanceTypes[0]: is not an EC2 instance type (got 'c6x.large'): AWS's EC2 API "
+        "courier:services[orders].instanceTypes[0]: is not an EC2 instance type (got 'c6x.large'): AWS's EC2 API "
         "model (botocore ",
     ),
     (
         "ecs_size_unknown",
         set_in(["services", 0, "alicloudInstanceTypes"], ["ecs.c7.larg"]),
-        "courier:services[0].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
+        "courier:services[orders].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
         "'ecs.c7.larg'); did you mean 'ecs.c7.large'? ecs.c7 comes in large, xlarge, 2xlarge, 3xlarge, 4xlarge, "
         "6xlarge, 8xlarge, 16xlarge, 32xlarge",
     ),
     (
         "ecs_family_unknown",
         set_in(["services", 0, "alicloudInstanceTypes"], ["ecs.g77.large"]),
-        "courier:services[0].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
+        "courier:services[orders].alicloudInstanceTypes[0]: is not an Alibaba Cloud ECS instance type (got "
         "'ecs.g77.large'): the Alibaba Cloud catalogue in components/catalog.py has no family 'ecs.g77'; did you "
         "mean 'ecs.g7.large'?",
     ),
     (
         "node_type_not_ec2",
         set_in(["regions", 0, "kubernetes"], {"nodeInstanceTypes": ["m6i.xlage"]}),
-        "courier:regions[0].kubernetes.nodeInstanceTypes[0]: is not an EC2 instance type (got 'm6i.xlage'); "
+        "courier:regions[ap-southeast-1].kubernetes.nodeInstanceTypes[0]: is not an EC2 instance type (got 'm6i.xlage'); "
         "did you mean 'm6i.xlarge'?",
     ),
 ]
@@ -939,7 +939,7 @@ def test_an_invalid_list_item_is_one_problem_not_two() -> None:
     problems = problems_of(
         mutated(set_in(["regions"], [region("ap-southeast-1", "primary", "10.10.0.0/16", capacityPercent=0)]))
     )
-    assert problems == ["courier:regions[0].capacityPercent: must be between 1 and 100 (got 0)"]
+    assert problems == ["courier:regions[ap-southeast-1].capacityPercent: must be between 1 and 100 (got 0)"]
 
 
 def test_a_long_value_is_echoed_in_at_most_200_characters() -> None:
@@ -1032,11 +1032,11 @@ def test_a_node_image_release_must_belong_to_the_clusters_version() -> None:
 
     assert spec_of(mutated(pinned("1.34.2-20251120"))).regions[0].kubernetes.node_image_release == "1.34.2-20251120"
     assert problems_of(mutated(pinned("1.33.5-20251120"))) == [
-        "courier:regions[0].kubernetes.nodeImageRelease: must be a release of the cluster's Kubernetes 1.34 "
+        "courier:regions[ap-southeast-1].kubernetes.nodeImageRelease: must be a release of the cluster's Kubernetes 1.34 "
         "(got '1.33.5-20251120')"
     ]
     assert problems_of(mutated(pinned("latest")))[0].startswith(
-        "courier:regions[0].kubernetes.nodeImageRelease: must be an EKS AMI release such as 1.34.2-20251120"
+        "courier:regions[ap-southeast-1].kubernetes.nodeImageRelease: must be an EKS AMI release such as 1.34.2-20251120"
     )
 
 
@@ -1050,11 +1050,8 @@ def test_data_stores_are_refused_for_kubernetes_services_and_named_once() -> Non
     config["regions"][0]["kubernetes"] = {"cluster": "eks"}
     config["services"][-1]["regions"] = [config["regions"][0]["name"]]
     problems = problems_of(config)
-    assert any(
-        p.startswith(f"courier:services[{len(config['services']) - 1}].stores: is for VM services so far")
-        for p in problems
-    )
-    assert "courier:services[0].stores[1]: is listed twice (got 'media')" in problems
+    assert any(p.startswith("courier:services[notifications].stores: is for VM services so far") for p in problems)
+    assert "courier:services[orders].stores[1]: is listed twice (got 'media')" in problems
 
 
 def test_china_data_must_stay_in_the_country() -> None:

@@ -80,7 +80,7 @@ def test_a_surge_step_needs_high_resolution() -> None:
         config["services"][0]["scaling"] = {"surgeStepPercent": 200, "highResolution": False}
 
     assert any(
-        p.startswith("courier:services[0].scaling.surgeStepPercent: needs highResolution")
+        p.startswith("courier:services[orders].scaling.surgeStepPercent: needs highResolution")
         for p in problems(mutated(change))
     )
 
@@ -116,7 +116,7 @@ def test_the_peak_must_fit_the_regions_quota() -> None:
 
     [problem] = problems(mutated(tight))
     assert problem.startswith(
-        f"courier:regions[0].quotas.onDemandStandardVcpus: is below the peak: every fleet and node group of {region.name} "
+        f"courier:regions[ap-southeast-1].quotas.onDemandStandardVcpus: is below the peak: every fleet and node group of {region.name} "
         f"at its largest maximum runs {peak} vCPUs"
     )
     assert spec_of(mutated(enough)).regions[0].quotas is not None
@@ -127,6 +127,6 @@ def test_quotas_are_for_aws_regions() -> None:
         config["regions"].append({**HANGZHOU, "quotas": {"onDemandStandardVcpus": 100}})
 
     assert (
-        "courier:regions[2].quotas: is for AWS regions (EC2 quotas); cn-hangzhou is an Alibaba Cloud region"
+        "courier:regions[cn-hangzhou].quotas: is for AWS regions (EC2 quotas); cn-hangzhou is an Alibaba Cloud region"
         in problems(mutated(change))
     )
