@@ -63,7 +63,15 @@ def _region_outputs(region: RegionSpec) -> dict[str, object]:
         "cloud": region.cloud,
         "loadBalancer": aws_region.load_balancer.dns_name,
         "fleets": {name: fleet.group_name for name, fleet in aws_region.fleets.items()},
-        "kubernetes": {"cluster": region.kubernetes.cluster, "services": [s.name for s in kubernetes]}
+        "kubernetes": {
+            "cluster": region.kubernetes.cluster,
+            "services": [s.name for s in kubernetes],
+            **(
+                {"name": aws_region.cluster.name, "endpoint": aws_region.cluster.endpoint}
+                if aws_region.cluster is not None
+                else {}
+            ),
+        }
         if region.kubernetes is not None and kubernetes
         else None,
         "data": {

@@ -266,6 +266,7 @@ class EksCluster(pulumi.ComponentResource):
             self.ready.append(self._access(grant, cluster.name, tags))
 
         self.name = cluster.name
+        self.endpoint = cluster.endpoint
         self.node_group_asg_name = node_group.resources.apply(_asg_name)
         self.kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
             lambda values: _kubeconfig(values[0], values[1], values[2] or "", args.region)

@@ -60,6 +60,8 @@ class AwsRegion(pulumi.ComponentResource):
     load_balancer: LoadBalancer
     fleets: dict[str, Fleet]
     data: RegionalData | None
+    #: The EKS cluster the region builds (None without one, or on an existing cluster).
+    cluster: EksCluster | None = None
 
     @property
     def data_tier(self) -> RegionalData:
@@ -207,7 +209,7 @@ class AwsRegion(pulumi.ComponentResource):
         cluster_name = f"courier-{spec.stack}-{region.code}"
         nodes = spec.node_group(region)
         assert nodes is not None, "the region builds an EKS cluster for its Kubernetes services"
-        eks = EksCluster(
+        eks = self.cluster = EksCluster(
             name,
             EksClusterArgs(
                 cluster_name=cluster_name,
