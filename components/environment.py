@@ -15,8 +15,8 @@ from components.alicloud.region import AlicloudRegion, AlicloudRegionArgs
 from components.aws.certificates import CertificateRegion, Certificates, CertificatesArgs
 from components.aws.data import DataReplication, DataReplicationArgs, MediaBucket, SharedData, SharedDataArgs
 from components.aws.data.settings import data_settings
-from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, RegionEndpoint
-from components.aws.region import AwsRegion, AwsRegionArgs, DataInputs
+from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, HealthAlerting, RegionEndpoint
+from components.aws.region import AwsRegion, AwsRegionArgs, DataInputs, subscriptions
 from components.aws.region_switch import RegionSwitch, RegionSwitchArgs
 from components.spec import EnvironmentSpec
 
@@ -179,6 +179,13 @@ class CourierEnvironment(pulumi.ComponentResource):
                     )
                     for r in spec.active_regions_of("alicloud")
                 ],
+                # A region going unhealthy is a level-1 incident: alarms in us-east-1 (where
+                # Route 53 publishes health-check metrics) to on-call topics there.
+                alerting=HealthAlerting(
+                    subscriptions=subscriptions(spec),
+                    stack=spec.stack,
+                    runbook_base_url=spec.alerting.runbook_base_url,
+                ),
                 tags=spec.tags(),
             ),
             # Route 53 through the global provider: moving or losing the primary moves no record.

@@ -155,7 +155,7 @@ def show(console: Console, plan: Plan, *, elapsed: float, out_dir: Any = None) -
         elif line.name == "global":
             role = "no region (generated secrets)"
         else:
-            role = "global: Route 53, ARC"
+            role = "global: Route 53, ARC, region alarms"
         table.add_row(line.name, line.cloud or "-", role, str(line.resources))
     console.print(table)
 

@@ -12,6 +12,7 @@ import pulumi_random as random
 
 from components import lost, planning
 from components.alicloud import names
+from components.alicloud.alarms import AlicloudAlarms, AlicloudAlarmsArgs, ServerGroupWatch
 from components.alicloud.data import AlicloudData, AlicloudDataArgs
 from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
@@ -36,9 +37,9 @@ class AlicloudRegionArgs:
 
 
 class AlicloudRegion(pulumi.ComponentResource):
-    """Network, load balancer, on-call contacts, the stack's container registry in the region
-    (when it runs VM services) and one ESS fleet per VM service, pulling its release from that
-    registry."""
+    """Network, load balancer, on-call contacts, CloudMonitor alarms on the load balancer, the
+    stack's container registry in the region (when it runs VM services) and one ESS fleet per
+    VM service, pulling its release from that registry."""
 
     load_balancer: AlicloudLoadBalancer
     registry: AlicloudRegistry | None
@@ -90,7 +91,7 @@ class AlicloudRegion(pulumi.ComponentResource):
             opts=child,
         )
         secret = "alerting" in spec.secret_keys
-        AlicloudOnCall(
+        on_call = AlicloudOnCall(
             name,
             AlicloudOnCallArgs(
                 contacts={
@@ -101,6 +102,23 @@ class AlicloudRegion(pulumi.ComponentResource):
                     for role, receivers in spec.alerting.receivers.items()
                 },
                 name_prefix=prefix,
+                tags=spec.tags(),
+            ),
+            opts=child,
+        )
+        # The load balancer's 5xx, latency and health alarms, paging the same roles as AWS's.
+        AlicloudAlarms(
+            name,
+            AlicloudAlarmsArgs(
+                load_balancer_id=self.load_balancer.load_balancer_id,
+                server_groups=[
+                    ServerGroupWatch(s.name, self.load_balancer.server_group_ids[s.name], s.slo.latency_p99_ms)
+                    for s in services
+                ],
+                contact_groups=on_call.contact_group_names,
+                name_prefix=prefix,
+                availability_percent=min((s.slo.availability_percent for s in services), default=99.9),
+                runbook_base_url=spec.alerting.runbook_base_url,
                 tags=spec.tags(),
             ),
             opts=child,

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.aws.alarms import routed_alarm
 from components.aws.certificates import regional_name
+from components.aws.oncall_topics import OnCallTopics, OnCallTopicsArgs, Subscription
+from components.monitoring import oncall
 
 TYPE = "courier:aws:GlobalTraffic"
 
@@ -38,6 +41,29 @@ class GeoEndpoint:
 
 
 @dataclass(frozen=True)
+class HealthAlerting:
+    """Who is paged when a region's calculated health check fails.
+
+    Route 53 publishes its health checks' metrics (``AWS/Route53 HealthCheckStatus``) in
+    us-east-1 only, a CloudWatch alarm watches metrics of its own region, and its SNS actions
+    must be topics of that region too: the alarms and their topics live with the health checks,
+    under the global provider, not in any serving region (whose topics an alarm in us-east-1
+    cannot notify, and which may be lost)."""
+
+    #: Role -> who is subscribed to its us-east-1 topic (the same receivers as every region's).
+    subscriptions: Mapping[str, Sequence[Subscription]]
+    #: The stack, in the topics' key alias (unique per account and region).
+    stack: str
+    #: Base URL of docs/runbooks; each alarm's description ends with its runbook's link.
+    runbook_base_url: str = ""
+
+
+#: A region leaving DNS is a level-1 incident that customers notice (the traffic moves, and
+#: the regions that take it must hold it): critical, customer impact.
+REGION_UNHEALTHY_ROLES = oncall.roles_for("critical", None, customer_impact=True)
+
+
+@dataclass(frozen=True)
 class GlobalTrafficArgs:
     #: ``api.<domain>``: the one name clients use.
     global_name: str
@@ -48,6 +74,9 @@ class GlobalTrafficArgs:
     #: Seconds between checks from each Route 53 checker (10 = fast, detects in ~30 s).
     request_interval: int = 10
     failure_threshold: int = 3
+    #: When set, a CloudWatch alarm on every region's calculated health check pages the
+    #: critical roles (default: no alarms, no topics).
+    alerting: HealthAlerting | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -61,9 +90,15 @@ class GlobalTraffic(pulumi.ComponentResource):
     With geo endpoints (Alibaba Cloud serving mainland China), ``api.<domain>`` becomes a
     geolocation set of CNAMEs: users in that country go to ``<code>.api.<domain>`` while it is
     healthy, everyone else (and they, when it is not) to ``global.api.<domain>``, which holds
-    the AWS structure above."""
+    the AWS structure above.
+
+    With ``alerting``, one encrypted SNS topic per critical role in us-east-1 (with the roles'
+    subscribers) and, per region, an alarm when its calculated check is unhealthy for 2
+    minutes, linking the RegionUnhealthy runbook."""
 
     health_check_ids: dict[str, pulumi.Output[str]]
+    #: Region code -> the name of the alarm on its calculated health check (with ``alerting``).
+    health_alarm_names: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: GlobalTrafficArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
@@ -93,7 +128,57 @@ class GlobalTraffic(pulumi.ComponentResource):
             self._latency_set("active", aws_name, active)
         if args.geo_endpoints:
             self._geolocation(aws_name)
-        self.register_outputs({"healthCheckIds": self.health_check_ids})
+        self.health_alarm_names = {}
+        if args.alerting is not None:
+            self._health_alarms(args.alerting)
+        self.register_outputs({"healthCheckIds": self.health_check_ids, "healthAlarmNames": self.health_alarm_names})
+
+    def _health_alarms(self, alerting: HealthAlerting) -> None:
+        """Topics for the critical roles beside the health checks' metrics, and an alarm per
+        region's calculated check (``HealthCheckStatus`` is 1 healthy, 0 unhealthy)."""
+        topics = OnCallTopics(
+            f"{self._name}-health",
+            OnCallTopicsArgs(
+                roles=REGION_UNHEALTHY_ROLES,
+                subscriptions={role: alerting.subscriptions.get(role, ()) for role in REGION_UNHEALTHY_ROLES},
+                stack=alerting.stack,
+                tags=self._args.tags,
+            ),
+            opts=self._child,
+        )
+        for code, check_id in self.health_check_ids.items():
+            fqdn = regional_name(code, self._args.global_name)
+            alarm = routed_alarm(
+                f"{self._name}-{code}-unhealthy",
+                service="shared",
+                severity="critical",
+                customer_impact=True,
+                runbook="RegionUnhealthy",
+                topic_arns=topics.topic_arns,
+                runbook_base_url=alerting.runbook_base_url,
+                tags={**self._args.tags, "region-code": code},
+                settings=aws.cloudwatch.MetricAlarmArgs(
+                    alarm_description=(
+                        f"{fqdn}: Route 53's calculated health check of the region (every service's "
+                        "health path through its load balancer) has been unhealthy for 2 minutes; "
+                        "Route 53 sends its users elsewhere"
+                    ),
+                    namespace="AWS/Route53",
+                    metric_name="HealthCheckStatus",
+                    dimensions={"HealthCheckId": check_id},
+                    statistic="Minimum",
+                    period=60,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    threshold=1.0,
+                    comparison_operator="LessThanThreshold",
+                    # Route 53 reports every health check every minute: silence means the check
+                    # (or its metric) is gone, and nobody watches the region any more.
+                    treat_missing_data="breaching",
+                ),
+                parent=self,
+            )
+            self.health_alarm_names[code] = alarm.name
 
     def _regional_alias(self, endpoint: RegionEndpoint) -> None:
         aws.route53.Record(

@@ -111,7 +111,7 @@ class AwsRegion(pulumi.ComponentResource):
             opts=child,
         )
         self.topics = OnCallTopics(
-            name, OnCallTopicsArgs(subscriptions=_subscriptions(spec), stack=spec.stack, tags=spec.tags()), opts=child
+            name, OnCallTopicsArgs(subscriptions=subscriptions(spec), stack=spec.stack, tags=spec.tags()), opts=child
         )
         if spec.is_prod and region.quotas is None:
             peak, _ = spec.peak_standard_vcpus(region)
@@ -373,7 +373,7 @@ def _repositories(spec: EnvironmentSpec) -> list[str]:
     return [spec.repository(s) for s in services] + [f"{_prefix(spec)}{charts.PLATFORM}/{n}" for n in sorted(platform)]
 
 
-def _subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:
+def subscriptions(spec: EnvironmentSpec) -> dict[str, list[Subscription]]:
     # Endpoints from a secret config value stay secret in the state and in previews.
     secret = "alerting" in spec.secret_keys
     return {

@@ -8,6 +8,8 @@ Metrics the rules read (the contract with the app teams, see docs/metrics.md); t
 Prometheus agent on every instance adds ``service``, ``region`` and ``instance``:
 
 - node_exporter: ``node_cpu_seconds_total{cpu, mode}``, ``up{job="node"}``
+- kube-state-metrics (Kubernetes services): ``kube_pod_status_ready``,
+  ``kube_pod_container_resource_requests``, ``kube_horizontalpodautoscaler_spec_max_replicas``
 - every service: ``http_requests_total{code}``, ``http_request_duration_seconds`` (histogram)
 - orders: ``courier_order_attempts_total{outcome="created"|"failed"}``
 - payments: ``courier_payment_attempts_total{outcome="succeeded"|"failed"}``
@@ -37,6 +39,10 @@ BURN_RATE_WINDOWS = (
     ("3d", "6h", 1.0, "3h", "warning"),
 )
 SLO_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+
+#: The largest size a fleet may reach now, per (service, region): FleetAtMaxCapacity compares
+#: the serving instances with it.
+MAX_INSTANCES = "courier:fleet_max_instances:count"
 
 ALERT_NAMES = (
     "FleetCpuAboveTarget",
@@ -131,9 +137,15 @@ def recording_rules(region: RegionSpec, pod_namespaces: Sequence[str] = ()) -> d
         ready = (
             f'count by (namespace, region) (kube_pod_status_ready{{namespace=~"{namespaces}", condition="true"}} == 1)'
         )
+        # The HPA KEDA derives from the ScaledObject is named after the service, in its namespace;
+        # its maxReplicas is the live ceiling (the ScaledObject's, raised for promotions ahead).
+        ceiling = (
+            f'max by (namespace, region) (kube_horizontalpodautoscaler_spec_max_replicas{{namespace=~"{namespaces}"}})'
+        )
         rules += [
             {"record": "courier:fleet_cpu_busy:ratio", "expr": _as_service(cpu)},
             {"record": "courier:fleet_instances:count", "expr": _as_service(ready)},
+            {"record": MAX_INSTANCES, "expr": _as_service(ceiling)},
         ]
     for window in SLO_WINDOWS:
         rules.append(
@@ -159,12 +171,54 @@ def _as_service(expr: str) -> str:
     return f'label_replace(\n{expr},\n"service", "$1", "namespace", "(.*)"\n)'
 
 
+def scheduled_max(spec: EnvironmentSpec, service: ServiceSpec, region: RegionSpec) -> str:
+    """The Auto Scaling group's maximum as its scheduled actions set it, as a PromQL scalar of
+    ``time()``: the configured maximum, and each promotion's from its prewarm action to its
+    restore action (components/aws/fleet.py schedules exactly these; promotion windows never
+    overlap, the spec refuses it). Prometheus has no metric of the group's live maximum, so a
+    maximum changed by hand is not seen here; the CloudWatch alarm compares with the live
+    ``GroupMaxSize`` (components/aws/alarms.py)."""
+    base = spec.capacity(service, region).max
+    terms = [str(base)]
+    for promotion in spec.promotion_schedules(service, region):
+        raised = promotion.capacity.max - base
+        if raised == 0:
+            continue
+        window = [f"(time() < bool {int(promotion.restore_at.timestamp())})"]
+        if promotion.raise_at is not None:
+            window.insert(0, f"(time() >= bool {int(promotion.raise_at.timestamp())})")
+        terms.append(f"{raised} * {' * '.join(window)}")
+    return " + ".join(terms)
+
+
+def _max_instances(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
+    """A VM fleet's maximum in force (``scheduled_max``), recorded for its (service, region);
+    a Kubernetes service's is its HPA's, recorded from kube-state-metrics (recording_rules)."""
+    if service.platform == "kubernetes":
+        return []
+    return [
+        {
+            "record": MAX_INSTANCES,
+            "expr": f"vector({scheduled_max(context.spec, service, context.region)})",
+            "labels": {"service": service.name, "region": context.region.name},
+        }
+    ]
+
+
 def _capacity(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
     s = context.selector(service)
     target = service.scaling.cpu_target
-    maximum = context.spec.capacity(service, context.region).max
     where = f"{service.name} in {context.region.name}"
+    ceiling = (
+        "the HPA's maxReplicas"
+        if service.platform == "kubernetes"
+        else f"the group's maximum in force (configured {context.spec.capacity(service, context.region).max}, "
+        "raised by promotions while they last)"
+    )
+    # group_left keeps the serving side's labels (a Kubernetes service's namespace), as the
+    # other capacity alert does; each side has one series per (service, region).
     return [
+        *_max_instances(context, service),
         _alert(
             context,
             "FleetCpuAboveTarget",
@@ -180,12 +234,12 @@ def _capacity(context: _Context, service: ServiceSpec) -> list[dict[str, Any]]:
         _alert(
             context,
             "FleetAtMaxCapacity",
-            f"courier:fleet_instances:count{s} >= {maximum}\nand on (service, region)\n"
+            f"courier:fleet_instances:count{s}\n>= on (service, region) group_left\n{MAX_INSTANCES}{s}\nand on (service, region)\n"
             f"courier:fleet_cpu_busy:ratio{s} > {_num(target / 100)}",
             "5m",
             "critical",
-            f"{where}: fleet at its maximum of {maximum} instances and still above {target}% CPU",
-            "{{ $value }} instances are serving, the configured maximum, and CPU is still above the "
+            f"{where}: fleet at its maximum size and still above {target}% CPU",
+            f"{{{{ $value }}}} instances are serving, {ceiling}, and CPU is still above the "
             "target: the fleet cannot scale out any further.",
             service=service.name,
             category="capacity",

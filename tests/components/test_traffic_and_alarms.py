@@ -357,7 +357,7 @@ def china_health_sources(plan) -> set[str]:
 
 
 def test_only_the_heartbeat_receiver_is_trusted_to_confirm_itself() -> None:
-    from components.aws.region import _subscriptions
+    from components.aws.region import subscriptions as _subscriptions
     from tests.builders import mutated, spec_of
 
     def receivers(config) -> None:

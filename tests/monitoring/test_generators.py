@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,54 @@ def test_cpu_alert_threshold_follows_each_services_target() -> None:
     assert all(a["for"] == "10m" and a["labels"]["category"] == "capacity" for a in alerts)
 
 
-def test_capacity_alert_uses_the_regions_max() -> None:
+def test_capacity_alert_compares_with_the_regions_max_in_force() -> None:
     spec = spec_of(valid_config())
-    for index, region in enumerate(spec.regions):
-        alert = next(a for a in alerts_of(valid_config(), index) if a["alert"] == "FleetAtMaxCapacity")
-        assert f">= {spec.capacity(spec.services[0], region).max}" in alert["expr"]
+    for region in spec.regions:
+        groups = rules.rule_groups(spec, region)
+        records = {
+            r["labels"]["service"]: r
+            for g in groups
+            for r in g["rules"]
+            if r.get("record") == rules.MAX_INSTANCES and "labels" in r
+        }
+        for fleet in spec.services:
+            record = records[fleet.name]
+            # The regional maximum (the standby's is its share), raised in promotion windows.
+            assert record["expr"] == f"vector({rules.scheduled_max(spec, fleet, region)})"
+            assert record["expr"].startswith(f"vector({spec.capacity(fleet, region).max}")
+            assert record["labels"] == {"service": fleet.name, "region": region.name}
+        alert = next(
+            r
+            for g in groups
+            for r in g["rules"]
+            if r.get("alert") == "FleetAtMaxCapacity" and r["labels"]["service"] == "orders"
+        )
+        # No number in the alert: it compares with the recorded maximum of its own fleet.
+        assert f">= on (service, region) group_left\n{rules.MAX_INSTANCES}{{" in alert["expr"]
+        assert not re.search(r">= \d", alert["expr"])
+
+
+def test_scheduled_max_follows_each_promotions_window() -> None:
+    config = valid_config()
+    config["promotions"][0]["expectedPeakMultiplier"] = 12  # enough to need more than the max of 20
+    spec = spec_of(config)
+    region, orders = spec.regions[0], spec.services[0]
+    (promotion,) = spec.promotion_schedules(orders, region)
+    assert promotion.raise_at is not None and promotion.capacity.max > 20
+    assert rules.scheduled_max(spec, orders, region) == (
+        f"20 + {promotion.capacity.max - 20} * (time() >= bool {int(promotion.raise_at.timestamp())})"
+        f" * (time() < bool {int(promotion.restore_at.timestamp())})"
+    )
+
+
+def test_kubernetes_max_is_the_hpas_live_maximum() -> None:
+    from tests.builders import eks_config
+
+    spec = spec_of(eks_config())
+    (recording,) = [g for g in rules.rule_groups(spec, spec.regions[0]) if g["name"].startswith("courier-recording")]
+    (ceiling,) = [r for r in recording["rules"] if r.get("record") == rules.MAX_INSTANCES]
+    assert 'kube_horizontalpodautoscaler_spec_max_replicas{namespace=~"notifications"}' in ceiling["expr"]
+    assert '"service", "$1", "namespace"' in ceiling["expr"]
 
 
 def test_burn_rate_alerts_use_the_services_objective_in_four_windows() -> None:

@@ -82,9 +82,9 @@ def test_fleet_at_max_capacity(prod_rules: str, tmp_path: Path) -> None:
             "service": "orders",
             "region": REGION,
         },
-        f"orders in {REGION}: fleet at its maximum of 60 instances and still above 80% CPU",
-        "60 instances are serving, the configured maximum, and CPU is still above the target: "
-        "the fleet cannot scale out any further.",
+        f"orders in {REGION}: fleet at its maximum size and still above 80% CPU",
+        "60 instances are serving, the group's maximum in force (configured 60, raised by promotions while "
+        "they last), and CPU is still above the target: the fleet cannot scale out any further.",
         "FleetAtMaxCapacity",
     )
     run_promtool(
@@ -99,6 +99,50 @@ def test_fleet_at_max_capacity(prod_rules: str, tmp_path: Path) -> None:
             Case({**up_series(59), **cpu_series(0.9)}, [Expect("20m", "FleetAtMaxCapacity")]),
             # At the maximum but cool: nothing to do.
             Case({**up_series(60), **cpu_series(0.5)}, [Expect("20m", "FleetAtMaxCapacity")]),
+        ],
+    )
+
+
+def test_kubernetes_fleet_at_max_compares_with_the_live_hpa_maximum(prod_rules: str, tmp_path: Path) -> None:
+    """notifications runs on EKS: its ceiling is its HPA's maxReplicas as kube-state-metrics
+    reports it now (KEDA raises it for promotions), not a number in the rule."""
+    pod = {"namespace": "notifications", "container": "notifications"}
+    # Two ready pods, each burning 0.45 of its 0.5 CPU request: 90%, above the 80% target.
+    series = {
+        f"kube_pod_status_ready{labels('notifications', namespace='notifications', pod=f'n-{n}', condition='true')}": "1x30"
+        for n in (1, 2)
+    }
+    for n in (1, 2):
+        series[f"container_cpu_usage_seconds_total{labels('notifications', pod=f'n-{n}', **pod)}"] = "0+27x30"
+        series[
+            f"kube_pod_container_resource_requests{labels('notifications', pod=f'n-{n}', resource='cpu', **pod)}"
+        ] = "0.5x30"
+    # kube-state-metrics' own Service label, as the ServiceMonitor scrape attaches it.
+    hpa = f'kube_horizontalpodautoscaler_spec_max_replicas{{namespace="notifications", horizontalpodautoscaler="notifications", region="{REGION}", service="kube-state-metrics"}}'
+    firing = alert(
+        {
+            "severity": "critical",
+            "category": "capacity",
+            "customer_impact": "true",
+            "namespace": "notifications",
+            "service": "notifications",
+            "region": REGION,
+        },
+        f"notifications in {REGION}: fleet at its maximum size and still above 80% CPU",
+        "2 instances are serving, the HPA's maxReplicas, and CPU is still above the target: "
+        "the fleet cannot scale out any further.",
+        "FleetAtMaxCapacity",
+    )
+    run_promtool(
+        tmp_path,
+        prod_rules,
+        [
+            Case(
+                {**series, hpa: "2x30"},
+                [Expect("4m", "FleetAtMaxCapacity"), Expect("12m", "FleetAtMaxCapacity", [firing])],
+            ),
+            # The HPA may grow to 3: the same two hot pods can still scale out.
+            Case({**series, hpa: "3x30"}, [Expect("20m", "FleetAtMaxCapacity")]),
         ],
     )
 

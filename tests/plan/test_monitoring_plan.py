@@ -164,14 +164,17 @@ def test_the_plan_lists_the_alert_subscriptions_people_must_confirm(stack_plans:
     aws_regions = ("ap-northeast-1", "ap-northeast-2", "ap-southeast-1")
     # Email is confirmed by a person; SMS needs no confirmation; the heartbeat endpoint
     # confirms itself (endpointAutoConfirms), so only the emails wait.
+    # us-east-1: the topics of the critical roles that the Route 53 health-check alarms notify.
+    critical = oncall.roles_for("critical", None, True)
     assert awaiting_confirmation(plan) == sorted(
-        (region, role, "email") for region in aws_regions for role in oncall.ROLES
+        [(region, role, "email") for region in aws_regions for role in oncall.ROLES]
+        + [("us-east-1", role, "email") for role in critical]
     )
     heartbeat = [
         s for s in plan.of_type("aws:sns/topicSubscription:TopicSubscription") if s.inputs["protocol"] == "https"
     ]
     assert len(heartbeat) == 3 and all(s.inputs["endpointAutoConfirms"] is True for s in heartbeat)
-    assert "15 alert subscription(s) in 3 region(s) receive nothing until confirmed" in markdown(plan)
+    assert "18 alert subscription(s) in 4 region(s) receive nothing until confirmed" in markdown(plan)
 
 
 def test_the_markdown_summary_carries_the_plans_warnings(stack_plans: StackPlans) -> None:

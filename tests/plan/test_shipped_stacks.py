@@ -118,15 +118,27 @@ def test_plan_covers_exactly_the_configured_regions(stack_plans: StackPlans, sta
     assert set(stack_plans[stack].regions()) == EXPECTED_REGIONS[stack]
 
 
-def test_only_route53_goes_through_the_global_provider(stack_plans: StackPlans, stack: str) -> None:
-    """us-east-1 is Route 53's home, not a region the stack runs in: nothing else lands there,
-    so losing or moving the primary region never moves a DNS resource to another provider."""
+def test_only_global_concerns_go_through_the_global_provider(stack_plans: StackPlans, stack: str) -> None:
+    """us-east-1 is Route 53's home, not a region the stack runs in: only DNS, the alarms on
+    its health checks (Route 53 publishes their metrics there, and an alarm notifies topics of
+    its own region) and prod's ARC plan land there, so losing or moving the primary region never
+    moves a DNS resource to another provider."""
     plan = stack_plans[stack]
     there = {r.type for r in plan.resources if r.custom and r.region == GLOBAL and not r.type.startswith("pulumi:")}
     dns = {"aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck"}
+    alarms = {
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicPolicy:TopicPolicy",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:kms/key:Key",
+        "aws:kms/alias:Alias",
+    }
     # prod's ARC Region switch plan is global too (its API is in us-east-1), with its IAM role.
     switch = {"aws:arcregionswitch/plan:Plan", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy"}
-    assert there == (dns | switch if stack == "prod" else dns)
+    assert there == (dns | alarms | switch if stack == "prod" else dns | alarms)
+    health = [a for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.region == GLOBAL]
+    assert health and all(a.inputs["metricName"] == "HealthCheckStatus" for a in health)
     provider = next(r for r in plan.resources if r.type == "pulumi:providers:aws" and r.region == GLOBAL)
     assert provider.name == "aws-global"
 

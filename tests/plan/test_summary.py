@@ -26,7 +26,7 @@ def test_prod_fits_one_screen_and_names_every_region_and_service(stack_plans: St
     assert "\x1b[" not in text  # plain when piped
     for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "cn-hangzhou", "cn-shanghai", "us-east-1"):
         assert region in text
-    assert "data replica of cn-hangzhou" in text and "global: Route 53, ARC" in text
+    assert "data replica of cn-hangzhou" in text and "global: Route 53, ARC, region alarms" in text
     services = {line.service: line for line in summary.services(plan)}
     assert set(services) == {"orders", "dispatch", "tracking", "payments", "notifications"}
     assert "cn-hangzhou" not in services["notifications"].capacity

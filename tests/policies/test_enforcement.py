@@ -181,5 +181,5 @@ def test_a_prod_config_planned_as_another_stack_is_enforced_as_prod(capsys) -> N
     code = cli.main(["plan", "qa", "--config-file", str(fixture), "--at", AS_OF.isoformat()])
     captured = capsys.readouterr()
     assert code == cli.EXIT_VERIFY, captured.out[-3000:] + captured.err
-    assert "[mandatory] aws-security-group-no-open-ingress" in captured.out
+    assert "policy aws-security-group-no-open-ingress: " in captured.out
     assert "no policy config" not in captured.err
