@@ -402,7 +402,9 @@ def test_stack_outputs_cover_every_region_cloud_cluster_and_data_tier(stack_plan
         assert outputs["loadBalancer"].endswith(".elb.amazonaws.com")
         assert list(outputs["fleets"]) == vm
         assert all(group.startswith(f"{code}-{s}-asg") for s, group in outputs["fleets"].items())
-        assert outputs["kubernetes"] == {"cluster": "eks", "services": ["notifications"]}
+        kubernetes = outputs["kubernetes"]
+        assert {k: kubernetes[k] for k in ("cluster", "services")} == {"cluster": "eks", "services": ["notifications"]}
+        assert kubernetes["name"] == f"courier-prod-{code}" and kubernetes["endpoint"].endswith(".eks.amazonaws.com")
         data = outputs["data"]
         assert data["databaseEndpoint"].startswith(f"courier-prod-{code}-orders.cluster-")
         assert data["databaseReaderEndpoint"].startswith(f"courier-prod-{code}-orders.cluster-ro-")
