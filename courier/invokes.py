@@ -284,6 +284,11 @@ def _random_password(physical: str, inputs: dict[str, Any], region: str) -> dict
     return {"result": ("offline-plan-" + _digest(physical, length=64))[:length]}
 
 
+def _arms_prometheus(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    # ARMS names a remote-write instance's cluster with a 32-hex ID (CreatePrometheusInstance).
+    return {"clusterId": _digest("arms", physical, region, length=32)}
+
+
 def _polardb_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     ident = f"pc-{_digest(physical, region, length=16)}"
     return {"id": ident, "connectionString": f"{ident}.pg.polardb.rds.aliyuncs.com", "port": "5432"}
@@ -291,6 +296,7 @@ def _polardb_cluster(physical: str, inputs: dict[str, Any], region: str) -> dict
 
 _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "alicloud:polardb/cluster:Cluster": _polardb_cluster,
+    "alicloud:arms/prometheus:Prometheus": _arms_prometheus,
     "aws:rds/globalCluster:GlobalCluster": _global_cluster,
     "aws:rds/cluster:Cluster": _rds_cluster,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,

@@ -18,6 +18,7 @@ from components.alicloud.fleet import SCHEDULING_HORIZON, EssFleet, EssFleetArgs
 from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoadBalancerArgs, AlicloudTarget
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
+from components.alicloud.prometheus import ArmsPrometheus, ArmsPrometheusArgs
 from components.alicloud.registry import AlicloudRegistry, AlicloudRegistryArgs
 from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
 
@@ -37,8 +38,9 @@ class AlicloudRegionArgs:
 
 
 class AlicloudRegion(pulumi.ComponentResource):
-    """Network, load balancer, on-call contacts, CloudMonitor alarms on the load balancer, the
-    stack's container registry in the region (when it runs VM services) and one ESS fleet per
+    """Network, load balancer, on-call contacts, CloudMonitor alarms on the load balancer, a
+    Managed Service for Prometheus instance with the region's alert rules (when it runs VM
+    services), the stack's container registry in the region (when it runs VM services) and one ESS fleet per
     VM service, pulling its release from that registry."""
 
     load_balancer: AlicloudLoadBalancer
@@ -91,16 +93,14 @@ class AlicloudRegion(pulumi.ComponentResource):
             opts=child,
         )
         secret = "alerting" in spec.secret_keys
+        contacts = {
+            role: [Contact(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint) for r in receivers]
+            for role, receivers in spec.alerting.receivers.items()
+        }
         on_call = AlicloudOnCall(
             name,
             AlicloudOnCallArgs(
-                contacts={
-                    role: [
-                        Contact(r.protocol, pulumi.Output.secret(r.endpoint) if secret else r.endpoint)
-                        for r in receivers
-                    ]
-                    for role, receivers in spec.alerting.receivers.items()
-                },
+                contacts=contacts,
                 name_prefix=prefix,
                 tags=spec.tags(),
             ),
@@ -122,6 +122,17 @@ class AlicloudRegion(pulumi.ComponentResource):
                 tags=spec.tags(),
             ),
             opts=child,
+        )
+        # The Prometheus alerts of the AWS regions, evaluated and routed in this region, when the
+        # stack asks for it (regions[].armsPrometheus; its fleets do not report to it yet).
+        self.prometheus = (
+            ArmsPrometheus(
+                name,
+                ArmsPrometheusArgs(spec=spec, region=region, name_prefix=prefix, contacts=contacts, tags=spec.tags()),
+                opts=child,
+            )
+            if services and region.arms_prometheus
+            else None
         )
         account = ali.get_account_output(opts=pulumi.InvokeOutputOptions(parent=self))
         # Each region's instances pull from a registry in that region (docs/decisions.md): CI

@@ -135,6 +135,11 @@ class RegionSpec(_Model):
     ) = None
     #: Alibaba Cloud only: where the region's data replicates (required in prod).
     data_replica: DataReplicaSpec | None = None
+    #: Alibaba Cloud only: an ARMS Prometheus in the region with the AWS regions' alert rules and
+    #: routing (components.alicloud.prometheus). Off by default: the fleets do not report to it
+    #: yet (ARMS remote write takes an AccessKey, which the instances must not hold), so it
+    #: would be a billed instance whose rules cannot fire (docs/decisions.md).
+    arms_prometheus: Flag = False
 
     @property
     def lost(self) -> bool:

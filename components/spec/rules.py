@@ -119,6 +119,8 @@ def _check_cloud_settings(at: str, region: RegionSpec) -> Iterator[Problem]:
             )
     elif region.certificate_id is not None:
         yield Problem(f"{at}.certificateId", "is only for Alibaba Cloud regions (AWS regions use ACM)")
+    if region.cloud != "alicloud" and region.arms_prometheus:
+        yield Problem(f"{at}.armsPrometheus", "is only for Alibaba Cloud regions (AWS regions use Managed Prometheus)")
     yield from _check_data_replica(at, region)
     for k, cidr in enumerate(region.ssh_allowed_cidrs):
         try:

@@ -151,7 +151,7 @@ REJECTIONS = [
         "unknown_region_key",
         set_in(["regions", 0, "zones"], ["ap-southeast-1a"]),
         "courier:regions[ap-southeast-1].zones: unknown key (allowed: name, cloud, role, status, availabilityZones, cidr, "
-        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId, dataReplica)",
+        "capacityPercent, natGateways, kubernetes, sshAllowedCidrs, quotas, certificateId, dataReplica, armsPrometheus)",
     ),
     (
         "services_empty",

@@ -1,0 +1,302 @@
+"""Mainland China's Managed Service for Prometheus (ARMS): the AWS regions' alert rules for
+cn-hangzhou, each mapped onto an ARMS rule (recorded series inlined), routed by severity to the
+same on-call roles, everything in cn-hangzhou, no receiver in plain text when it is secret."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pulumi
+import pulumi_alicloud as ali
+import pytest
+
+from components.alicloud import prometheus
+from components.alicloud.oncall import Contact
+from components.alicloud.prometheus import (
+    ABSENCE_ALERTS,
+    UNROUTABLE_ALERTS,
+    ArmsPrometheus,
+    ArmsPrometheusArgs,
+    arms_duration,
+    inline_recorded,
+    plan_alerts,
+)
+from components.monitoring import oncall, rules
+from components.spec import EnvironmentSpec, RegionSpec
+from components.spec.loading import spec_from_config
+from courier.plan import Plan, Resource
+from courier.stackconfig import load_project, load_stack_config
+from tests.conftest import AS_OF, PROJECT, StackPlans
+
+RULE = "alicloud:arms/prometheusAlertRule:PrometheusAlertRule"
+POLICY = "alicloud:arms/dispatchRule:DispatchRule"
+CONTACT = "alicloud:arms/alertContact:AlertContact"
+GROUP = "alicloud:arms/alertContactGroup:AlertContactGroup"
+INSTANCE = "alicloud:arms/prometheus:Prometheus"
+ARMS_TYPES = (RULE, POLICY, CONTACT, GROUP, INSTANCE)
+
+
+@pytest.fixture(scope="module")
+def prod_spec() -> EnvironmentSpec:
+    from pathlib import Path
+
+    project = load_project(Path(__file__).resolve().parents[2])
+    config, secrets = load_stack_config(project, "prod")
+    strip = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("courier:")}
+    return spec_from_config(
+        strip,
+        project=PROJECT,
+        stack="prod",
+        as_of=AS_OF,
+        secret_keys=frozenset(k.split(":", 1)[1] for k in secrets if k.startswith("courier:")),
+    )
+
+
+@pytest.fixture(scope="module")
+def hangzhou(prod_spec: EnvironmentSpec) -> RegionSpec:
+    (region,) = [r for r in prod_spec.regions if r.name == "cn-hangzhou"]
+    return region
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    """prod with Hangzhou's ARMS Prometheus switched on (regions[].armsPrometheus; off by default)."""
+    from pathlib import Path
+
+    import yaml
+
+    from courier.cli import make_plan
+
+    root = Path(__file__).resolve().parents[2]
+    document = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())
+    next(r for r in document["config"]["courier:regions"] if r["name"] == "cn-hangzhou")["armsPrometheus"] = True
+    path = tmp_path_factory.mktemp("arms") / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return make_plan("prod", path, AS_OF)
+
+
+def test_off_by_default_no_idle_instance(stack_plans: StackPlans) -> None:
+    assert not [r for r in stack_plans["prod"].resources if r.type.startswith("alicloud:arms")]
+
+
+def _aws_alerts(spec: EnvironmentSpec, region: RegionSpec) -> list[dict[str, Any]]:
+    return [r for g in rules.rule_groups(spec, region) for r in g["rules"] if "alert" in r]
+
+
+def _policy_of(rule: Resource) -> str:
+    """The URN of the notification policy whose ID the rule's ``dispatchRuleId`` is."""
+    (urn,) = rule.property_dependencies["dispatchRuleId"]
+    return urn
+
+
+def _pairs(value: Any) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in value}
+
+
+def test_everything_is_in_hangzhou_under_the_component(prod: Plan) -> None:
+    (component,) = [r for r in prod.resources if r.type == prometheus.TYPE]
+    children = [r for r in prod.resources if r.parent == component.urn]
+    assert {r.type for r in children} == set(ARMS_TYPES)
+    assert all(r.region == "cn-hangzhou" for r in children)
+    # Nothing of ARMS anywhere else: mainland China's metrics and alerts stay in mainland China.
+    assert {r.region for t in ARMS_TYPES for r in prod.of_type(t)} == {"cn-hangzhou"}
+    (instance,) = prod.of_type(INSTANCE)
+    assert instance.inputs["clusterType"] == "remote-write"
+    assert instance.inputs["clusterName"] == "prod_cnhz-courier"
+    assert instance.inputs["tags"]["environment"] == "prod"
+
+
+def test_each_alert_has_the_rule_files_labels_duration_and_annotations(
+    prod: Plan, prod_spec: EnvironmentSpec, hangzhou: RegionSpec
+) -> None:
+    expected = [r for r in _aws_alerts(prod_spec, hangzhou) if r["alert"] not in UNROUTABLE_ALERTS | ABSENCE_ALERTS]
+    found = prod.of_type(RULE)
+    assert len(found) == len(expected)
+    by_key = {
+        (r.inputs["labels"] and _pairs(r.inputs["labels"]).get("service"), r.inputs["prometheusAlertRuleName"]): r
+        for r in found
+    }
+    recording = [r for g in rules.rule_groups(prod_spec, hangzhou) for r in g["rules"] if "record" in r]
+    for rule in expected:
+        labels = rule["labels"]
+        matches = [
+            r
+            for r in found
+            if _pairs(r.inputs["labels"]) == labels
+            and r.inputs["prometheusAlertRuleName"].endswith(
+                "-" + "-".join([rule["alert"], *([labels["long_window"]] if "long_window" in labels else [])])
+            )
+        ]
+        assert len(matches) == 1, (rule["alert"], labels)
+        (arms,) = matches
+        assert arms.inputs["expression"] == inline_recorded(rule["expr"], recording)
+        assert arms.inputs["duration"] == arms_duration(rule["for"])
+        assert _pairs(arms.inputs["annotations"]) == rule["annotations"]
+        assert arms.inputs["message"] == rule["annotations"]["summary"]
+        assert arms.inputs["type"] == "101"
+        assert arms.inputs["notifyType"] == "DISPATCH_RULE"
+    assert by_key  # every rule is keyed by its service label and unique name
+    business = {
+        "OrderCreationFailureRatioHigh",
+        "PaymentFailureRatioHigh",
+        "DispatchAssignmentSlow",
+        "RiderLocationLagHigh",
+    }
+    names = {
+        r.inputs["prometheusAlertRuleName"].split("-")[2]
+        for r in found
+        if r.inputs["prometheusAlertRuleName"].count("-") >= 2
+    }
+    assert business | {"ErrorBudgetBurn", "TrafficSurge", "TargetDown"} <= names
+
+
+def test_expressions_read_no_recorded_series(prod: Plan) -> None:
+    for rule in prod.of_type(RULE):
+        assert "courier:" not in rule.inputs["expression"], rule.inputs["prometheusAlertRuleName"]
+
+
+def test_inlining_pushes_the_alerts_matchers_into_the_recorded_expression(
+    prod_spec: EnvironmentSpec, hangzhou: RegionSpec
+) -> None:
+    recording = [r for g in rules.rule_groups(prod_spec, hangzhou) for r in g["rules"] if "record" in r]
+    s = '{service="orders", region="cn-hangzhou"}'
+    assert inline_recorded(f"courier:fleet_cpu_busy:ratio{s} > 0.8", recording) == (
+        '(1 - avg by (service, region) (rate(node_cpu_seconds_total{mode="idle", service="orders", '
+        'region="cn-hangzhou"}[2m]))) > 0.8'
+    )
+    assert inline_recorded(f"courier:http_requests:rate5m{s} > 0.5", recording) == (
+        '(sum by (service, region) (rate(http_requests_total{service="orders", region="cn-hangzhou"}[5m]))) > 0.5'
+    )
+    maximum = inline_recorded(f"{rules.MAX_INSTANCES}{s}", recording)
+    assert maximum.startswith("label_replace(label_replace(vector(60") and maximum.endswith(
+        '"service", "orders", "", ""), "region", "cn-hangzhou", "", "")'
+    )
+
+
+def test_rejects_a_recorded_series_read_by_other_labels() -> None:
+    recording = [{"record": "courier:x:ratio", "expr": "sum by (service, region) (rate(y[5m]))"}]
+    with pytest.raises(ValueError, match="by service and region only"):
+        inline_recorded('courier:x:ratio{service="a"}', recording)
+
+
+def test_durations_are_whole_minutes_within_armss_range() -> None:
+    assert [arms_duration(d) for d in ("2m", "15m", "1h", "3h")] == ["2m", "15m", "60m", "180m"]
+    with pytest.raises(ValueError, match="1 to 1440"):
+        arms_duration("2d")
+
+
+def test_routing_by_severity_reaches_the_roles_of_the_oncall_matrix(prod: Plan) -> None:
+    groups = {r.urn: r.inputs["alertContactGroupName"] for r in prod.of_type(GROUP)}
+    assert set(groups.values()) == {f"prod_cnhz-{role}" for role in oncall.ROLES}
+    policies = {r.urn: r for r in prod.of_type(POLICY)}
+    for rule in prod.of_type(RULE):
+        labels = _pairs(rule.inputs["labels"])
+        roles = oncall.roles_for(labels["severity"], labels.get("category"), labels.get("customer_impact") == "true")
+        policy = policies[_policy_of(rule)]
+        (notify,) = policy.inputs["notifyRules"]
+        assert [o["name"] for o in notify["notifyObjects"]] == [f"prod_cnhz-{role}" for role in roles]
+        assert all(o["notifyType"] == "ARMS_CONTACT_GROUP" for o in notify["notifyObjects"])
+        # The policy also matches the rule by name (ARMS matches its own labels only).
+        (grid,) = policy.inputs["labelMatchExpressionGrids"]
+        (expression,) = grid["labelMatchExpressionGroups"][0]["labelMatchExpressions"]
+        assert expression["key"] == "_aliyun_arms_alert_name"
+        assert re.fullmatch(expression["value"], rule.inputs["prometheusAlertRuleName"])
+        (group_rule,) = policy.inputs["groupRules"]
+        assert group_rule["repeatInterval"] == prometheus.REPEAT_SECONDS[labels["severity"]]
+        assert group_rule["groupingFields"] == ["alertname", "service", "region"]
+    # Each policy's name pattern matches its own rules only.
+    names = [r.inputs["prometheusAlertRuleName"] for r in prod.of_type(RULE)]
+    for policy in policies.values():
+        pattern = policy.inputs["labelMatchExpressionGrids"][0]["labelMatchExpressionGroups"][0][
+            "labelMatchExpressions"
+        ][0]["value"]
+        mine = {r.inputs["prometheusAlertRuleName"] for r in prod.of_type(RULE) if _policy_of(r) == policy.urn}
+        assert {n for n in names if re.fullmatch(pattern, n)} == mine
+
+
+def test_critical_customer_alerts_page_the_incident_commander_by_sms_and_email(prod: Plan) -> None:
+    policies = {r.urn: r for r in prod.of_type(POLICY)}
+    (rule,) = [
+        r
+        for r in prod.of_type(RULE)
+        if r.inputs["prometheusAlertRuleName"] == "prod_cnhz-orders-OrderCreationFailureRatioHigh"
+    ]
+    (notify,) = policies[_policy_of(rule)].inputs["notifyRules"]
+    assert [o["name"] for o in notify["notifyObjects"]] == [
+        "prod_cnhz-incident-commander",
+        "prod_cnhz-tech-expert",
+        "prod_cnhz-customer-service-lead",
+    ]
+    assert notify["notifyChannels"] == ["email", "sms"]
+
+
+def test_absence_alerts_are_held_back_until_the_fleets_report(prod_spec: EnvironmentSpec, hangzhou: RegionSpec) -> None:
+    quiet = {a.alert for a in plan_alerts(prod_spec, hangzhou, name_prefix="prod_cnhz", fleets_report=False)}
+    reporting = {a.alert for a in plan_alerts(prod_spec, hangzhou, name_prefix="prod_cnhz", fleets_report=True)}
+    assert "FleetTargetsAbsent" not in quiet and "FleetTargetsAbsent" in reporting
+    assert "Watchdog" not in reporting  # its only receiver is an https heartbeat ARMS cannot reach here
+    assert reporting - quiet == ABSENCE_ALERTS
+
+
+def test_secret_receivers_never_appear_in_plain_text(
+    run_components, prod_spec: EnvironmentSpec, hangzhou: RegionSpec
+) -> None:
+    def declare() -> None:
+        provider = ali.Provider("alicloud-cnhz", region="cn-hangzhou")
+        ArmsPrometheus(
+            "cnhz",
+            ArmsPrometheusArgs(
+                spec=prod_spec,
+                region=hangzhou,
+                name_prefix="prod_cnhz",
+                contacts={
+                    "incident-commander": [
+                        Contact("email", pulumi.Output.secret("ic@courier.example.com")),
+                        Contact("sms", pulumi.Output.secret("+6580000001")),
+                        Contact("https", pulumi.Output.secret("https://pager.example.com/key")),
+                    ]
+                },
+                tags={"environment": "prod"},
+            ),
+            opts=pulumi.ResourceOptions(providers=[provider]),
+        )
+
+    plan = run_components(declare)
+    contacts = plan.of_type(CONTACT)
+    assert len(contacts) == 2  # the https receiver has no ARMS contact
+    text = repr([r.inputs for r in plan.resources])
+    for secret in ("ic@courier.example.com", "+6580000001", "pager.example.com"):
+        assert secret not in text
+    assert all(
+        isinstance(r, Resource) and r.region == "cn-hangzhou"
+        for r in plan.resources
+        if r.custom and r.type in ARMS_TYPES
+    )
+
+
+def test_inlined_expressions_parse_as_promql(prod_spec: EnvironmentSpec, hangzhou: RegionSpec, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    from components.monitoring import yamltext
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed")
+    alerts = plan_alerts(prod_spec, hangzhou, name_prefix="prod_cnhz", fleets_report=True)
+    document = {
+        "groups": [
+            {
+                "name": "arms",
+                "rules": [
+                    {"alert": a.alert, "expr": a.expression, "for": a.duration, "labels": dict(a.labels)}
+                    for a in alerts
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "arms.yml"
+    path.write_text(yamltext.dump(document))
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
