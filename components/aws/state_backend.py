@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
-from components.aws.data.shared import RTC_MINUTES
+from components.aws.s3_replication import replication_rule
 
 TYPE = "courier:aws:StateBackend"
 
@@ -258,45 +258,8 @@ class StateBackend(pulumi.ComponentResource):
             bucket=source.bucket.id,
             role=role.arn,
             rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id=f"to-{target.region}",
-                    priority=0,
-                    status="Enabled",
-                    # A filter (the V2 schema) is what delete-marker replication needs; lock
-                    # files deleted on one side must disappear on the other.
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                        status="Enabled"
-                    ),
-                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
-                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
-                            status="Enabled"
-                        ),
-                        # Two-way replication: changes made to a replica's metadata go back too.
-                        replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
-                            status="Enabled"
-                        ),
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=target.bucket.arn,
-                        storage_class="STANDARD",
-                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
-                            replica_kms_key_id=target.key.arn
-                        ),
-                        replication_time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
-                            status="Enabled",
-                            time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(
-                                minutes=RTC_MINUTES
-                            ),
-                        ),
-                        metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
-                            status="Enabled",
-                            event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                                minutes=RTC_MINUTES
-                            ),
-                        ),
-                    ),
-                )
+                # Lock files deleted on one side must disappear on the other: delete markers too.
+                replication_rule(f"to-{target.region}", 0, target.bucket.arn, target.key.arn)
             ],
             # Replication needs versioning on the source and the destination first.
             opts=pulumi.ResourceOptions(

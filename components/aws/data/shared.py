@@ -16,13 +16,10 @@ from components.aws import policies
 from components.aws.alarms import routed_alarm
 from components.aws.data import naming
 from components.aws.data.settings import DataSettings
+from components.aws.s3_replication import RTC_MINUTES, replication_rule
 
 TYPE = "courier:aws:SharedData"
 REPLICATION_TYPE = "courier:aws:DataReplication"
-
-#: S3 Replication Time Control: 99.99% of objects within 15 minutes (its SLA), and the
-#: replication metrics that measure it; both accept exactly 15.
-RTC_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -184,43 +181,7 @@ class DataReplication(pulumi.ComponentResource):
             bucket=source.bucket.id,
             role=role.arn,
             rules=[
-                aws.s3.BucketReplicationConfigRuleArgs(
-                    id=f"to-{target.code}",
-                    priority=index,
-                    status="Enabled",
-                    # A filter (the V2 schema) is what delete-marker replication needs.
-                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
-                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
-                        status="Enabled"
-                    ),
-                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
-                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
-                            status="Enabled"
-                        ),
-                        replica_modifications=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaReplicaModificationsArgs(
-                            status="Enabled"
-                        ),
-                    ),
-                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
-                        bucket=target.bucket.arn,
-                        storage_class="STANDARD",
-                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
-                            replica_kms_key_id=target.key_arn
-                        ),
-                        replication_time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeArgs(
-                            status="Enabled",
-                            time=aws.s3.BucketReplicationConfigRuleDestinationReplicationTimeTimeArgs(
-                                minutes=RTC_MINUTES
-                            ),
-                        ),
-                        metrics=aws.s3.BucketReplicationConfigRuleDestinationMetricsArgs(
-                            status="Enabled",
-                            event_threshold=aws.s3.BucketReplicationConfigRuleDestinationMetricsEventThresholdArgs(
-                                minutes=RTC_MINUTES
-                            ),
-                        ),
-                    ),
-                )
+                replication_rule(f"to-{target.code}", index, target.bucket.arn, target.key_arn)
                 for index, target in enumerate(targets)
             ],
             # Replication needs versioning on the source and every destination first.
