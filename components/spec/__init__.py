@@ -11,7 +11,9 @@ Environment-specific safe defaults (NAT per zone, warm pools, deletion protectio
 also decided here and only here, so components receive concrete values.
 
 The package is split by concern: ``fields`` (names and field validators), ``model`` (the
-config sections and EnvironmentSpec), ``errors`` (Problem, SpecError), ``rules`` (cross-field
+config sections and EnvironmentSpec), ``capacity`` (what the capacity comes to: regional
+shares, warm pools, promotions' pre-scales, node groups, peak vCPUs), ``data``
+(``courier:data``), ``storm`` (``courier:storm``), ``errors`` (Problem, SpecError), ``rules`` (cross-field
 rules) and ``loading`` (the entry points). Import from ``components.spec``.
 """
 
