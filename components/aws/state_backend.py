@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
+from components.aws.private_bucket import private_bucket
 from components.aws.s3_replication import replication_rule
 
 TYPE = "courier:aws:StateBackend"
@@ -169,72 +170,22 @@ class StateBackend(pulumi.ComponentResource):
             opts=keep,
         )
         aws.kms.Alias(prefix, name=key_alias(args), target_key_id=key.key_id, opts=child)
-        bucket = aws.s3.Bucket(prefix, bucket=bucket_name, force_destroy=False, tags=tags, opts=keep)
-        aws.s3.BucketOwnershipControls(
+        # The CLI writes a checkpoint after every resource step: one data key per bucket. Every
+        # update writes and deletes a lock file; once its versions expire the lone delete marker
+        # goes too.
+        state = private_bucket(
             prefix,
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
+            bucket_name=bucket_name,
+            key_arn=key.arn,
+            noncurrent_days=args.noncurrent_days,
+            lifecycle_id="expire-old-checkpoints",
+            expire_delete_markers=True,
+            parent=self,
+            provider=provider,
+            protect=True,
+            tags=tags,
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            prefix,
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            prefix,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    # One data key per bucket instead of a KMS call per object: the CLI writes
-                    # the checkpoint after every resource step.
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            prefix,
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            prefix,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-checkpoints",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=args.noncurrent_days
-                    ),
-                    # Every update writes and deletes a lock file; once its versions expire the
-                    # lone delete marker goes too.
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=ABORT_MULTIPART_DAYS
-                    ),
-                )
-            ],
-            # Lifecycle rules on a versioned bucket wait for versioning.
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[versioning]),
-        )
-        aws.s3.BucketPolicy(
-            prefix,
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: policies.document(policies.deny_insecure_transport(arn))),
-            # S3 refuses concurrent changes to one bucket's configuration.
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[public_access]),
-        )
+        bucket, versioning = state.bucket, state.versioning
         return _Side(role, region, provider, bucket, key, versioning)
 
     def _create_replication(self, source: _Side, target: _Side) -> None:

@@ -19,6 +19,7 @@ from components.aws import policies
 from components.aws.alarms import routed_alarm
 from components.aws.data import naming
 from components.aws.data.settings import DataSettings, Routing
+from components.aws.private_bucket import private_bucket
 
 TYPE = "courier:aws:RegionalData"
 
@@ -381,73 +382,17 @@ class RegionalData(pulumi.ComponentResource):
 
     def _media(self) -> None:
         name, s = self._name, self._args.settings
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
+        media = private_bucket(
             f"{name}-media",
-            force_destroy=False,
+            key_arn=self._key.arn,
+            noncurrent_days=s.media_noncurrent_days,
+            lifecycle_id="expire-old-versions",
+            parent=self,
+            protect=s.protect,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=s.protect),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-media",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-media",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-media",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=self._key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        self.bucket_versioning = aws.s3.BucketVersioning(
-            f"{name}-media",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-media",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=s.media_noncurrent_days
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            # Lifecycle rules on a versioned bucket wait for versioning.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.bucket_versioning]),
-        )
-        aws.s3.BucketPolicy(
-            f"{name}-media",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: policies.document(policies.deny_insecure_transport(arn))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
-        )
-        self.bucket = bucket
+        self.bucket = media.bucket
+        self.bucket_versioning = media.versioning
 
     # ---------------------------------------------------------------------------------------
     def _lag_alarm(self, suffix: str, store: str, description: str, settings: aws.cloudwatch.MetricAlarmArgs) -> None:
