@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from courier.plan import Plan
+from courier.plan import Plan, tag_value
 
 AWS_RULE = "aws:lb/listenerRule:ListenerRule"
 ALI_RULE = "alicloud:alb/rule:Rule"
@@ -21,13 +21,8 @@ RUNNERS = (
 
 
 def _service(tags: Any) -> str | None:
-    if isinstance(tags, Mapping):
-        value = tags.get("service")
-    elif isinstance(tags, list):
-        value = next((t.get("value") for t in tags if isinstance(t, Mapping) and t.get("key") == "service"), None)
-    else:
-        value = None
-    return value if isinstance(value, str) and value not in ("shared", "data") else None
+    value = tag_value(tags, "service")
+    return value if value not in ("shared", "data") else None
 
 
 def _paths(inputs: Mapping[str, Any]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -121,6 +121,18 @@ class Plan:
 # How the engine marks a secret value on the wire (pulumi.runtime.rpc).
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def tag_value(tags: Any, key: str) -> str | None:
+    """A tag's value from a resource's ``tags`` input, as a mapping (``{key: value}``) or as the
+    list some types take (``[{key, value}]``); None when absent or not text."""
+    if isinstance(tags, Mapping):
+        value = tags.get(key)
+    elif isinstance(tags, list):
+        value = next((t.get("value") for t in tags if isinstance(t, Mapping) and t.get("key") == key), None)
+    else:
+        value = None
+    return value if isinstance(value, str) else None
 
 
 def integral(value: Any) -> Any:

@@ -299,7 +299,7 @@ def preview(console: Console, plan: Plan, *, elapsed: float, out_dir: Path | Non
     for finding in findings:
         console.print(Text(f"    [{finding['rule']}] {_finding_line(finding)}", style="red"))
 
-    pending = _awaiting_line(plan)
+    pending = awaiting_line(plan)
     if pending:
         console.print(Text("\nAfter `up`:", style="bold"))
         console.print(Text(f"    {pending}", style="yellow"), soft_wrap=True)
@@ -342,7 +342,7 @@ def awaiting_confirmation(plan: Plan) -> list[tuple[str, str, str]]:
     return sorted(pending)
 
 
-def _awaiting_line(plan: Plan) -> str | None:
+def awaiting_line(plan: Plan) -> str | None:
     pending = awaiting_confirmation(plan)
     if not pending:
         return None
@@ -432,7 +432,7 @@ def markdown(plan: Plan) -> str:
     warnings = [d["message"] for d in plan.diagnostics if d.get("severity") in ("warning", "error")]
     if warnings:
         lines += ["", "#### Warnings", ""] + [f"- {_cell(w)}" for w in warnings]
-    pending = _awaiting_line(plan)
+    pending = awaiting_line(plan)
     if pending:
         lines += ["", "#### After `up`", "", pending + "."]
     if plan.artifacts:

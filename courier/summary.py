@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from courier.plan import Plan
-from courier.render import FleetRow, fleet_rows
+from courier.render import FleetRow, awaiting_line, fleet_rows, verification_summary
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,6 @@ def condensed(messages: Iterable[str], names: Sequence[str]) -> list[str]:
 def attention(plan: Plan) -> list[str]:
     """What a reviewer must act on, most severe first: mandatory violations, verification
     findings, failed artifacts, warnings (condensed), subscriptions awaiting confirmation."""
-    from courier.render import _awaiting_line  # one definition of the sentence
-
     lines: list[str] = []
     violations = plan.policies.get("violations", [])
     lines += [f"policy {v['policy']}: {v['message']}" for v in violations if v.get("level") == "mandatory"]
@@ -117,15 +115,13 @@ def attention(plan: Plan) -> list[str]:
     warnings = [d["message"] for d in plan.diagnostics if d.get("severity") in ("warning", "error")]
     lines += condensed(warnings, sorted(_codes(plan).values()))
     lines += [f"advisory {v['policy']}: {v['message']}" for v in violations if v.get("level") != "mandatory"]
-    pending = _awaiting_line(plan)
+    pending = awaiting_line(plan)
     if pending:
         lines.append(f"after `up`: {pending}")
     return lines
 
 
 def show(console: Console, plan: Plan, *, elapsed: float, out_dir: Any = None) -> None:
-    from courier.render import verification_summary
-
     summary = plan.summary()
     console.print(
         Text.assemble(

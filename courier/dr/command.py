@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -168,8 +169,6 @@ def run(
 
 
 def _scratch() -> str:
-    import tempfile
-
     return tempfile.mkdtemp(prefix="courier-dr-")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from courier.plan import Plan, Resource
+from courier.plan import Plan, Resource, tag_value
 
 GROUP = "aws:autoscaling/group:Group"
 POLICY = "aws:autoscaling/policy:Policy"
@@ -118,16 +118,6 @@ def _key(resource: Resource, code: str, zones: Sequence[str] = ()) -> tuple[str,
     return resource.type, name
 
 
-def _tag(resource: Resource, key: str) -> str | None:
-    tags = resource.inputs.get("tags")
-    if isinstance(tags, Mapping):
-        value = tags.get(key)
-        return value if isinstance(value, str) else None
-    if isinstance(tags, list):
-        return next((t.get("value") for t in tags if isinstance(t, Mapping) and t.get("key") == key), None)
-    return None
-
-
 def compare(before: Plan, after: Plan, lost: str, rebuilt: str, *, verdict_ok: bool, verdict: str) -> Report:
     regions_before, regions_after = _regions(before), _regions(after)
     if lost not in regions_before or rebuilt not in regions_after:
@@ -156,7 +146,7 @@ def _services(old: Iterable[Resource], new: Iterable[Resource]) -> list[Row]:
         found = set()
         for r in resources:
             if r.type in (GROUP, DEPLOYMENT, NODE_GROUP) or r.type.startswith("aws:lb/targetGroup"):
-                service = _tag(r, "service")
+                service = tag_value(r.inputs.get("tags"), "service")
                 if service and service != "shared":
                     found.add(service)
         return found

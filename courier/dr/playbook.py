@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from courier.plan import Plan
+from courier.storm import fleets
 
-HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 REGION_SWITCH = "aws:arcregionswitch/plan:Plan"
 
 ROUTE53_SOURCE = (
@@ -101,18 +101,12 @@ def dr_output(plan: Plan) -> Mapping[str, Any]:
     return found
 
 
-def failover_seconds(plan: Plan, dns_cache_seconds: int = 60) -> tuple[float, str]:
-    """Route 53's time to stop answering with an unhealthy region, from the Plan's health checks."""
-    checks = [
-        (int(h.inputs.get("requestInterval") or 30), int(h.inputs.get("failureThreshold") or 3))
-        for h in plan.of_type(HEALTH_CHECK)
-        if h.inputs.get("type") not in ("CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
-    ]
-    interval, threshold = max(checks, key=lambda c: c[0] * c[1]) if checks else (30, 3)
-    return (
-        interval * threshold + dns_cache_seconds,
-        f"{threshold} failed checks {interval} s apart + {dns_cache_seconds} s of DNS caching",
-    )
+def failover_seconds(plan: Plan) -> tuple[float, str]:
+    """Route 53's time to stop answering with an unhealthy region, from the Plan's health checks
+    (the storm simulator's reading of them: courier.storm.fleets.failover_seconds)."""
+    seconds = fleets.failover_seconds(plan.resources)
+    how = f"the Plan's health checks' failure threshold x interval + {fleets.DNS_CACHE_SECONDS} s of DNS caching"
+    return seconds, how
 
 
 def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
@@ -177,9 +171,7 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
                 f"aliyun dts StopDtsJob --DtsJobId <job of courier-{stack}> --RegionId {replica}",
             )
         )
-    if china:
-        pass  # the AWS data tier is untouched by losing mainland China's region
-    elif writer_lost:
+    if writer_lost:
         steps.append(
             Step(
                 "orders database (Aurora global)",
@@ -194,7 +186,7 @@ def build(plan: Plan, lost: str, capacity: Sequence[Capacity]) -> Playbook:
                 f"(or switchover-global-cluster without --allow-data-loss)",
             )
         )
-    else:
+    elif not china:  # losing mainland China's region leaves the AWS data tier untouched
         steps.append(
             Step(
                 "orders database (Aurora global)",

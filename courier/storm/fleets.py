@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from components import catalog, planning
-from courier.plan import Plan, Resource
+from courier.plan import Plan, Resource, tag_value
 from courier.storm import prices
 from courier.storm.engine import Behaviour, Nodes, StepRule, Tracking
 
@@ -188,11 +188,11 @@ def read(plan: Plan) -> Environment:
         regions=storm.get("regions", {}),
         objectives=storm.get("objectives"),
         notes=tuple(notes),
-        failover_seconds=_failover_seconds(index),
+        failover_seconds=failover_seconds(index.resources),
     )
 
 
-def _failover_seconds(index: _Index) -> float:
+def failover_seconds(resources: Iterable[Resource]) -> float:
     """Route 53 marks an endpoint unhealthy after ``failureThreshold`` failed checks
     ``requestInterval`` seconds apart (HealthCheck API); calculated checks follow their children."""
     checks = [
@@ -200,8 +200,9 @@ def _failover_seconds(index: _Index) -> float:
             int(h.inputs.get("requestInterval") or DEFAULT_HEALTH_CHECK[0]),
             int(h.inputs.get("failureThreshold") or DEFAULT_HEALTH_CHECK[1]),
         )
-        for h in index.of(HEALTH_CHECK)
-        if h.inputs.get("type") not in ("CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
+        for h in resources
+        if h.type == HEALTH_CHECK
+        and h.inputs.get("type") not in ("CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
     ] or [DEFAULT_HEALTH_CHECK]
     return max(interval * threshold for interval, threshold in checks) + DNS_CACHE_SECONDS
 
@@ -224,12 +225,7 @@ class _Index:
 
 
 def _service_of(resource: Resource) -> str | None:
-    tags = resource.inputs.get("tags")
-    if isinstance(tags, list):
-        return next((t.get("value") for t in tags if isinstance(t, Mapping) and t.get("key") == "service"), None)
-    if isinstance(tags, Mapping):
-        return tags.get("service")
-    return None
+    return tag_value(resource.inputs.get("tags"), "service")
 
 
 def _context(storm: Mapping[str, Any], region: str | None, service: str | None) -> tuple[dict, dict, dict] | None:
