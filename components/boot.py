@@ -277,6 +277,10 @@ ALIYUN_METADATA = "100.100.100.200"
 PULL_SCRIPT = "/usr/local/sbin/courier-pull"
 #: How long a unit may take to pull its image before systemd gives up and restarts it.
 PULL_TIMEOUT_SECONDS = 600
+#: node_exporter's port, on AWS (loopback, for the local agent) and Alibaba Cloud (the private
+#: address, for the VPC's collector) alike.
+NODE_EXPORTER_PORT = 9100
+NODE_EXPORTER_UNIT = "node-exporter"
 
 #: Docker CE as ACS::ECS::InstallDockerCE installs it on Alibaba Cloud Linux 3 (aliyun/oos-templates,
 #: CloudProductActions/ECS/YAML/ACS::ECS::InstallDockerCE.yml): the docker-ce repository of the
@@ -352,6 +356,9 @@ class AlicloudLaunch:
     health_check_path: str
     #: How long ``courier-ready`` waits for the service to answer before it fails.
     ready_timeout_seconds: int = 600
+    #: node_exporter from this region's registry, when a Prometheus in the VPC scrapes the fleet
+    #: (components.monitoring.scrape); None: no metrics unit.
+    node_exporter_image: str | None = None
 
     @property
     def unit(self) -> str:
@@ -457,4 +464,26 @@ def alicloud_service(launch: AlicloudLaunch) -> str:
             launch.ready_timeout_seconds,
             wait_for_service=False,
         )
+        + _alicloud_node_exporter(launch)
     )
+
+
+def _alicloud_node_exporter(launch: AlicloudLaunch) -> str:
+    """node_exporter on the instance's private address (``NODE_EXPORTER_PORT``), for the region's
+    ARMS collector, the only source its security group admits on that port. Started after the
+    service and never waited on: metrics never hold up serving."""
+    if launch.node_exporter_image is None:
+        return ""
+    unit = container_unit(
+        NODE_EXPORTER_UNIT,
+        "Prometheus node_exporter for the region's ARMS collector (image from this region's Container Registry)",
+        launch.node_exporter_image,
+        ["--network host", "--pid host", "--volume /:/host:ro,rslave"],
+        ["--path.rootfs=/host", f"--web.listen-address=:{NODE_EXPORTER_PORT}"],
+        pre_start=[f"{PULL_SCRIPT} {launch.node_exporter_image}"],
+        start_timeout_seconds=PULL_TIMEOUT_SECONDS,
+    )
+    return f"""# Metrics: scraped from the VPC by the region's ARMS Prometheus; no credential on the instance.
+{unit}systemctl daemon-reload
+systemctl enable --now --no-block {NODE_EXPORTER_UNIT}.service
+"""

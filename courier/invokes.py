@@ -285,7 +285,7 @@ def _random_password(physical: str, inputs: dict[str, Any], region: str) -> dict
 
 
 def _arms_prometheus(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    # ARMS names a remote-write instance's cluster with a 32-hex ID (CreatePrometheusInstance).
+    # ARMS names an instance's cluster with a 32-hex ID (CreatePrometheusInstance).
     return {"clusterId": _digest("arms", physical, region, length=32)}
 
 

@@ -37,6 +37,8 @@ HANGZHOU = {
         "availabilityZones": ["cn-shanghai-e", "cn-shanghai-f"],
         "cidr": "10.41.0.0/16",
     },
+    # Its Prometheus alerts, from an ARMS instance scraping the fleets (required in prod).
+    "armsPrometheus": True,
 }
 
 

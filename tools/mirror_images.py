@@ -11,6 +11,11 @@ them to the other regions. One ``crane copy`` line per image (skopeo works the s
 that digest*, so a wrong or moved upstream digest fails here, in the pipeline, and never at an
 instance's boot. Tags are immutable in the stack's repositories: re-running a copy that already
 landed fails with ImageTagAlreadyExistsException, which the pipeline may treat as done.
+
+Alibaba Cloud regions whose fleets are scraped by ARMS (``regions[].armsPrometheus``) run
+node_exporter from the region's Container Registry: ``--acr HOST`` (once per region, the
+instance's public or internal push domain) adds a copy of node_exporter to
+``HOST/courier-<stack>/platform-node-exporter:<tag>`` (components.alicloud.registry).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from components.alicloud import names
+from components.alicloud.registry import NODE_EXPORTER_REPOSITORY
 from components.kubernetes import charts
 from components.monitoring import agent
 
@@ -48,6 +55,15 @@ def copies(stack: str, registry: str) -> list[Copy]:
     )
 
 
+def acr_copies(stack: str, registry: str) -> list[Copy]:
+    """node_exporter into one Alibaba Cloud region's Container Registry instance."""
+    image = agent.NODE_EXPORTER
+    source = f"{image.upstream}@{image.digest}" if image.digest else f"{image.upstream}:{image.tag}"
+    namespace = f"courier-{names.stack_token(stack)}"
+    return [Copy(source, f"{registry}/{namespace}/{NODE_EXPORTER_REPOSITORY}:{image.tag}")]
+
+
+_ACR = re.compile(r"[a-z0-9][a-z0-9-]*-registry(-vpc)?\.[a-z0-9-]+\.cr\.aliyuncs\.com")
 _REGISTRY = re.compile(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 _STACK = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -56,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", required=True, help="stack name, e.g. prod")
     parser.add_argument("--registry", required=True, help="the primary region's ECR host")
+    parser.add_argument(
+        "--acr",
+        action="append",
+        default=[],
+        help="an Alibaba Cloud region's Container Registry host (<instance>-registry.<region>.cr.aliyuncs.com); repeatable",
+    )
     args = parser.parse_args(argv)
     if not _STACK.fullmatch(args.stack):
         print(f"--stack {args.stack[:60]!r}: lowercase letters, digits and '-'", file=sys.stderr)
@@ -63,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     if not _REGISTRY.fullmatch(args.registry):
         print(f"--registry {args.registry[:80]!r}: expected <account>.dkr.ecr.<region>.amazonaws.com", file=sys.stderr)
         return 2
-    for copy in copies(args.stack, args.registry):
+    for host in args.acr:
+        if not _ACR.fullmatch(host):
+            print(f"--acr {host[:80]!r}: expected <instance>-registry.<region>.cr.aliyuncs.com", file=sys.stderr)
+            return 2
+    found = copies(args.stack, args.registry) + [c for host in args.acr for c in acr_copies(args.stack, host)]
+    for copy in found:
         print(f"crane copy {copy.source} {copy.destination}")
     return 0
 

@@ -85,6 +85,11 @@ class EssFleetArgs:
     media_key_id: pulumi.Input[str] | None = None
     #: False for a lost region: the system image is not looked up (its API is down).
     reachable: bool = True
+    #: The region's ARMS collector (components.monitoring.scrape): its security group may reach
+    #: the service's port and node_exporter's, and the instances run node_exporter from this
+    #: image. None: no collector, no node_exporter.
+    scraper_security_group_id: pulumi.Input[str] | None = None
+    node_exporter: AlicloudImage | None = None
 
 
 class EssFleet(pulumi.ComponentResource):
@@ -124,6 +129,21 @@ class EssFleet(pulumi.ComponentResource):
             description="Requests and health checks from the load balancer",
             opts=child,
         )
+
+        if args.scraper_security_group_id is not None:
+            for job, port in (("app", args.port), ("node", boot.NODE_EXPORTER_PORT)):
+                ali.ecs.SecurityGroupRule(
+                    f"{name}-scrape-{job}",
+                    security_group_id=security_group.id,
+                    type="ingress",
+                    ip_protocol="tcp",
+                    port_range=f"{port}/{port}",
+                    source_security_group_id=args.scraper_security_group_id,
+                    policy="accept",
+                    nic_type="intranet",
+                    description=f"Prometheus scrapes ({job} metrics) from the region's ARMS collector",
+                    opts=child,
+                )
 
         for index, cidr in enumerate(args.ssh_allowed_cidrs):
             ali.ecs.SecurityGroupRule(
@@ -396,9 +416,9 @@ class EssFleet(pulumi.ComponentResource):
         policy = ali.ram.Policy(
             f"{name}-pull",
             policy_name=names.fit(f"{role_name(args.name_prefix)}-pull", RAM_POLICY_NAME_MAX).replace(".", "-"),
-            policy_document=pulumi.Output.all(args.account_id, image.instance_id, image.repository).apply(
-                lambda values: pull_policy(args.region, values[0], values[1], image.namespace, values[2])
-            ),
+            policy_document=pulumi.Output.all(
+                args.account_id, image.instance_id, image.repository, *self._platform_repositories(args)
+            ).apply(lambda values: pull_policy(args.region, values[0], values[1], image.namespace, *values[2:])),
             description=f"Pull {image.namespace}/{args.service} from the {args.region} registry",
             tags=dict(tags),
             opts=child,
@@ -429,6 +449,11 @@ class EssFleet(pulumi.ComponentResource):
                 opts=child,
             )
         return role, attachment
+
+    @staticmethod
+    def _platform_repositories(args: EssFleetArgs) -> list[pulumi.Input[str]]:
+        """The platform images the instances pull besides the service's (node_exporter)."""
+        return [] if args.node_exporter is None else [args.node_exporter.repository]
 
 
 def media_policy(region: str, account_id: str, bucket: str, key_id: str) -> str:
@@ -461,7 +486,7 @@ def trust_policy(service: str) -> str:
     return json.dumps({"Statement": [statement], "Version": "1"}, sort_keys=True)
 
 
-def pull_policy(region: str, account_id: str, instance_id: str, namespace: str, repository: str) -> str:
+def pull_policy(region: str, account_id: str, instance_id: str, namespace: str, *repositories: str) -> str:
     """GetAuthorizationToken (it takes no resource: "*") and pulls from one repository. Actions
     and the repository ARN ``acs:cr:$regionid:$accountid:repository/$instanceid/$namespacename/
     $repositoryname`` as Container Registry's "RAM authorization information" page lists them;
@@ -471,7 +496,10 @@ def pull_policy(region: str, account_id: str, instance_id: str, namespace: str, 
         {
             "Action": ["cr:PullRepository"],
             "Effect": "Allow",
-            "Resource": [f"acs:cr:{region}:{account_id}:repository/{instance_id}/{namespace}/{repository}"],
+            "Resource": [
+                f"acs:cr:{region}:{account_id}:repository/{instance_id}/{namespace}/{repository}"
+                for repository in repositories
+            ],
         },
     ]
     return json.dumps({"Statement": statements, "Version": "1"}, sort_keys=True)
@@ -481,12 +509,23 @@ def _user_data(args: EssFleetArgs, ram_role: str) -> pulumi.Output[str]:
     """The boot script, once the registry's instance, endpoint and repository are known."""
     image = args.artifact
     names_ = sorted(args.data_environment)
+    exporter = args.node_exporter
     return pulumi.Output.all(
-        image.registry, image.instance_id, image.repository, *[args.data_environment[k] for k in names_]
+        image.registry,
+        image.instance_id,
+        image.repository,
+        exporter.repository if exporter is not None else "",
+        *[args.data_environment[k] for k in names_],
     ).apply(
         lambda values: boot.user_data(
             boot_script(
-                args, ram_role, values[0], values[1], values[2], data=tuple(zip(names_, values[3:], strict=True))
+                args,
+                ram_role,
+                values[0],
+                values[1],
+                values[2],
+                data=tuple(zip(names_, values[4:], strict=True)),
+                node_exporter_repository=values[3] or None,
             )
         )
     )
@@ -499,12 +538,19 @@ def boot_script(
     instance_id: str,
     repository: str,
     data: tuple[tuple[str, str], ...] = (),
+    node_exporter_repository: str | None = None,
 ) -> str:
+    exporter = args.node_exporter
     launch = boot.AlicloudLaunch(
         boot.Identity(args.service, args.region, args.environment, args.port, data),
         image=f"{registry}/{args.artifact.namespace}/{repository}{args.artifact.reference}",
         registry_instance_id=instance_id,
         ram_role=ram_role,
         health_check_path=args.health_check_path,
+        node_exporter_image=(
+            f"{registry}/{exporter.namespace}/{node_exporter_repository}{exporter.reference}"
+            if exporter is not None and node_exporter_repository
+            else None
+        ),
     )
     return boot.alicloud_service(launch)

@@ -22,15 +22,16 @@ differences that ARMS forces:
   as often as Alertmanager does for that severity. ARMS has no inhibition: a warning is not
   held back by a critical alert of the same service.
 
+Where the data comes from: the instance is of type ``ecs``, a Prometheus inside the region's VPC
+(its collector's network interfaces in an app vSwitch, in a security group of its own), and one
+ARMS custom job per fleet scrapes node_exporter and the service's ``/metrics``, finding the
+instances with ARMS's ECS service discovery by their ``stack`` and ``service`` tags
+(components.monitoring.scrape). Remote write is not used: ARMS documents only an AccessKey pair
+for it, and no long-lived key goes on an instance. The series carry the AWS agent's labels, so
+every rule, FleetTargetsAbsent included, reads them as it does on AWS.
+
 What is not built, and why:
 
-- **No data yet.** ARMS's remote write authenticates with an AccessKey pair as basic auth
-  (Alibaba Cloud, "Import data from open-source Prometheus through remote write"); no
-  documented form takes the instance's RAM role (STS) credentials. A long-lived key is not
-  stored on the instances, so the fleets do not run the Prometheus agent here and the boot
-  script is unchanged. Until they report (``fleets_report``), rules that fire on the *absence*
-  of data (FleetTargetsAbsent) are held back: they would page the incident commander forever.
-  Every other rule is quiet without data.
 - **Watchdog** is not created: its only receiver, the dead man's switch, is an https endpoint,
   and ARMS's webhook contacts (CreateOrUpdateWebhookContact) have no resource in
   pulumi_alicloud 4.0.0. Receivers with protocol https on any role are skipped likewise.
@@ -47,14 +48,14 @@ import pulumi
 import pulumi_alicloud as ali
 
 from components.alicloud.oncall import Contact
-from components.monitoring import oncall, rules
+from components.monitoring import oncall, rules, scrape
 from components.spec import EnvironmentSpec, RegionSpec
 
 TYPE = "courier:alicloud:ArmsPrometheus"
 
 #: CreatePrometheusAlertRule ``Type``: 101 is a Prometheus alert (99 a custom one).
 RULE_TYPE = "101"
-#: Alerts that fire because data is missing: held back until the fleets report.
+#: Alerts that fire because data is missing: held back when nothing scrapes the fleets.
 ABSENCE_ALERTS = frozenset({"FleetTargetsAbsent"})
 #: Alerts whose receiver ARMS cannot reach through pulumi_alicloud (a webhook contact).
 UNROUTABLE_ALERTS = frozenset({"Watchdog"})
@@ -197,34 +198,69 @@ class ArmsPrometheusArgs:
     #: Role -> who is reached (the stack config's alerting receivers; secret when set as secrets).
     #: Email and SMS receivers become ARMS contacts; https ones have no ARMS resource here.
     contacts: Mapping[str, Sequence[Contact]]
-    #: Whether the fleets remote-write to this instance. Default False: no agent runs on Alibaba
-    #: Cloud fleets yet, so alerts on missing data are held back (ABSENCE_ALERTS).
-    fleets_report: bool = False
+    #: The region's VPC and the app vSwitch the collector's network interfaces go in.
+    vpc_id: pulumi.Input[str]
+    vswitch_id: pulumi.Input[str]
+    #: The fleets to scrape: service name -> its port (an ARMS custom job each). Empty: nothing
+    #: reports, so alerts on missing data are held back (ABSENCE_ALERTS).
+    fleets: Mapping[str, int] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ArmsPrometheus(pulumi.ComponentResource):
-    """A remote-write Prometheus instance (ARMS, shared Grafana), an alert contact per email or
-    SMS receiver and a contact group per on-call role, one notification policy per set of
-    roles the on-call matrix notifies, and the region's alert rules, each sent to its policy."""
+    """A Prometheus instance in the region's VPC (ARMS type ``ecs``, shared Grafana) with its
+    collector's security group and a scrape job per fleet, an alert contact per email or SMS
+    receiver and a contact group per on-call role, one notification policy per set of roles the
+    on-call matrix notifies, and the region's alert rules, each sent to its policy."""
 
     cluster_id: pulumi.Output[str]
+    #: The collector's security group: the fleets admit it on their service and node_exporter ports.
+    security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: ArmsPrometheusArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.name_prefix
-        alerts = plan_alerts(args.spec, args.region, name_prefix=prefix, fleets_report=args.fleets_report)
+        alerts = plan_alerts(args.spec, args.region, name_prefix=prefix, fleets_report=bool(args.fleets))
 
+        scraper = ali.ecs.SecurityGroup(
+            f"{name}-scraper",
+            vpc_id=args.vpc_id,
+            security_group_name=f"{prefix}-prometheus-collector",
+            description="The ARMS Prometheus collector: scrapes the fleets; no ingress",
+            tags=dict(args.tags),
+            opts=child,
+        )
         instance = ali.arms.Prometheus(
             f"{name}-prometheus",
-            cluster_type="remote-write",
+            # ecs: a Prometheus for the ECS instances of one VPC, whose collector scrapes them
+            # there (CreatePrometheusInstance; vpc, vSwitch and security group are required
+            # for this type and ForceNew).
+            cluster_type="ecs",
             cluster_name=f"{prefix}-courier",
+            vpc_id=args.vpc_id,
+            vswitch_id=args.vswitch_id,
+            security_group_id=scraper.id,
             # The shared Grafana: a dedicated workspace is a product of its own.
             grafana_instance_id="free",
             tags=dict(args.tags),
             opts=child,
         )
+        for service, port in sorted(args.fleets.items()):
+            ali.arms.PrometheusMonitoring(
+                f"{name}-scrape-{service}",
+                cluster_id=instance.cluster_id,
+                type="customJob",
+                status="run",
+                config_yaml=scrape.fleet_scrape_yaml(
+                    stack=args.spec.stack,
+                    service=service,
+                    region=args.region.name,
+                    environment=args.spec.environment,
+                    port=port,
+                ),
+                opts=child,
+            )
         groups, channels = self._contact_groups(name, args, child)
         policies: dict[tuple[str, ...], ali.arms.DispatchRule] = {}
         for index, (roles, members) in enumerate(routes(alerts).items()):
@@ -293,7 +329,8 @@ class ArmsPrometheus(pulumi.ComponentResource):
             )
 
         self.cluster_id = instance.cluster_id
-        self.register_outputs({"clusterId": self.cluster_id})
+        self.security_group_id = scraper.id
+        self.register_outputs({"clusterId": self.cluster_id, "securityGroupId": self.security_group_id})
 
     def _contact_groups(
         self, name: str, args: ArmsPrometheusArgs, child: pulumi.ResourceOptions

@@ -19,7 +19,8 @@ from components.alicloud.load_balancer import AlicloudLoadBalancer, AlicloudLoad
 from components.alicloud.network import AlicloudNetwork, AlicloudNetworkArgs
 from components.alicloud.oncall import AlicloudOnCall, AlicloudOnCallArgs, Contact
 from components.alicloud.prometheus import ArmsPrometheus, ArmsPrometheusArgs
-from components.alicloud.registry import AlicloudRegistry, AlicloudRegistryArgs
+from components.alicloud.registry import NODE_EXPORTER_REPOSITORY, AlicloudRegistry, AlicloudRegistryArgs
+from components.monitoring import agent
 from components.spec import EnvironmentSpec, RegionSpec, ServiceSpec
 
 TYPE = "courier:alicloud:Region"
@@ -123,12 +124,21 @@ class AlicloudRegion(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # The Prometheus alerts of the AWS regions, evaluated and routed in this region, when the
-        # stack asks for it (regions[].armsPrometheus; its fleets do not report to it yet).
+        # The Prometheus alerts of the AWS regions, evaluated and routed in this region, on
+        # metrics its collector scrapes from the fleets inside the VPC (regions[].armsPrometheus).
         self.prometheus = (
             ArmsPrometheus(
                 name,
-                ArmsPrometheusArgs(spec=spec, region=region, name_prefix=prefix, contacts=contacts, tags=spec.tags()),
+                ArmsPrometheusArgs(
+                    spec=spec,
+                    region=region,
+                    name_prefix=prefix,
+                    contacts=contacts,
+                    vpc_id=network.vpc_id,
+                    vswitch_id=network.app_vswitch_ids[0],
+                    fleets={s.name: s.port for s in services},
+                    tags=spec.tags(),
+                ),
                 opts=child,
             )
             if services and region.arms_prometheus
@@ -144,7 +154,8 @@ class AlicloudRegion(pulumi.ComponentResource):
                     instance_name=_registry_instance_name(spec, region),
                     region=region.name,
                     namespace=registry_namespace(spec),
-                    repositories=[s.name for s in services],
+                    repositories=[s.name for s in services]
+                    + ([NODE_EXPORTER_REPOSITORY] if self.prometheus is not None else []),
                     vpc_id=network.vpc_id,
                     vswitch_id=network.app_vswitch_ids[0],
                     protect=spec.safety.protect_stateful,
@@ -227,6 +238,7 @@ class AlicloudRegion(pulumi.ComponentResource):
                     region=region.name,
                     environment=spec.environment,
                     **_data_access_of(self.data, service),
+                    **self._scraped_by(self.prometheus, self.registry),
                     tags=spec.tags(service.name),
                 ),
                 opts=child,
@@ -237,6 +249,17 @@ class AlicloudRegion(pulumi.ComponentResource):
                 "fleetGroupIds": {k: f.group_id for k, f in self.fleets.items()},
             }
         )
+
+
+    @staticmethod
+    def _scraped_by(prometheus: ArmsPrometheus | None, registry: AlicloudRegistry) -> dict[str, Any]:
+        """EssFleetArgs for the region's collector: its security group, and node_exporter's image."""
+        if prometheus is None:
+            return {}
+        return {
+            "scraper_security_group_id": prometheus.security_group_id,
+            "node_exporter": registry.image(NODE_EXPORTER_REPOSITORY, agent.NODE_EXPORTER.reference),
+        }
 
 
 def _data_access_of(data: AlicloudData | None, service: ServiceSpec) -> dict[str, Any]:

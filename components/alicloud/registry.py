@@ -40,6 +40,11 @@ _NAMESPACE = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,28}[a-z0-9])?")
 _REPOSITORY = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
 
 
+#: node_exporter's repository beside the services' (components.monitoring.scrape), the copy the
+#: release pipeline makes of the upstream image (tools/mirror_images.py).
+NODE_EXPORTER_REPOSITORY = "platform-node-exporter"
+
+
 def vpc_endpoint(instance_name: str, region: str) -> str:
     """The registry's domain inside a linked VPC (API reference, RouteItem:
     ``test-instance-registry-vpc.cn-hangzhou.cr.aliyuncs.com``), resolved by the PrivateZone

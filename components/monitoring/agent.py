@@ -21,7 +21,7 @@ from components.monitoring import yamltext
 
 NODE_EXPORTER_VERSION = "1.8.2"
 PROMETHEUS_VERSION = "2.53.2"  # an LTS release; agent mode and SigV4 remote write
-NODE_EXPORTER_PORT = 9100
+NODE_EXPORTER_PORT = boot.NODE_EXPORTER_PORT
 PROMETHEUS_PORT = 9090
 SCRAPE_INTERVAL = "15s"
 #: The image's own user (nobody), which must own the agent's write-ahead log on the host.

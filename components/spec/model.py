@@ -135,10 +135,9 @@ class RegionSpec(_Model):
     ) = None
     #: Alibaba Cloud only: where the region's data replicates (required in prod).
     data_replica: DataReplicaSpec | None = None
-    #: Alibaba Cloud only: an ARMS Prometheus in the region with the AWS regions' alert rules and
-    #: routing (components.alicloud.prometheus). Off by default: the fleets do not report to it
-    #: yet (ARMS remote write takes an AccessKey, which the instances must not hold), so it
-    #: would be a billed instance whose rules cannot fire (docs/decisions.md).
+    #: Alibaba Cloud only: an ARMS Prometheus in the region's VPC that scrapes the fleets, with the
+    #: AWS regions' alert rules and routing (components.alicloud.prometheus; docs/decisions.md).
+    #: A billed product, so it is asked for per region (prod and staging ship it on).
     arms_prometheus: Flag = False
 
     @property

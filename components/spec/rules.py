@@ -88,6 +88,14 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             f"{NAMESPACE}:regions",
             f"must have exactly one region with role 'primary'{lost} (got {roles.count('primary')})",
         )
+    for item, region in active:
+        if environment == "prod" and region.cloud == "alicloud" and not region.arms_prometheus:
+            yield Problem(
+                f"{item.path}.armsPrometheus",
+                "must be true in prod for an Alibaba Cloud region: without it the region has none of the AWS "
+                "regions' Prometheus alerts (business, error budget, traffic, targets), only the load "
+                "balancer's CloudMonitor alarms (got false)",
+            )
     if environment == "prod" and len(active) < 2:
         serving = " that are not lost" if len(active) < len(regions) else ""
         yield Problem(

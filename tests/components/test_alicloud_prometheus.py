@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_alicloud as ali
 import pytest
+import yaml
 
 from components.alicloud import prometheus
 from components.alicloud.oncall import Contact
@@ -27,14 +28,19 @@ from components.spec import EnvironmentSpec, RegionSpec
 from components.spec.loading import spec_from_config
 from courier.plan import Plan, Resource
 from courier.stackconfig import load_project, load_stack_config
-from tests.conftest import AS_OF, PROJECT, StackPlans
+from tests.conftest import AS_OF, PROJECT, ROOT, StackPlans
+
+ROOT_PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
 
 RULE = "alicloud:arms/prometheusAlertRule:PrometheusAlertRule"
 POLICY = "alicloud:arms/dispatchRule:DispatchRule"
 CONTACT = "alicloud:arms/alertContact:AlertContact"
 GROUP = "alicloud:arms/alertContactGroup:AlertContactGroup"
 INSTANCE = "alicloud:arms/prometheus:Prometheus"
-ARMS_TYPES = (RULE, POLICY, CONTACT, GROUP, INSTANCE)
+SCRAPE = "alicloud:arms/prometheusMonitoring:PrometheusMonitoring"
+ARMS_TYPES = (RULE, POLICY, CONTACT, GROUP, INSTANCE, SCRAPE)
+SECURITY_GROUP = "alicloud:ecs/securityGroup:SecurityGroup"
+SG_RULE = "alicloud:ecs/securityGroupRule:SecurityGroupRule"
 
 
 @pytest.fixture(scope="module")
@@ -60,24 +66,15 @@ def hangzhou(prod_spec: EnvironmentSpec) -> RegionSpec:
 
 
 @pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    """prod with Hangzhou's ARMS Prometheus switched on (regions[].armsPrometheus; off by default)."""
-    from pathlib import Path
-
-    import yaml
-
-    from courier.cli import make_plan
-
-    root = Path(__file__).resolve().parents[2]
-    document = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())
-    next(r for r in document["config"]["courier:regions"] if r["name"] == "cn-hangzhou")["armsPrometheus"] = True
-    path = tmp_path_factory.mktemp("arms") / "Pulumi.prod.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return make_plan("prod", path, AS_OF)
+def prod(stack_plans: StackPlans) -> Plan:
+    return stack_plans["prod"]
 
 
-def test_off_by_default_no_idle_instance(stack_plans: StackPlans) -> None:
-    assert not [r for r in stack_plans["prod"].resources if r.type.startswith("alicloud:arms")]
+def test_prod_and_staging_watch_mainland_china_dev_has_no_alibaba_region(stack_plans: StackPlans) -> None:
+    for stack, region in (("prod", "cn-hangzhou"), ("staging", "cn-shanghai")):
+        (instance,) = stack_plans[stack].of_type(INSTANCE)
+        assert instance.region == region
+    assert not [r for r in stack_plans["dev"].resources if r.type.startswith("alicloud:arms")]
 
 
 def _aws_alerts(spec: EnvironmentSpec, region: RegionSpec) -> list[dict[str, Any]]:
@@ -97,20 +94,79 @@ def _pairs(value: Any) -> dict[str, str]:
 def test_everything_is_in_hangzhou_under_the_component(prod: Plan) -> None:
     (component,) = [r for r in prod.resources if r.type == prometheus.TYPE]
     children = [r for r in prod.resources if r.parent == component.urn]
-    assert {r.type for r in children} == set(ARMS_TYPES)
+    assert {r.type for r in children} == {*ARMS_TYPES, SECURITY_GROUP}
     assert all(r.region == "cn-hangzhou" for r in children)
     # Nothing of ARMS anywhere else: mainland China's metrics and alerts stay in mainland China.
     assert {r.region for t in ARMS_TYPES for r in prod.of_type(t)} == {"cn-hangzhou"}
     (instance,) = prod.of_type(INSTANCE)
-    assert instance.inputs["clusterType"] == "remote-write"
+    assert instance.inputs["clusterType"] == "ecs"
     assert instance.inputs["clusterName"] == "prod_cnhz-courier"
     assert instance.inputs["tags"]["environment"] == "prod"
+
+
+def test_the_collector_sits_in_hangzhous_vpc_in_a_security_group_of_its_own(prod: Plan) -> None:
+    (instance,) = prod.of_type(INSTANCE)
+    (vpc,) = [r for r in prod.of_type("alicloud:vpc/network:Network") if r.region == "cn-hangzhou"]
+    (scraper,) = [r for r in prod.of_type(SECURITY_GROUP) if r.parent == instance.parent]
+    assert instance.property_dependencies["vpcId"] == [vpc.urn]
+    assert instance.property_dependencies["securityGroupId"] == [scraper.urn]
+    (vswitch_urn,) = instance.property_dependencies["vswitchId"]
+    vswitch = prod.by_urn(vswitch_urn)
+    assert vswitch.type == "alicloud:vpc/switch:Switch" and vswitch.name.startswith("cnhz-app")
+    # No rule admits anything to the collector: it only scrapes.
+    assert not [r for r in prod.of_type(SG_RULE) if scraper.urn in r.property_dependencies.get("securityGroupId", [])]
+
+
+def test_a_scrape_job_per_fleet_and_the_fleets_admit_only_the_collector(prod: Plan) -> None:
+    (instance,) = prod.of_type(INSTANCE)
+    (scraper,) = [r for r in prod.of_type(SECURITY_GROUP) if r.parent == instance.parent]
+    jobs = prod.of_type(SCRAPE)
+    fleets = {
+        r.inputs["tags"]["service"]: r
+        for r in prod.of_type("alicloud:ess/scalingGroup:ScalingGroup")
+        if r.region == "cn-hangzhou"
+    }
+    assert len(jobs) == len(fleets) == 4
+    ports = {s["name"]: s["port"] for s in yaml.safe_load(ROOT_PROD.read_text())["config"]["courier:services"]}
+    for job in jobs:
+        assert job.inputs["type"] == "customJob" and job.inputs["status"] == "run"
+        assert job.property_dependencies["clusterId"] == [instance.urn]
+        config = yaml.safe_load(job.inputs["configYaml"])
+        (app,) = [j for j in config["scrape_configs"] if j["job_name"].endswith("-app")]
+        (node,) = [j for j in config["scrape_configs"] if j["job_name"].endswith("-node")]
+        service = next(r["replacement"] for r in app["relabel_configs"] if r.get("target_label") == "service")
+        assert service in fleets
+        assert app["aliyun_sd_configs"][0]["port"] == ports[service]
+        assert node["aliyun_sd_configs"][0]["port"] == 9100
+        assert all(j["aliyun_sd_configs"][0]["region_id"] == "cn-hangzhou" for j in (app, node))
+        assert {f["key"]: f["values"] for f in app["aliyun_sd_configs"][0]["tag_filters"]} == {
+            "stack": ["prod"],
+            "service": [service],
+        }
+    # Each fleet's instances admit the collector on the service's port and node_exporter's.
+    for service, group in fleets.items():
+        sg_urn = next(
+            r.property_dependencies["securityGroupId"][0]
+            for r in prod.of_type("alicloud:ess/scalingConfiguration:ScalingConfiguration")
+            if r.property_dependencies["scalingGroupId"] == [group.urn]
+        )
+        scrapes = [
+            r
+            for r in prod.of_type(SG_RULE)
+            if r.property_dependencies.get("securityGroupId") == [sg_urn]
+            and r.property_dependencies.get("sourceSecurityGroupId") == [scraper.urn]
+        ]
+        assert sorted(r.inputs["portRange"] for r in scrapes) == sorted(
+            [f"{ports[service]}/{ports[service]}", "9100/9100"]
+        ), service
+        assert all(r.inputs["type"] == "ingress" and "cidrIp" not in r.inputs for r in scrapes)
 
 
 def test_each_alert_has_the_rule_files_labels_duration_and_annotations(
     prod: Plan, prod_spec: EnvironmentSpec, hangzhou: RegionSpec
 ) -> None:
-    expected = [r for r in _aws_alerts(prod_spec, hangzhou) if r["alert"] not in UNROUTABLE_ALERTS | ABSENCE_ALERTS]
+    # The fleets report (scraped), so the absence alerts are in; only Watchdog cannot be routed.
+    expected = [r for r in _aws_alerts(prod_spec, hangzhou) if r["alert"] not in UNROUTABLE_ALERTS]
     found = prod.of_type(RULE)
     assert len(found) == len(expected)
     by_key = {
@@ -148,7 +204,7 @@ def test_each_alert_has_the_rule_files_labels_duration_and_annotations(
         for r in found
         if r.inputs["prometheusAlertRuleName"].count("-") >= 2
     }
-    assert business | {"ErrorBudgetBurn", "TrafficSurge", "TargetDown"} <= names
+    assert business | {"ErrorBudgetBurn", "TrafficSurge", "TargetDown", "FleetTargetsAbsent"} <= names
 
 
 def test_expressions_read_no_recorded_series(prod: Plan) -> None:
@@ -250,6 +306,8 @@ def test_secret_receivers_never_appear_in_plain_text(
                 spec=prod_spec,
                 region=hangzhou,
                 name_prefix="prod_cnhz",
+                vpc_id="vpc-cnhz",
+                vswitch_id="vsw-cnhz-app-h",
                 contacts={
                     "incident-commander": [
                         Contact("email", pulumi.Output.secret("ic@courier.example.com")),
@@ -300,3 +358,58 @@ def test_inlined_expressions_parse_as_promql(prod_spec: EnvironmentSpec, hangzho
     path.write_text(yamltext.dump(document))
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _fleet_of(prod: Plan, service: str, resource_type: str) -> Resource:
+    (fleet,) = [
+        r for r in prod.of_type("courier:alicloud:Fleet") if r.region == "cn-hangzhou" and r.name == f"cnhz-{service}"
+    ]
+    (found,) = [r for r in prod.of_type(resource_type) if r.parent == fleet.urn]
+    return found
+
+
+def test_instances_run_node_exporter_from_their_regions_registry_by_digest(prod: Plan, tmp_path) -> None:
+    import base64
+    import subprocess
+
+    from components import boot
+    from components.monitoring import agent
+    from tests.tools import require_tool
+
+    config = _fleet_of(prod, "orders", "alicloud:ess/scalingConfiguration:ScalingConfiguration")
+    script = base64.b64decode(config.inputs["userData"]).decode()
+    units = dict(re.findall(r"cat > /etc/systemd/system/(\S+) <<'UNIT'\n(.*?)\nUNIT\n", script, re.DOTALL))
+    assert sorted(units) == ["courier-orders.service", "courier-ready.service", "node-exporter.service"]
+    exporter = units["node-exporter.service"]
+    (image,) = re.findall(r"--log-driver journald (\S+) ", exporter)
+    assert re.fullmatch(
+        r"courier-prod-cnhz-[0-9a-f]{4}-registry-vpc\.cn-hangzhou\.cr\.aliyuncs\.com/courier-prod/"
+        r"platform-node-exporter@" + re.escape(agent.NODE_EXPORTER_DIGEST or ""),
+        image,
+    ), image
+    assert f"ExecStartPre={boot.PULL_SCRIPT} {image}\n" in exporter
+    # On the private address, for the collector (the security group admits nobody else).
+    assert "--web.listen-address=:9100" in exporter and "Restart=always" in exporter
+    # Never waited on: serving does not depend on metrics.
+    assert script.endswith("systemctl enable --now --no-block node-exporter.service\n")
+    assert "AccessKey" not in script.replace("AccessKeyId", "").replace("AccessKeySecret", "")
+    shellcheck = require_tool("shellcheck", "Debian package shellcheck")
+    path = tmp_path / "boot.sh"
+    path.write_text(script)
+    result = subprocess.run([shellcheck, str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_instance_role_may_pull_node_exporter_too_and_nothing_else(prod: Plan) -> None:
+    import json
+
+    (fleet,) = [r for r in prod.of_type("courier:alicloud:Fleet") if r.name == "cnhz-orders"]
+    (policy,) = [
+        r for r in prod.of_type("alicloud:ram/policy:Policy") if r.parent == fleet.urn and r.name.endswith("-pull")
+    ]
+    statements = json.loads(policy.inputs["policyDocument"])["Statement"]
+    (pull,) = [s for s in statements if s["Action"] == ["cr:PullRepository"]]
+    assert [r.rsplit("/", 2)[1:] for r in pull["Resource"]] == [
+        ["courier-prod", "orders"],
+        ["courier-prod", "platform-node-exporter"],
+    ]

@@ -605,6 +605,17 @@ PLATFORM_REJECTIONS = [
         "'secondary' (got 'standby')",
     ),
     (
+        "alicloud_region_in_prod_needs_its_prometheus_alerts",
+        lambda c: c["regions"].append(dict(HANGZHOU, armsPrometheus=False)),
+        "courier:regions[cn-hangzhou].armsPrometheus: must be true in prod for an Alibaba Cloud region: without it "
+        "the region has none of the AWS regions' Prometheus alerts",
+    ),
+    (
+        "arms_prometheus_on_aws",
+        set_in(["regions", 0, "armsPrometheus"], True),
+        "courier:regions[ap-southeast-1].armsPrometheus: is only for Alibaba Cloud regions",
+    ),
+    (
         "alicloud_zone_unknown",
         lambda c: c["regions"].append(dict(HANGZHOU, availabilityZones=["cn-hangzhou-h", "cn-hangzhou-z"])),
         "courier:regions[cn-hangzhou].availabilityZones[1]: is not a zone of cn-hangzhou",
