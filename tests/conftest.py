@@ -5,15 +5,19 @@ Mocks are installed per run by courier.engine.record (in a fresh context), never
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from components.spec import EnvironmentSpec
+from components.spec.loading import spec_from_config
 from courier.cli import make_plan
 from courier.engine import record
 from courier.plan import Plan, build_plan
+from courier.stackconfig import load_project, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_STACKS = ("dev", "staging", "prod")
@@ -39,6 +43,19 @@ class StackPlans:
 @pytest.fixture(scope="session")
 def stack_plans() -> StackPlans:
     return StackPlans()
+
+
+@functools.cache
+def shipped_spec(stack: str) -> EnvironmentSpec:
+    """The validated spec of a shipped stack's config (stacks/Pulumi.<stack>.yaml), as of AS_OF."""
+    config, secrets = load_stack_config(load_project(ROOT), stack)
+    return spec_from_config(
+        {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("courier:")},
+        project=PROJECT,
+        stack=stack,
+        as_of=AS_OF,
+        secret_keys=frozenset(k.split(":", 1)[1] for k in secrets if k.startswith("courier:")),
+    )
 
 
 @pytest.fixture

@@ -250,7 +250,6 @@ class AlicloudRegion(pulumi.ComponentResource):
             }
         )
 
-
     @staticmethod
     def _scraped_by(prometheus: ArmsPrometheus | None, registry: AlicloudRegistry) -> dict[str, Any]:
         """EssFleetArgs for the region's collector: its security group, and node_exporter's image."""

@@ -25,10 +25,8 @@ from components.alicloud.prometheus import (
 )
 from components.monitoring import oncall, rules
 from components.spec import EnvironmentSpec, RegionSpec
-from components.spec.loading import spec_from_config
 from courier.plan import Plan, Resource
-from courier.stackconfig import load_project, load_stack_config
-from tests.conftest import AS_OF, PROJECT, ROOT, StackPlans
+from tests.conftest import ROOT, StackPlans, shipped_spec
 
 ROOT_PROD = ROOT / "stacks" / "Pulumi.prod.yaml"
 
@@ -45,18 +43,7 @@ SG_RULE = "alicloud:ecs/securityGroupRule:SecurityGroupRule"
 
 @pytest.fixture(scope="module")
 def prod_spec() -> EnvironmentSpec:
-    from pathlib import Path
-
-    project = load_project(Path(__file__).resolve().parents[2])
-    config, secrets = load_stack_config(project, "prod")
-    strip = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("courier:")}
-    return spec_from_config(
-        strip,
-        project=PROJECT,
-        stack="prod",
-        as_of=AS_OF,
-        secret_keys=frozenset(k.split(":", 1)[1] for k in secrets if k.startswith("courier:")),
-    )
+    return shipped_spec("prod")
 
 
 @pytest.fixture(scope="module")
@@ -334,14 +321,12 @@ def test_secret_receivers_never_appear_in_plain_text(
 
 
 def test_inlined_expressions_parse_as_promql(prod_spec: EnvironmentSpec, hangzhou: RegionSpec, tmp_path) -> None:
-    import shutil
     import subprocess
 
     from components.monitoring import yamltext
+    from tests.tools import require_tool
 
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed")
+    promtool = require_tool("promtool", "Debian package prometheus")
     alerts = plan_alerts(prod_spec, hangzhou, name_prefix="prod_cnhz", fleets_report=True)
     document = {
         "groups": [

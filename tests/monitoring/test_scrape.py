@@ -124,9 +124,7 @@ def test_the_series_get_the_aws_agents_labels(targets: dict[str, Any]) -> None:
         labels = target["labels"]
         assert set(labels) == expected_names, labels
         assert {k: labels[k] for k in aws["global"]["external_labels"]} == aws["global"]["external_labels"]
-    assert {j["job_name"] for j in aws["scrape_configs"]} == {
-        t["labels"]["job"] for t in targets["activeTargets"]
-    }
+    assert {j["job_name"] for j in aws["scrape_configs"]} == {t["labels"]["job"] for t in targets["activeTargets"]}
 
 
 def test_the_jobs_pass_promtool(tmp_path: Path) -> None:
