@@ -4,10 +4,10 @@ Every fact a runbook states that the plan can confirm is read back from the prod
 session's ``stack_plans``; no program runs here): service names and how many there are,
 listener rule priorities, regions, region codes, which cloud a CLI command talks to, which
 regions are active or standby, Kubernetes namespaces and object names in ``kubectl`` commands,
-EKS cluster names, systemd units, Alibaba Cloud names, metric names in PromQL, the ``for:`` of
-an alert's rule, the prod reference table. Every relative link must resolve to a file and, with
-an anchor, to a heading of that file (GitHub's slugs), and no page cites a README section in
-plain text. Each checker is a plain function from a page's text to a list of problems, and
+EKS cluster names, systemd units, Alibaba Cloud names, mainland China's ARMS scrape jobs and
+alert rules, metric names in PromQL, the ``for:`` of an alert's rule, the prod reference table.
+Every relative link must resolve to a file and, with an anchor, to a heading of that file
+(GitHub's slugs), and no page cites a README section in plain text. Each checker is a plain function from a page's text to a list of problems, and
 ``test_each_checker_fails_on_a_wrong_fact`` feeds each one a wrong fact to show it can fail.
 """
 
@@ -51,7 +51,7 @@ NUMBER_WORDS = {
     "twelve": 12,
 }
 #: Runbooks whose condition exists on Kubernetes and on Alibaba Cloud (capacity, CPU, targets,
-#: latency, 5xx), and which of the two platform sections each must have.
+#: latency, 5xx, scrape targets), and which of the two platform sections each must have.
 PLATFORM_SECTIONS = {
     "FleetCpuAboveTarget": ("kubernetes", "alicloud"),
     "FleetAtMaxCapacity": ("kubernetes", "alicloud"),
@@ -60,8 +60,8 @@ PLATFORM_SECTIONS = {
     "LatencyP99AboveObjective": ("kubernetes", "alicloud"),
     "LoadBalancer5xxRatio": ("kubernetes", "alicloud"),
     "ErrorBudgetBurn": ("kubernetes", "alicloud"),
-    "TargetDown": ("kubernetes",),
-    "FleetTargetsAbsent": ("kubernetes",),
+    "TargetDown": ("kubernetes", "alicloud"),
+    "FleetTargetsAbsent": ("kubernetes", "alicloud"),
 }
 
 PLACEHOLDER = re.compile(r"<[^<>\s]*>|\$\{?[A-Z_][A-Z0-9_]*\}?")
@@ -97,6 +97,12 @@ class Facts:
     clusters: frozenset[str]
     units: frozenset[str]
     alicloud_names: frozenset[str]
+    #: Codes of the Alibaba Cloud regions (``cnhz``): names that start with one are Alibaba's.
+    alicloud_codes: frozenset[str]
+    #: Mainland China's Prometheus (ARMS): its scrape jobs' names (``job_name`` in the custom
+    #: jobs' ``scrape_configs``) and its alert rules' names.
+    scrape_jobs: frozenset[str]
+    arms_rules: frozenset[str]
     metrics: frozenset[str]
     #: Alert name -> the ``for`` of its rules.
     alert_durations: Mapping[str, frozenset[str]]
@@ -237,6 +243,16 @@ def facts_from_plan(plan: Plan, metrics_doc: str) -> Facts:
         if key.lower().endswith("name")
     }
 
+    scrape_jobs = {
+        job["job_name"]
+        for r in plan.of_type("alicloud:arms/prometheusMonitoring:PrometheusMonitoring")
+        for job in (yaml.safe_load(r.inputs.get("configYaml") or "") or {}).get("scrape_configs", [])
+    }
+    arms_rules = {
+        r.inputs["prometheusAlertRuleName"]
+        for r in plan.of_type("alicloud:arms/prometheusAlertRule:PrometheusAlertRule")
+    }
+
     metrics = set(BUILTIN_SERIES)
     for name, kind in re.findall(r"^\| `([^`]+)` \| (\w+) \|", metrics_doc, flags=re.M):
         metrics.add(name)
@@ -303,6 +319,9 @@ def facts_from_plan(plan: Plan, metrics_doc: str) -> Facts:
         clusters=frozenset(r.inputs["name"] for r in plan.of_type("aws:eks/cluster:Cluster")),
         units=frozenset(units),
         alicloud_names=frozenset(alicloud_names),
+        alicloud_codes=frozenset(r.name for r in plan.of_type("courier:alicloud:Region")),
+        scrape_jobs=frozenset(scrape_jobs),
+        arms_rules=frozenset(arms_rules),
         metrics=frozenset(metrics),
         alert_durations={k: frozenset(v) for k, v in durations.items()},
         cpu_targets=cpu,
@@ -710,9 +729,14 @@ def check_units(text: str, facts: Facts) -> list[str]:
 
 def check_alicloud_names(text: str, facts: Facts) -> list[str]:
     problems = []
+    # Names that start with an Alibaba region's code (the fleets' security groups, ``cnhz-...``).
+    codes = "|".join(sorted(facts.alicloud_codes)) or "(?!)"
     for line in text.splitlines():
         if re.search(r"\bCreate[A-Z]", line):  # what a step creates is not in the plan
             continue
+        for token in re.findall(rf"(?<![\w./-])(?:{codes})-[\w<>.-]*[\w>]", line):
+            if not matches_any(token, facts.alicloud_names):
+                problems.append(f"Alibaba Cloud name {token!r} is not in the plan")
         for token in re.findall(r"(?<![\w-])prod_[a-z0-9]+(?:-[\w<>.-]*[\w>])?", line):
             if "-" not in token:
                 known = any(name.startswith(token) for name in facts.alicloud_names)
@@ -720,6 +744,24 @@ def check_alicloud_names(text: str, facts: Facts) -> list[str]:
                 known = matches_any(token, facts.alicloud_names)
             if not known:
                 problems.append(f"Alibaba Cloud name {token!r} is not in the plan")
+    return problems
+
+
+def check_arms(text: str, facts: Facts) -> list[str]:
+    """Mainland China's Prometheus: scrape jobs named as the plan's ARMS custom jobs name them, and
+    a sentence about ARMS (and not CloudMonitor) names only ARMS alert rules (``prod_<code>-...``
+    with an alert name), not CloudMonitor's alarms nor an alert that has no ARMS rule (Watchdog)."""
+    problems = []
+    for token in sorted(set(re.findall(r"(?<![\w./-])courier-[\w<>.-]*-(?:node|app)(?![\w-])", text))):
+        if not matches_any(token, facts.scrape_jobs):
+            problems.append(f"scrape job {token!r} is no ARMS scrape job of the plan")
+    flat = without_fences(text).replace("\n", " ")
+    for sentence in re.split(r"(?<=[.;:])\s", flat):
+        if "ARMS" not in sentence or "CloudMonitor" in sentence:
+            continue
+        for token in re.findall(r"(?<![\w-])prod_[a-z0-9]+-[\w<>.-]*[A-Z][\w<>.-]*[\w>]", sentence):
+            if not matches_any(token, facts.arms_rules):
+                problems.append(f"ARMS alert rule {token!r} is not in the plan")
     return problems
 
 
@@ -820,6 +862,7 @@ def check_page(page: Path, facts: Facts) -> list[str]:
         check_metrics,
         check_units,
         check_alicloud_names,
+        check_arms,
         check_service_tables,
     ]
     problems = [p for check in text_checks for p in check(text, facts)]
@@ -852,6 +895,7 @@ def test_the_facts_come_from_the_plan(facts: Facts) -> None:
     assert set(facts.cpu_targets) == set(facts.services) == set(facts.availability) == set(facts.latency_ms)
     assert set(facts.capacities) == set(facts.services)
     assert "courier:fleet_cpu_busy:ratio" in facts.metrics and "http_request_duration_seconds_bucket" in facts.metrics
+    assert facts.alicloud_codes and facts.scrape_jobs and facts.arms_rules
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
@@ -918,6 +962,10 @@ WRONG_FACTS: list[tuple[Callable[[str, Facts], list[str]], str, str]] = [
     (check_metrics, 'Rule: `courier:fleet_cpu:ratio{service="<service>"} > 0.8`.', "courier:fleet_cpu:ratio"),
     (check_units, "```bash\njournalctl -u node_exporter -n 50\n```", "node_exporter"),
     (check_alicloud_names, "The group `prod_cnhz-<service>-group` scales on CPU.", "prod_cnhz-<service>-group"),
+    (check_alicloud_names, "The fleet's security group `cnhz-<service>-fleet` admits it.", "cnhz-<service>-fleet"),
+    (check_arms, "ARMS scrapes node_exporter with the job `courier-staging-<service>-node`.", "scrape job"),
+    (check_arms, "The ARMS alert rule `prod_cnhz-<service>-UnhealthyTargets` fires.", "ARMS alert rule"),
+    (check_arms, "ARMS evaluates `prod_cnhz-cnhz-Watchdog` too.", "ARMS alert rule"),
     (check_service_tables, "| service | cpuTarget |\n|---|---|\n| orders | 70 |\n", "cputarget"),
     (check_service_tables, "| service | p99 objective |\n|---|---|\n| orders | 300 ms |\n", "the plan's services are"),
 ]
@@ -947,6 +995,12 @@ def test_the_checkers_pass_the_same_facts_stated_right(facts: Facts) -> None:
     for check in (check_services, check_counts, check_priorities, check_regions, check_kubernetes, check_metrics):
         assert check(right, facts) == [], check.__name__
     assert check_units(right, facts) == [] and check_alicloud_names(right, facts) == []
+    arms = (
+        "ARMS scrapes `courier-prod-<service>-node` and `courier-prod-<service>-app` through `cnhz-<service>-instances`. "
+        "The ARMS alert rules `prod_cnhz-<service>-ErrorBudgetBurn-<long>` and `prod_cnhz-cnhz-TargetDown` fire. "
+        "CloudMonitor and ARMS both have `prod_cnhz-<service>-LatencyP99AboveObjective`."
+    )
+    assert check_arms(arms, facts) == [] and check_alicloud_names(arms, facts) == []
 
 
 def test_links_and_anchors_are_checked(tmp_path: Path) -> None:
