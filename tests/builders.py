@@ -98,12 +98,16 @@ def valid_config(environment: str = "prod") -> dict[str, Any]:
     }
 
 
+#: Networks a prod EKS endpoint admits (prod refuses the internet there: courier.spec rules).
+NAMED_NETWORKS = ["203.0.113.16/28"]
+
+
 def eks_config() -> dict[str, Any]:
     """Three AWS regions; the notifications service on the EKS clusters of the first two only."""
     config = valid_config()
     config["regions"].append(region("ap-northeast-2", "secondary", "10.30.0.0/16"))
     for entry in config["regions"][:2]:
-        entry["kubernetes"] = {"cluster": "eks"}
+        entry["kubernetes"] = {"cluster": "eks", "apiAllowedCidrs": NAMED_NETWORKS}
     config["services"].append(kubernetes_service("notifications", 8084, regions=["ap-southeast-1", "ap-northeast-1"]))
     return config
 

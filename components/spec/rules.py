@@ -89,6 +89,8 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             f"must have exactly one region with role 'primary'{lost} (got {roles.count('primary')})",
         )
     for item, region in active:
+        if environment == "prod":
+            yield from _check_api_networks(item.path, region)
         if environment == "prod" and region.cloud == "alicloud" and not region.arms_prometheus:
             yield Problem(
                 f"{item.path}.armsPrometheus",
@@ -102,6 +104,34 @@ def _check_regions(environment: str, regions: Indexed, complete: bool) -> Iterat
             f"{NAMESPACE}:regions",
             f"prod needs at least two regions{serving} (a primary plus a secondary or standby) to survive a region "
             f"outage (got {len(active)})",
+        )
+
+
+#: Addresses (a /8's worth) from which a list of networks is the internet rather than named
+#: networks; the policy pack judges EKS endpoints the same way (policies/guardrails/addresses.py,
+#: aws-eks-cluster-endpoint-not-public).
+OPEN_NETWORK_ADDRESSES = 2**24
+
+
+def _check_api_networks(at: str, region: RegionSpec) -> Iterator[Problem]:
+    """Prod's EKS API endpoints are public only to named networks (docs/decisions.md, "EKS API
+    endpoints"): `pulumi up` installs the Kubernetes resources through the endpoint, so the CI
+    runners' egress must be listed, and nothing as wide as the internet may be."""
+    cluster = region.kubernetes
+    if cluster is None or cluster.cluster != "eks":
+        return
+    try:
+        networks = [ipaddress.IPv4Network(c) for c in cluster.api_allowed_cidrs]
+    except ValueError:
+        return  # each bad entry is reported on its own
+    covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(networks))
+    if covered >= OPEN_NETWORK_ADDRESSES:
+        default = "" if "api_allowed_cidrs" in cluster.model_fields_set else ", the default"
+        yield Problem(
+            f"{at}.kubernetes.apiAllowedCidrs",
+            "must list only the named networks that reach the EKS API in prod (the CI runners' egress that runs "
+            "pulumi up, the office VPN), together smaller than a /8, not the internet (got "
+            f"{', '.join(cluster.api_allowed_cidrs)}{default})",
         )
 
 

@@ -10,15 +10,20 @@ from pulumi_policy import Policy
 
 from guardrails import (
     capacity,
+    compute,
     cost,
     data,
+    databases,
     enforcement,
+    identity,
     kubernetes,
+    networking,
     observability,
     replication,
     resilience,
     security,
     tags,
+    workloads,
 )
 
 
@@ -30,5 +35,19 @@ def _collect(*modules: object) -> list[Policy]:
 
 
 POLICIES: list[Policy] = _collect(
-    resilience, capacity, observability, security, data, replication, kubernetes, cost, tags, enforcement
+    resilience,
+    capacity,
+    observability,
+    security,
+    data,
+    replication,
+    kubernetes,
+    cost,
+    tags,
+    enforcement,
+    compute,
+    identity,
+    databases,
+    workloads,
+    networking,
 )

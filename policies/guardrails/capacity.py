@@ -22,7 +22,6 @@ from guardrails.common import (
     ASG_SCHEDULE,
     ESS_GROUP,
     ESS_TASK,
-    SUBNET,
     Report,
     get,
     num,
@@ -30,8 +29,7 @@ from guardrails.common import (
     siblings,
     stack_policy,
 )
-
-VSWITCH = "alicloud:vpc/switch:Switch"
+from guardrails.objects import index
 
 
 @dataclass(frozen=True)
@@ -57,14 +55,6 @@ def _service(props: Mapping[str, Any]) -> str:
     return str(tags.get("service", "")) if isinstance(tags, Mapping) else ""
 
 
-def _zones(args: StackValidationArgs, group: PolicyResource, prop: str, kind: str, zone_key: str) -> int:
-    """Distinct zones of the subnets ``group.props[prop]`` was declared from."""
-    urns = {d.urn for d in group.property_dependencies.get(prop, [])}
-    zones = {get(r.props, zone_key) for r in of_type(args, kind) if r.urn in urns}
-    zones.discard(None)
-    return len(zones) or len(get(group.props, prop, default=[]) or [])
-
-
 def capacities(args: StackValidationArgs) -> list[Capacity]:
     found = []
     for group in of_type(args, ASG):
@@ -73,28 +63,14 @@ def capacities(args: StackValidationArgs) -> list[Capacity]:
             for s in siblings(args, group, ASG_SCHEDULE)
             if str(get(s.props, "scheduledActionName", default="")).endswith("-prewarm")
         ]
-        found.append(
-            _capacity(
-                args,
-                group,
-                "aws",
-                prewarms,
-                "desiredCapacity",
-                "maxSize",
-                "vpcZoneIdentifiers",
-                SUBNET,
-                "availabilityZone",
-            )
-        )
+        found.append(_capacity(args, group, "aws", prewarms, "desiredCapacity", "maxSize"))
     for group in of_type(args, ESS_GROUP):
         prewarms = [
             t.props
             for t in siblings(args, group, ESS_TASK)
             if str(get(t.props, "description", default="")).endswith(":prewarm")
         ]
-        found.append(
-            _capacity(args, group, "alicloud", prewarms, "desiredCapacity", "maxValue", "vswitchIds", VSWITCH, "zoneId")
-        )
+        found.append(_capacity(args, group, "alicloud", prewarms, "desiredCapacity", "maxValue"))
     return found
 
 
@@ -105,9 +81,6 @@ def _capacity(
     prewarms: list[Mapping[str, Any]],
     desired_key: str,
     max_key: str,
-    subnets: str,
-    subnet_type: str,
-    zone_key: str,
 ) -> Capacity:
     props = group.props
     desired = int(get(props, "desiredCapacity", default=get(props, "minSize", default=0)))
@@ -118,7 +91,8 @@ def _capacity(
         cloud,
         _region(group),
         _service(props),
-        _zones(args, group, subnets, subnet_type, zone_key),
+        # Distinct zones (objects.Stack.zones): several subnets in one zone count once.
+        index(args).zones(group).count,
         peak,
         ceiling,
     )

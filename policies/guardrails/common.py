@@ -91,17 +91,24 @@ StackCheck = Callable[[StackValidationArgs, Report, Mapping[str, Any]], None]
 def resource_policy(
     name: str,
     description: str,
-    types: Sequence[str],
+    types: Sequence[str] | Callable[[str], bool],
     *settings: Setting,
     remediation: str | None = None,
 ) -> Callable[[ResourceCheck], ResourceValidationPolicy]:
-    """A policy on the resources of ``types``; the check gets (args, report, config)."""
+    """A policy on the resources of ``types`` (a list of type tokens, or a predicate over the
+    type token, e.g. "every type whose SDK class takes tags"); the check gets (args, report,
+    config). A predicate that fails is a violation too, never a silent pass."""
 
     def build(check: ResourceCheck) -> ResourceValidationPolicy:
-        wanted = frozenset(types)
+        applies = types if callable(types) else frozenset(types).__contains__
 
         def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-            if args.resource_type in wanted:
+            try:
+                wanted = applies(args.resource_type)
+            except Exception as error:
+                report(f"{name} could not tell whether it applies to {args.name}: {error}", None)
+                return
+            if wanted:
                 _guarded(name, args.name, lambda: check(args, _reporter(report), args.get_config()), report)
 
         return ResourceValidationPolicy(

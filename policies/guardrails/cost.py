@@ -78,19 +78,34 @@ def _family(instance_type: str) -> str:
     return instance_type.rsplit(".", 1)[0]
 
 
+#: Every type that names the EC2 instance types a fleet, node group or instance runs on.
+AWS_INSTANCE_DECLARERS = [
+    LAUNCH_TEMPLATE,
+    "aws:ec2/launchConfiguration:LaunchConfiguration",
+    ASG,
+    EKS_NODE_GROUP,
+    "aws:ec2/instance:Instance",
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+]
+ALI_INSTANCE_DECLARERS = [ESS_CONFIG, "alicloud:ecs/instance:Instance"]
+
+
 @resource_policy(
     "aws-instance-type-allowlist",
-    "Fleets and node groups use approved EC2 instance families.",
-    [LAUNCH_TEMPLATE, ASG, EKS_NODE_GROUP],
+    "Fleets, node groups and instances use approved EC2 instance families.",
+    AWS_INSTANCE_DECLARERS,
     AWS_TYPES,
 )
 def aws_types(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     allowed = set(setting(config, AWS_TYPES))
     types = [get(args.props, "instanceType"), *list(get(args.props, "instanceTypes", default=[]))]
-    types += [
-        get(o, "instanceType")
-        for o in get(args.props, "mixedInstancesPolicy", "launchTemplate", "overrides", default=[])
-    ]
+    overrides = list(get(args.props, "mixedInstancesPolicy", "launchTemplate", "overrides", default=[]) or [])
+    types += [get(o, "instanceType") for o in overrides]
+    if any(get(o, "instanceRequirements") for o in overrides):
+        report(
+            f"{args.name} lets EC2 choose instance types by attributes (instanceRequirements), any family; "
+            f"list instanceType overrides from the approved families {sorted(allowed)}."
+        )
     for instance_type in (t for t in types if t):
         if _family(instance_type) not in allowed:
             report(f"{args.name} uses {instance_type}; use one of the approved families {sorted(allowed)}.")
@@ -98,8 +113,8 @@ def aws_types(args: ResourceValidationArgs, report: Report, config: Mapping[str,
 
 @resource_policy(
     "alicloud-instance-type-allowlist",
-    "ESS fleets use approved ECS instance families.",
-    [ESS_CONFIG],
+    "ESS fleets and ECS instances use approved ECS instance families.",
+    ALI_INSTANCE_DECLARERS,
     ALI_TYPES,
 )
 def ali_types(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, StackValidationArgs
 
+from guardrails.addresses import exposure
 from guardrails.common import (
     CACHE_GROUP,
     DYNAMODB_REPLICA,
@@ -27,8 +28,13 @@ from guardrails.common import (
     setting,
     stack_policy,
 )
+from guardrails.follow import Unknown, allows, as_list, known, names_of, statements
 
 DATABASES = [RDS_INSTANCE, RDS_CLUSTER]
+#: pulumi-aws 7 keeps the v6 name as a deprecated alias of s3.Bucket, with its own type token.
+S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+S3_BUCKETS = (S3_BUCKET, S3_BUCKET_V2)
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 S3_ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 MIN_RETENTION = Setting(
@@ -150,7 +156,8 @@ def bucket_public_access(args: StackValidationArgs, report: Report, config: Mapp
     ):
         return
     blocks = of_type(args, S3_PUBLIC_ACCESS_BLOCK)
-    for bucket in of_type(args, S3_BUCKET):
+    for bucket in of_type(args, *S3_BUCKETS):
+        # Followed by dependency (the block declared from the bucket's outputs), else by name.
         mine = [b for b in blocks if points_at(b, "bucket", bucket, "bucket")]
         if not mine:
             report(
@@ -162,3 +169,97 @@ def bucket_public_access(args: StackValidationArgs, report: Report, config: Mapp
         off = sorted({f for b in mine for f in PUBLIC_ACCESS_FLAGS if not get(b.props, f, default=False)})
         if off:
             report(f"{bucket.name}'s public access block leaves {', '.join(off)} off; set them to true.", bucket.urn)
+
+
+# A bucket policy is public unless each statement granting to everyone is pinned by a condition
+# with a fixed value on one of these keys: S3's own definition ("The meaning of public", S3 user
+# guide; the PublicAccessBlockConfiguration reference lists aws:SourceIp, aws:SourceArn,
+# aws:SourceVpc, aws:SourceVpce, aws:SourceOwner, aws:SourceAccount, aws:userid and the KMS key
+# id), plus the organization / account keys IAM Access Analyzer treats alike. aws:SourceIp counts
+# only when the networks are not open (guardrails.addresses). A Deny (the TLS-only statement every
+# bucket carries) never grants anything.
+_PINNING_KEYS = {
+    "aws:sourcevpce",
+    "aws:sourcevpc",
+    "aws:sourcearn",
+    "aws:sourceaccount",
+    "aws:sourceowner",
+    "aws:sourceip",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:userid",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    "s3:dataaccesspointaccount",
+    "s3:dataaccesspointarn",
+}
+#: Operators that admit only the listed values. Negated operators, ...IfExists (passes when the key
+#: is absent) and ForAllValues: (true for an empty set) pin nothing.
+_PINNING_OPERATORS = {
+    "stringequals",
+    "stringequalsignorecase",
+    "stringlike",
+    "arnequals",
+    "arnlike",
+    "ipaddress",
+}
+
+
+def _public_principal(statement: Mapping[str, Any]) -> bool:
+    if "NotPrincipal" in statement:
+        return True  # everyone but the listed principals
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if isinstance(principal, Mapping):
+        return any("*" in as_list(v) for k, v in principal.items() if k in ("AWS", "CanonicalUser"))
+    return False
+
+
+def _pinned(statement: Mapping[str, Any]) -> bool:
+    """Whether a condition fixes who may use the grant (see _PINNING_KEYS)."""
+    for operator, clauses in (statement.get("Condition") or {}).items():
+        name = str(operator).lower()
+        if name.startswith("forallvalues:") or name.endswith("ifexists"):
+            continue
+        name = name.removeprefix("foranyvalue:")
+        if name not in _PINNING_OPERATORS or not isinstance(clauses, Mapping):
+            continue
+        for key, values in clauses.items():
+            values = as_list(values)
+            if str(key).lower() not in _PINNING_KEYS or not values:
+                continue
+            if str(key).lower() == "aws:sourceip":
+                if not exposure(values).open and not exposure(values).invalid:
+                    return True
+            elif not any(ch in str(v) for v in values for ch in "*?"):
+                return True
+    return False
+
+
+@resource_policy(
+    "aws-s3-bucket-policy-no-public-principal",
+    "No S3 bucket policy (s3.BucketPolicy, or a bucket's own policy) allows Principal * unless a "
+    "condition pins it to fixed networks, endpoints, accounts or the organization.",
+    [S3_BUCKET_POLICY, *S3_BUCKETS],
+)
+def bucket_policy_not_public(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    document = known(lambda: get(args.props, "policy"))
+    if isinstance(document, Unknown):
+        return  # judged at `up`, when the document is known (follow.known)
+    try:
+        found = statements(document)
+    except ValueError as error:
+        report(f"{args.name}: {error}; write the policy as a JSON object the guardrail can read.")
+        return
+    for index, statement in enumerate(found):
+        if not allows(statement) or not _public_principal(statement) or _pinned(statement):
+            continue
+        sid = statement.get("Sid") or f"Statement[{index}]"
+        actions = names_of(as_list(statement.get("Action") or statement.get("NotAction")))
+        report(
+            f"{args.name}: {sid} allows everyone (Principal *) to {actions or 'act'}. Name the principals "
+            "(account, role or service ARNs), or pin the grant with a condition on aws:SourceVpce, "
+            "aws:PrincipalOrgID, aws:SourceAccount or aws:SourceArn."
+        )

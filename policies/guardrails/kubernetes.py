@@ -204,21 +204,3 @@ def requests(args: ResourceValidationArgs, report: Report, config: Mapping[str, 
             report(
                 f"{args.name}: container {container.get('name')} requests no {' or '.join(missing)}; set resources.requests."
             )
-
-
-@resource_policy(
-    "kubernetes-deployment-non-root",
-    "Pods run as non-root, without privilege escalation.",
-    [DEPLOYMENT],
-)
-def non_root(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    pod = get(args.props, "spec", "template", "spec", "securityContext", default={})
-    for container in _containers(args.props):
-        context = get(container, "securityContext", default={})
-        if not (get(context, "runAsNonRoot") or get(pod, "runAsNonRoot")):
-            report(f"{args.name}: container {container.get('name')} may run as root; set runAsNonRoot: true.")
-        if get(context, "privileged") or get(context, "allowPrivilegeEscalation", default=True):
-            report(
-                f"{args.name}: container {container.get('name')} may gain privileges; set allowPrivilegeEscalation: "
-                "false and privileged: false."
-            )

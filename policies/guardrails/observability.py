@@ -6,10 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
-from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from guardrails.common import (
-    ALB,
     AMP_RULES,
     ASG,
     ESS_ALARM,
@@ -26,6 +25,7 @@ from guardrails.common import (
     setting,
     stack_policy,
 )
+from guardrails.objects import LOAD_BALANCERS, length
 
 REQUIRED_LABELS = Setting(
     "requiredLabels",
@@ -39,16 +39,24 @@ REQUIRED_LABELS = Setting(
 SEVERITIES = ("critical", "warning", "info")
 
 
+def _acts(alarm: PolicyResource) -> bool:
+    """Whether an alarm notifies anyone: actions_enabled "Defaults to `true`", and an alarm with no
+    alarmActions watches nobody's pager."""
+    # How many actions, not which: the topic ARNs are unknown during preview.
+    return get(alarm.props, "actionsEnabled", default=True) is not False and length(alarm.props, "alarmActions") != 0
+
+
 @stack_policy(
     "aws-autoscaling-group-alarms",
     "Every Auto Scaling group is watched by CloudWatch alarms.",
 )
 def asg_alarms(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    alarms = of_type(args, METRIC_ALARM)
+    alarms = [alarm for alarm in of_type(args, METRIC_ALARM) if _acts(alarm)]
     for group in of_type(args, ASG):
         if not any(depends_on(alarm, group) for alarm in alarms):
             report(
-                f"{group.name} has no CloudWatch alarm; watch its CPU and its capacity (components.aws.alarms).",
+                f"{group.name} has no CloudWatch alarm with enabled actions; watch its CPU and its capacity "
+                "(components.aws.alarms) and route them to an on-call topic (alarmActions).",
                 group.urn,
             )
 
@@ -58,10 +66,14 @@ def asg_alarms(args: StackValidationArgs, report: Report, config: Mapping[str, A
     "Every load balancer is watched by CloudWatch alarms (5xx ratio, healthy targets).",
 )
 def alb_alarms(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    alarms = of_type(args, METRIC_ALARM)
-    for balancer in of_type(args, ALB):
+    alarms = [alarm for alarm in of_type(args, METRIC_ALARM) if _acts(alarm)]
+    for balancer in of_type(args, *LOAD_BALANCERS):
         if not any(depends_on(alarm, balancer) for alarm in alarms):
-            report(f"{balancer.name} has no CloudWatch alarm; watch its 5xx ratio and healthy targets.", balancer.urn)
+            report(
+                f"{balancer.name} has no CloudWatch alarm with enabled actions; watch its 5xx ratio and healthy "
+                "targets and route them to an on-call topic (alarmActions).",
+                balancer.urn,
+            )
 
 
 @stack_policy(

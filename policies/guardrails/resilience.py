@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
 
 from guardrails.common import (
-    ALB,
     ALI_ALB,
     ASG,
     ASG_POLICY,
@@ -31,13 +30,15 @@ from guardrails.common import (
     get,
     num,
     of_type,
+    points_at,
     resource_policy,
     same_cluster,
     setting,
     siblings,
     stack_policy,
 )
-from guardrails.kubernetes import AUTOSCALERS, autoscalers_of, pod_autoscaler
+from guardrails.kubernetes import AUTOSCALERS, PodAutoscaler, autoscalers_of, pod_autoscaler
+from guardrails.objects import LOAD_BALANCERS, Zones, index
 
 MIN_ZONES = Setting(
     "minZones", {"type": "integer", "minimum": 1, "default": 2, "description": "Zones a fleet must span."}
@@ -49,6 +50,46 @@ MAX_CPU_TARGET = Setting(
     "maxCpuTarget",
     {"type": "number", "minimum": 10, "maximum": 100, "default": 80, "description": "Highest allowed CPU target (%)."},
 )
+#: Every API version of the HorizontalPodAutoscaler: the same object in the cluster.
+HPA_VERSIONS = (
+    HPA,
+    "kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler",
+    "kubernetes:autoscaling/v2beta1:HorizontalPodAutoscaler",
+    "kubernetes:autoscaling/v1:HorizontalPodAutoscaler",
+)
+POD_AUTOSCALERS = (*HPA_VERSIONS, *(a for a in AUTOSCALERS if a not in HPA_VERSIONS))
+
+
+def any_autoscaler(resource_type: str, props: Mapping[str, Any]) -> PodAutoscaler | None:
+    """A pod autoscaler in any API version: v2beta2 reads as v2; v1 and v2beta1 spell the CPU
+    target differently (targetCPUUtilizationPercentage; resource.targetAverageUtilization)."""
+    if resource_type == HPA_VERSIONS[1]:
+        return pod_autoscaler(HPA, props)
+    if resource_type not in HPA_VERSIONS[2:]:
+        return pod_autoscaler(resource_type, props)
+    spec = get(props, "spec", default={})
+    if resource_type == HPA_VERSIONS[3]:
+        targets = [get(spec, "targetCPUUtilizationPercentage")] if get(spec, "targetCPUUtilizationPercentage") else []
+    else:
+        targets = [
+            get(m, "resource", "targetAverageUtilization")
+            for m in get(spec, "metrics", default=[])
+            if get(m, "type") == "Resource" and get(m, "resource", "name") == "cpu"
+        ]
+    return PodAutoscaler(
+        kind="HorizontalPodAutoscaler",
+        name=str(get(props, "metadata", "name", default="")),
+        namespace=str(get(props, "metadata", "namespace", default="default")),
+        target_kind=str(get(spec, "scaleTargetRef", "kind", default="")),
+        target_name=str(get(spec, "scaleTargetRef", "name", default="")),
+        # minReplicas "defaults to 1" in every version of the API.
+        min_replicas=get(spec, "minReplicas", default=1),
+        max_replicas=get(spec, "maxReplicas"),
+        min_field="minReplicas",
+        cpu_targets=[t for t in targets if t is not None],
+    )
+
+
 REQUIRED = Setting(
     "required", {"type": "boolean", "default": False, "description": "Whether the rule applies in this environment."}
 )
@@ -57,35 +98,45 @@ REQUIRED = Setting(
 # -- spread over zones, never too small -----------------------------------------------------
 
 
-@resource_policy(
+@stack_policy(
     "aws-autoscaling-group-multi-az",
-    "An Auto Scaling group spans at least `minZones` availability zones.",
-    [ASG],
+    "An Auto Scaling group spans at least `minZones` distinct availability zones (its subnets' zones, "
+    "several subnets in one zone counting once).",
     MIN_ZONES,
 )
-def asg_multi_az(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    subnets = get(args.props, "vpcZoneIdentifiers", default=[])
+def asg_multi_az(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    stack = index(args)
     wanted = setting(config, MIN_ZONES)
-    if len(subnets) < wanted:
-        report(
-            f"{args.name} spans {len(subnets)} subnet(s); list one private subnet in each of at least {num(wanted)} "
-            "zones in vpcZoneIdentifiers so losing a zone keeps the fleet serving."
-        )
+    for group in stack.of(ASG):
+        _zones_report(stack.zones(group), wanted, group, report, "private subnet", "vpcZoneIdentifiers")
 
 
-@resource_policy(
+@stack_policy(
     "alicloud-ess-group-multi-zone",
-    "An ESS scaling group spans at least `minZones` zones.",
-    [ESS_GROUP],
+    "An ESS scaling group spans at least `minZones` distinct zones (its vSwitches' zones).",
     MIN_ZONES,
 )
-def ess_multi_zone(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    switches = get(args.props, "vswitchIds", default=[])
+def ess_multi_zone(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    stack = index(args)
     wanted = setting(config, MIN_ZONES)
-    if len(switches) < wanted:
-        report(
-            f"{args.name} spans {len(switches)} vSwitch(es); give vswitchIds one per zone in at least {num(wanted)} zones."
-        )
+    for group in stack.of(ESS_GROUP):
+        _zones_report(stack.zones(group), wanted, group, report, "vSwitch", "vswitchIds")
+
+
+def _zones_report(zones: Zones, wanted: int, group: PolicyResource, report: Report, subnet: str, prop: str) -> None:
+    if zones.count >= wanted:
+        return
+    seen = f" ({', '.join(sorted(zones.zones))})" if zones.zones else ""
+    unplaced = (
+        f"; {', '.join(zones.unplaced)} declare(s) no zone, so the cloud may put them in any (set it)"
+        if zones.unplaced
+        else ""
+    )
+    report(
+        f"{group.name} spans {zones.count} zone(s){seen} with {zones.entries} {subnet}(s){unplaced}; list one "
+        f"{subnet} in each of at least {num(wanted)} distinct zones in {prop} so losing a zone keeps the fleet serving.",
+        group.urn,
+    )
 
 
 def _min_size(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
@@ -112,13 +163,14 @@ ess_min_capacity = resource_policy(
 
 @resource_policy(
     "kubernetes-hpa-min-replicas",
-    "A pod autoscaler (autoscaling/v2 HPA or KEDA ScaledObject) keeps at least `minCapacity` pods.",
-    [HPA, SCALED_OBJECT],
+    "A pod autoscaler (an HPA of any autoscaling API version, or a KEDA ScaledObject) keeps at least "
+    "`minCapacity` pods.",
+    POD_AUTOSCALERS,
     MIN_CAPACITY,
 )
 def hpa_min_replicas(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
 
-    autoscaler = pod_autoscaler(args.resource_type, args.props)
+    autoscaler = any_autoscaler(args.resource_type, args.props)
     if autoscaler is None:
         return
     floor = setting(config, MIN_CAPACITY)
@@ -131,15 +183,25 @@ def hpa_min_replicas(args: ResourceValidationArgs, report: Report, config: Mappi
 # -- health checks -----------------------------------------------------------------------------
 
 
-@resource_policy(
+@stack_policy(
     "aws-autoscaling-group-elb-health-check",
-    "An Auto Scaling group behind a load balancer replaces instances the load balancer finds unhealthy.",
-    [ASG],
+    "An Auto Scaling group behind a load balancer (targetGroupArns, trafficSources, loadBalancers or an "
+    "attachment resource) replaces instances the load balancer finds unhealthy.",
 )
-def asg_elb_health(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    behind = get(args.props, "targetGroupArns", default=[]) or get(args.props, "trafficSources", default=[])
-    if behind and get(args.props, "healthCheckType", default="EC2") != "ELB":
-        report(f'{args.name} is behind a load balancer but uses EC2 health checks; set healthCheckType to "ELB".')
+def asg_elb_health(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    stack = index(args)
+    for group in stack.of(ASG):
+        ways = stack.balanced(group)
+        # health_check_type: "EC2" unless set (CreateAutoScalingGroup HealthCheckType: "The default
+        # value is EC2"); "ELB" adds the load balancer's checks, VPC_LATTICE a lattice service's.
+        kinds = str(get(group.props, "healthCheckType", default="EC2")).upper().replace(" ", "").split(",")
+        if ways and "ELB" not in kinds and "VPC_LATTICE" not in kinds:
+            report(
+                f"{group.name} is behind a load balancer (through {', '.join(ways)}) but uses "
+                f"{'EC2 health checks (the default)' if not get(group.props, 'healthCheckType') else 'EC2 health checks'}; "
+                'set healthCheckType to "ELB".',
+                group.urn,
+            )
 
 
 @resource_policy(
@@ -182,15 +244,17 @@ def asg_cpu_tracking(args: StackValidationArgs, report: Report, config: Mapping[
         tracking = [
             p
             for p in policies
-            if depends_on(p, group, "autoscalingGroupName")
+            if points_at(p, "autoscalingGroupName", group, "name")
+            # enabled: "Whether the scaling policy is enabled or disabled. Default: `true`."
+            and get(p.props, "enabled", default=True) is not False
             and get(p.props, "policyType") == "TargetTrackingScaling"
             and get(p.props, "targetTrackingConfiguration", "predefinedMetricSpecification", "predefinedMetricType")
             == "ASGAverageCPUUtilization"
         ]
         if not tracking:
             report(
-                f"{group.name} has no target-tracking policy on ASGAverageCPUUtilization; add one "
-                f"(aws.autoscaling.Policy, policy_type TargetTrackingScaling) at {ceiling:g}% or less.",
+                f"{group.name} has no enabled target-tracking policy on ASGAverageCPUUtilization; add one "
+                f"(aws.autoscaling.Policy, policy_type TargetTrackingScaling, enabled) at {ceiling:g}% or less.",
                 group.urn,
             )
         for policy in tracking:
@@ -211,8 +275,9 @@ def ess_cpu_tracking(args: StackValidationArgs, report: Report, config: Mapping[
         tracking = [
             r
             for r in rules
-            if depends_on(r, group, "scalingGroupId")
-            and get(r.props, "scalingRuleType") == "TargetTrackingScalingRule"
+            if points_at(r, "scalingGroupId", group, "scalingGroupName")
+            # scaling_rule_type defaults to SimpleScalingRule (pulumi_alicloud ess.ScalingRule).
+            and get(r.props, "scalingRuleType", default="SimpleScalingRule") == "TargetTrackingScalingRule"
             and get(r.props, "metricName") == "CpuUtilization"
         ]
         if not tracking:
@@ -235,7 +300,7 @@ def ess_cpu_tracking(args: StackValidationArgs, report: Report, config: Mapping[
 def deployment_cpu_autoscaling(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
 
     ceiling = setting(config, MAX_CPU_TARGET)
-    declared = [(r, pod_autoscaler(r.resource_type, r.props)) for r in of_type(args, *AUTOSCALERS)]
+    declared = [(r, any_autoscaler(r.resource_type, r.props)) for r in of_type(args, *POD_AUTOSCALERS)]
     for deployment in of_type(args, DEPLOYMENT):
         name = get(deployment.props, "metadata", "name")
         namespace = get(deployment.props, "metadata", "namespace", default="default")
@@ -456,11 +521,11 @@ task_max = resource_policy(
     "kubernetes-scaledobject-max-covers-peak",
     "A pod autoscaler's bounds hold: min at most max, and no KEDA cron trigger asks for more replicas than "
     "the maximum.",
-    [HPA, SCALED_OBJECT],
+    POD_AUTOSCALERS,
 )
 def scaled_max(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
 
-    autoscaler = pod_autoscaler(args.resource_type, args.props)
+    autoscaler = any_autoscaler(args.resource_type, args.props)
     if autoscaler is None or not isinstance(autoscaler.max_replicas, (int, float)):
         return
     ceiling = autoscaler.max_replicas
@@ -481,10 +546,11 @@ def scaled_max(args: ResourceValidationArgs, report: Report, config: Mapping[str
 @resource_policy(
     "aws-lb-deletion-protection",
     "Load balancers have deletion protection (when `required`, i.e. in prod).",
-    [ALB],
+    LOAD_BALANCERS,
     REQUIRED,
 )
 def alb_deletion_protection(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
+    # enable_deletion_protection: "Defaults to `false`."
     if setting(config, REQUIRED) and not get(args.props, "enableDeletionProtection", default=False):
         report(f"{args.name} can be deleted by a stray destroy or replace; set enableDeletionProtection to true.")
 
@@ -502,29 +568,45 @@ def ali_deletion_protection(args: ResourceValidationArgs, report: Report, config
 
 @stack_policy(
     "aws-vpc-nat-per-az",
-    "Each zone with subnets has its own NAT gateway (when `required`, i.e. in prod).",
+    "Each zone with subnets has its own public NAT gateway, or its VPC a regional one (when `required`, i.e. in prod).",
     REQUIRED,
 )
 def nat_per_az(args: StackValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     if not setting(config, REQUIRED):
         return
-    subnets = of_type(args, SUBNET)
-    gateways = of_type(args, NAT_GATEWAY)
+    stack = index(args)
+    subnets = stack.of(SUBNET)
+
+    def vpc_of(resource: PolicyResource) -> str:
+        return next((d.urn for d in resource.property_dependencies.get("vpcId", [])), "")
+
+    def zone_of(subnet: PolicyResource) -> str:
+        return str(get(subnet.props, "availabilityZone", default=None) or get(subnet.props, "availabilityZoneId"))
+
     by_vpc: dict[str, set[str]] = {}
     for subnet in subnets:
-        vpc = next((d.urn for d in subnet.property_dependencies.get("vpcId", [])), "")
-        by_vpc.setdefault(vpc, set()).add(str(get(subnet.props, "availabilityZone")))
+        by_vpc.setdefault(vpc_of(subnet), set()).add(zone_of(subnet))
     with_nat: dict[str, set[str]] = {}
-    for gateway in gateways:
+    private: list[str] = []
+    for gateway in stack.of(NAT_GATEWAY):
+        # connectivity_type "Defaults to `public`"; a private NAT gateway reaches no internet.
+        if str(get(gateway.props, "connectivityType", default="public")) != "public":
+            private.append(gateway.name)
+            continue
+        # availability_mode "Defaults to `zonal`"; a regional gateway serves every zone of its VPC.
+        if str(get(gateway.props, "availabilityMode", default="zonal")) == "regional":
+            vpc = next((d.urn for d in gateway.property_dependencies.get("vpcId", [])), "")
+            with_nat.setdefault(vpc, set()).update(by_vpc.get(vpc, set()))
+            continue
         for subnet in subnets:
             if depends_on(gateway, subnet, "subnetId"):
-                vpc = next((d.urn for d in subnet.property_dependencies.get("vpcId", [])), "")
-                with_nat.setdefault(vpc, set()).add(str(get(subnet.props, "availabilityZone")))
+                with_nat.setdefault(vpc_of(subnet), set()).add(zone_of(subnet))
     for vpc, zones in by_vpc.items():
         missing = sorted(zones - with_nat.get(vpc, set()))
         if missing:
+            also = f" ({', '.join(private)} are private NAT gateways: no internet egress)" if private else ""
             report(
-                f"Zones {', '.join(missing)} have no NAT gateway of their own: an outage of the zone that hosts "
-                "the shared one cuts their egress. Set natGateways: perZone for the region.",
+                f"Zones {', '.join(missing)} have no public NAT gateway of their own{also}: an outage of the zone "
+                "that hosts the shared one cuts their egress. Set natGateways: perZone for the region.",
                 vpc or None,
             )

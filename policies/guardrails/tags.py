@@ -1,4 +1,12 @@
-"""Tags: every resource says which service, environment and owner it belongs to."""
+"""Tags: every resource says which service, environment and owner it belongs to.
+
+"Taggable" is not a list kept by hand: it is every type whose class in the installed SDK takes
+a ``tags`` input (objects.accepts_tags, read once per process from pulumi_aws and
+pulumi_alicloud), so a resource of a type nobody thought of is judged like the others; on
+Kubernetes, every object with metadata (objects.labelled). The tags a resource gets are its
+own and, on AWS, its provider's ``defaultTags`` (the provider applies them to every resource
+that takes tags).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,8 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
-from guardrails.common import Report, Setting, get, resource_policy, setting
+from guardrails.common import Report, Setting, declared, get, resource_policy, setting
+from guardrails.objects import SdkMissing, accepts_tags, labelled
 
 REQUIRED_TAGS = Setting(
     "requiredTags",
@@ -19,64 +28,29 @@ REQUIRED_TAGS = Setting(
     },
 )
 
-#: Taggable types the stack creates: a missing `tags` input is itself a violation for these.
-AWS_TAGGABLE = [
-    "aws:ec2/vpc:Vpc",
-    "aws:ec2/subnet:Subnet",
-    "aws:ec2/securityGroup:SecurityGroup",
-    "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/natGateway:NatGateway",
-    "aws:ec2/eip:Eip",
-    "aws:ec2/routeTable:RouteTable",
-    "aws:ec2/launchTemplate:LaunchTemplate",
-    "aws:ec2/flowLog:FlowLog",
-    "aws:lb/loadBalancer:LoadBalancer",
-    "aws:lb/targetGroup:TargetGroup",
-    "aws:lb/listener:Listener",
-    "aws:autoscaling/group:Group",
-    "aws:iam/role:Role",
-    "aws:kms/key:Key",
-    "aws:sns/topic:Topic",
-    "aws:s3/bucket:Bucket",
-    "aws:cloudwatch/logGroup:LogGroup",
-    "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:acm/certificate:Certificate",
-    "aws:route53/healthCheck:HealthCheck",
-    "aws:amp/workspace:Workspace",
-    "aws:eks/cluster:Cluster",
-    "aws:eks/nodeGroup:NodeGroup",
-    "aws:rds/instance:Instance",
-    "aws:rds/cluster:Cluster",
-    "aws:rds/clusterInstance:ClusterInstance",
-    "aws:rds/globalCluster:GlobalCluster",
-    "aws:rds/subnetGroup:SubnetGroup",
-    "aws:dynamodb/table:Table",
-    "aws:dynamodb/tableReplica:TableReplica",
-    "aws:elasticache/replicationGroup:ReplicationGroup",
-    "aws:elasticache/subnetGroup:SubnetGroup",
-    "aws:secretsmanager/secret:Secret",
-]
-ALICLOUD_TAGGABLE = [
-    "alicloud:vpc/network:Network",
-    "alicloud:vpc/switch:Switch",
-    "alicloud:vpc/natGateway:NatGateway",
-    "alicloud:ecs/eipAddress:EipAddress",
-    "alicloud:ecs/securityGroup:SecurityGroup",
-    "alicloud:alb/loadBalancer:LoadBalancer",
-    "alicloud:alb/serverGroup:ServerGroup",
-    "alicloud:alb/listener:Listener",
-    "alicloud:ess/scalingGroup:ScalingGroup",
-    "alicloud:ess/scalingConfiguration:ScalingConfiguration",
-    "alicloud:log/project:Project",
-]
-KUBERNETES_LABELLED = [
-    "kubernetes:core/v1:Namespace",
-    "kubernetes:apps/v1:Deployment",
-    "kubernetes:core/v1:Service",
-    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-    "kubernetes:policy/v1:PodDisruptionBudget",
-    "kubernetes:keda.sh/v1alpha1:ScaledObject",
-]
+
+#: Clouds whose missing SDK this process has reported (once, not once per resource).
+_REPORTED: set[str] = set()
+
+
+def _aws(resource_type: str) -> bool:
+    return resource_type.startswith("aws:")
+
+
+def _alicloud(resource_type: str) -> bool:
+    return resource_type.startswith("alicloud:")
+
+
+def _takes_tags(args: ResourceValidationArgs, report: Report) -> bool:
+    try:
+        return accepts_tags(args.resource_type)
+    except SdkMissing as error:
+        # Never a silent pass: say so once, and judge the resources that declare tags meanwhile.
+        cloud = args.resource_type.split(":", 1)[0]
+        if cloud not in _REPORTED:
+            _REPORTED.add(cloud)
+            report(f"{error}; until then only resources that declare tags are checked.")
+        return declared(args.props, "tags")
 
 
 def _tags(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,7 +58,14 @@ def _tags(props: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(tags, Mapping):
         return dict(tags)
     # Auto Scaling groups: [{key, value, propagateAtLaunch}]
-    return {t.get("key"): t.get("value") for t in tags}
+    return {str(t.get("key")): t.get("value") for t in tags if isinstance(t, Mapping)}
+
+
+def effective_tags(args: ResourceValidationArgs) -> dict[str, Any]:
+    """The tags the cloud object gets: the provider's ``defaultTags.tags`` (AWS), then its own."""
+    provider = args.provider
+    defaults = get(provider.props, "defaultTags", "tags", default={}) if provider is not None else {}
+    return {**(dict(defaults) if isinstance(defaults, Mapping) else {}), **_tags(args.props)}
 
 
 def _missing(tags: Mapping[str, Any], required: list[str]) -> list[str]:
@@ -92,33 +73,43 @@ def _missing(tags: Mapping[str, Any], required: list[str]) -> list[str]:
 
 
 def _required_tags(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
-    missing = _missing(_tags(args.props), setting(config, REQUIRED_TAGS))
+    if not _takes_tags(args, report):
+        return
+    missing = _missing(effective_tags(args), setting(config, REQUIRED_TAGS))
     if missing:
-        report(f"{args.name} lacks tag(s) {', '.join(missing)}; pass spec.tags(<service>) to it.")
+        report(
+            f"{args.name} ({args.resource_type}) lacks tag(s) {', '.join(missing)}; its type takes tags, so pass "
+            "spec.tags(<service>) to it (or set them in the provider's defaultTags)."
+        )
 
 
 aws_tags = resource_policy(
     "aws-resource-required-tags",
-    "Taggable AWS resources carry the required tags (service, environment, owner).",
-    AWS_TAGGABLE,
+    "Every AWS resource whose type takes tags (per the installed SDK) carries the required tags (service, "
+    "environment, owner), its own or its provider's default tags.",
+    _aws,
     REQUIRED_TAGS,
 )(_required_tags)
 alicloud_tags = resource_policy(
     "alicloud-resource-required-tags",
-    "Taggable Alibaba Cloud resources carry the required tags (service, environment, owner).",
-    ALICLOUD_TAGGABLE,
+    "Every Alibaba Cloud resource whose type takes tags (per the installed SDK) carries the required tags "
+    "(service, environment, owner).",
+    _alicloud,
     REQUIRED_TAGS,
 )(_required_tags)
 
 
 @resource_policy(
     "kubernetes-resource-required-labels",
-    "Courier's Kubernetes objects carry the required labels as courier/<tag>.",
-    KUBERNETES_LABELLED,
+    "Every Kubernetes object (built-in kinds and custom resources) carries the required labels as courier/<tag>.",
+    labelled,
     REQUIRED_TAGS,
 )
 def kubernetes_labels(args: ResourceValidationArgs, report: Report, config: Mapping[str, Any]) -> None:
     labels = get(args.props, "metadata", "labels", default={})
     missing = [t for t in setting(config, REQUIRED_TAGS) if not labels.get(f"courier/{t}")]
     if missing:
-        report(f"{args.name} lacks label(s) {', '.join(f'courier/{t}' for t in missing)}.")
+        report(
+            f"{args.name} lacks label(s) {', '.join(f'courier/{t}' for t in missing)}; set them in "
+            "metadata.labels (spec.labels(<service>))."
+        )

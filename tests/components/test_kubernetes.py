@@ -21,7 +21,7 @@ from components.kubernetes.services import KubernetesServices, KubernetesService
 from components.kubernetes.workload import Resources, Workload, WorkloadArgs
 from components.planning import PromotionSchedule
 from courier.render import fleet_rows
-from tests.builders import eks_config, environment, kubernetes_service, mutated, spec_of
+from tests.builders import NAMED_NETWORKS, eks_config, environment, kubernetes_service, mutated, spec_of
 from tests.policies.harness import violations
 
 RAISE = datetime(2026, 12, 11, 14, 30, tzinfo=UTC)
@@ -256,7 +256,7 @@ def test_an_existing_cluster_runs_the_configured_image(run_components) -> None:
 
 def test_rejects_a_service_with_no_image_to_run(run_components) -> None:
     def change(config: dict[str, Any]) -> None:
-        config["regions"][0]["kubernetes"] = {"cluster": "eks"}
+        config["regions"][0]["kubernetes"] = {"cluster": "eks", "apiAllowedCidrs": NAMED_NETWORKS}
         config["services"].append(kubernetes_service("notifications", 8084, regions=["ap-southeast-1"]))
 
     spec = spec_of(mutated(change))

@@ -314,7 +314,8 @@ def test_an_existing_cluster_gets_the_workloads_without_an_eks_cluster(capsys, t
         (ROOT / "stacks" / "Pulumi.staging.yaml")
         .read_text()
         .replace(
-            'kubernetes: {cluster: eks, version: "1.34", nodeInstanceTypes: [m6i.large]}',
+            'kubernetes: {cluster: eks, version: "1.34", nodeInstanceTypes: [m6i.large], '
+            "apiAllowedCidrs: [203.0.113.16/28, 198.51.100.32/29]}",
             "kubernetes:\n        cluster: existing\n        kubeconfig:\n          secure: v1:a3ViZWNvbmZpZw==",
         )
         # An existing cluster pulls a full image reference, not the stack's ECR release.

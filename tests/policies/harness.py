@@ -48,6 +48,12 @@ def violations(policy_name: str, resources: list[Resource], config: Mapping[str,
         reported.append(message)
 
     if isinstance(policy, ResourceValidationPolicy):
+        # Each resource sees its provider, as in the analyzer (its defaultTags, its region).
+        provider_of = {
+            r.urn: PolicyProviderResource(r.type, copy.deepcopy(r.inputs), r.urn, r.name)
+            for r in resources
+            if r.type.startswith("pulumi:providers:")
+        }
         for resource in resources:
             args = ResourceValidationArgs(
                 resource.type,
@@ -55,7 +61,7 @@ def violations(policy_name: str, resources: list[Resource], config: Mapping[str,
                 resource.urn,
                 resource.name,
                 _options(resource),
-                None,
+                provider_of.get(resource.provider or ""),
                 dict(config or {}),
             )
             policy.validate(args, report)

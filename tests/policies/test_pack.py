@@ -53,7 +53,7 @@ def test_pack_starts_like_the_cli_starts_it_and_describes_every_policy(info: ana
         default = "MANDATORY" if policy.name in MANDATORY_BY_DEFAULT else "ADVISORY"
         assert policy.enforcementLevel == analyzer_pb2.EnforcementLevel.Value(default), policy.name
     families = {p.name.split("-")[1] for p in info.policies}
-    assert {"autoscaling", "ess", "alb", "launch", "security", "rds", "deployment", "vpc"} <= families
+    assert {"autoscaling", "ess", "alb", "ec2", "security", "rds", "deployment", "pod", "vpc"} <= families
 
 
 def test_thresholds_are_configurable_through_each_policys_schema(info: analyzer_pb2.AnalyzerInfo) -> None:
@@ -69,7 +69,7 @@ def test_thresholds_are_configurable_through_each_policys_schema(info: analyzer_
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlans, stack: str) -> None:
     verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json", plan_time=AS_OF)
-    assert verdict.pack == "courier-platform@1.2.0"
+    assert verdict.pack == "courier-platform@1.3.0"
     assert verdict.violations == []
 
 
@@ -107,7 +107,7 @@ def test_cli_exits_1_naming_the_policy_and_records_it_in_the_plan(capsys, tmp_pa
     assert "policy aws-security-group-no-open-ingress: " in out  # under "Needs attention"
     assert "4 mandatory and 0 advisory violation(s)" in out  # one SSH rule per fleet
     recorded = json.loads((tmp_path / "plan.json").read_text())["policies"]
-    assert recorded["pack"] == "courier-platform@1.2.0"
+    assert recorded["pack"] == "courier-platform@1.3.0"
     assert len(recorded["violations"]) == 4
     for violation in recorded["violations"]:
         assert violation["policy"] == "aws-security-group-no-open-ingress" and violation["level"] == "mandatory"
@@ -137,9 +137,9 @@ def test_a_single_zone_region_is_refused_before_any_policy_runs(capsys, tmp_path
     ("config", "expected"),
     [
         ({"aws-autoscaling-group-cpu-targets": "mandatory"}, "no such policy: aws-autoscaling-group-cpu-targets"),
-        ({"aws-launch-template-imdsv2": "blocking"}, "enforcement level must be one of advisory, mandatory"),
+        ({"aws-ec2-instance-imdsv2": "blocking"}, "enforcement level must be one of advisory, mandatory"),
         ({"all": {"enforcementLevel": "strict"}}, "enforcement level must be one of advisory, mandatory"),
-        ({"aws-launch-template-imdsv2": 1}, "aws-launch-template-imdsv2: must be an enforcement level or an object"),
+        ({"aws-ec2-instance-imdsv2": 1}, "aws-ec2-instance-imdsv2: must be an enforcement level or an object"),
         (
             {"aws-autoscaling-group-cpu-target-tracking": {"maxCpuTarget": "eighty"}},
             "aws-autoscaling-group-cpu-target-tracking: 'eighty' is not of type 'number'",
@@ -162,9 +162,10 @@ def test_bad_policy_config_is_refused_with_exit_2(capsys, tmp_path: Path, config
 def test_unknown_values_during_preview_stay_mandatory(stack_plans: StackPlans) -> None:
     """A value computed at deploy time must not turn a mandatory policy into an advisory one."""
     plan: Plan = stack_plans["prod"]
-    template = next(r for r in plan.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate")
+    # A resource policy (the Analyze call judges one resource): the load balancer's own flag.
+    template = next(r for r in plan.resources if r.type == "aws:lb/loadBalancer:LoadBalancer")
     inputs = json.loads(json.dumps(template.inputs))
-    inputs["metadataOptions"]["httpTokens"] = UNKNOWN
+    inputs["dropInvalidHeaderFields"] = UNKNOWN
     with analyze.running_pack(PACK) as analyzer:
         info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
         config = analyze.policy_config(info, analyze.load_config(CONFIGS / "prod.json"), "prod.json")
@@ -174,7 +175,7 @@ def test_unknown_values_during_preview_stay_mandatory(stack_plans: StackPlans) -
                 type=template.type, properties=analyze._struct(inputs), urn=template.urn, name=template.name
             )
         )
-    (diagnostic,) = [d for d in response.diagnostics if d.policyName == "aws-launch-template-imdsv2"]
+    (diagnostic,) = [d for d in response.diagnostics if d.policyName == "aws-alb-drop-invalid-headers"]
     assert diagnostic.enforcementLevel == analyzer_pb2.EnforcementLevel.MANDATORY
     assert "cannot be verified during preview" in diagnostic.message
 

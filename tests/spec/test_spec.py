@@ -583,7 +583,7 @@ EXISTING_KUBE_SERVICE = {
 def with_cluster(config: dict[str, Any]) -> None:
     config["services"].append(dict(KUBE_SERVICE))
     for entry in config["regions"]:
-        entry["kubernetes"] = {"cluster": "eks"}
+        entry["kubernetes"] = {"cluster": "eks", "apiAllowedCidrs": builders.NAMED_NETWORKS}
 
 
 def with_existing_cluster(config: dict[str, Any]) -> None:
@@ -764,7 +764,7 @@ def test_rejects_impossible_cloud_and_platform_combinations(mutation, expected: 
 def test_a_kubernetes_service_may_be_limited_to_regions_with_a_cluster() -> None:
     def limited(config: dict[str, Any]) -> None:
         config["regions"].append(dict(HANGZHOU))
-        config["regions"][0]["kubernetes"] = {"cluster": "eks"}
+        config["regions"][0]["kubernetes"] = {"cluster": "eks", "apiAllowedCidrs": builders.NAMED_NETWORKS}
         config["regions"][1]["kubernetes"] = {"cluster": "existing", "kubeconfig": "[secret]"}
         # Both kinds of cluster: the artifact for EKS, the image for the existing one.
         config["services"].append(
@@ -1037,7 +1037,12 @@ def test_a_key_in_the_project_namespace_is_refused_not_ignored() -> None:
 def test_a_node_image_release_must_belong_to_the_clusters_version() -> None:
     def pinned(release: str):
         def change(config: dict[str, Any]) -> None:
-            config["regions"][0]["kubernetes"] = {"cluster": "eks", "version": "1.34", "nodeImageRelease": release}
+            config["regions"][0]["kubernetes"] = {
+                "cluster": "eks",
+                "version": "1.34",
+                "nodeImageRelease": release,
+                "apiAllowedCidrs": builders.NAMED_NETWORKS,
+            }
 
         return change
 
