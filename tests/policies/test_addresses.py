@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from guardrails import addresses
-from guardrails.addresses import OPEN_IPV4, OPEN_IPV6, exposure, is_open, parse
+import importlib
 
-import tests.policies.harness  # noqa: F401  (puts policies/ on the path)
+import pytest
+
+import tests.policies.harness  # noqa: F401  (puts policies/ on the path, as the pack runs)
+
+addresses = importlib.import_module("guardrails.addresses")
+OPEN_IPV4, OPEN_IPV6 = addresses.OPEN_IPV4, addresses.OPEN_IPV6
+exposure, is_open, parse = addresses.exposure, addresses.is_open, addresses.parse
 
 
 @pytest.mark.parametrize(
