@@ -18,6 +18,7 @@ from components.aws.data.settings import data_settings
 from components.aws.global_traffic import GeoEndpoint, GlobalTraffic, GlobalTrafficArgs, HealthAlerting, RegionEndpoint
 from components.aws.region import AwsRegion, AwsRegionArgs, DataInputs, subscriptions
 from components.aws.region_switch import RegionSwitch, RegionSwitchArgs
+from components.dashboards import stack as dashboards
 from components.spec import EnvironmentSpec
 
 TYPE = "courier:index:Environment"
@@ -191,6 +192,10 @@ class CourierEnvironment(pulumi.ComponentResource):
             # Route 53 through the global provider: moving or losing the primary moves no record.
             opts=pulumi.ResourceOptions(parent=self, providers=[args.global_provider]),
         )
+
+        # Shared dashboards: Grafana in the primary over every region's Prometheus, and a
+        # CloudWatch dashboard per AWS region (components/dashboards).
+        dashboards.declare(name, spec, self.regions, args.aws_providers, parent=self)
 
         self.api_url = pulumi.Output.from_input(f"https://{global_name}")
         self.register_outputs(

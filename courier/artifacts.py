@@ -11,12 +11,16 @@ alert manager definition. Nothing is generated a second time from the spec.
 - ``kubernetes/<region>.yaml``: one multi-document manifest per cluster, the Kubernetes
   objects exactly as the program declared them, checked by ``kubernetes-validate --strict``
   against the cluster's Kubernetes version (custom resources such as ScaledObject have no
-  built-in schema: the tool reports them and passes them).
+  built-in schema: the tool reports them and passes them);
+- ``grafana/<uid>.json``: each Grafana dashboard's model, every panel's PromQL parsed and its
+  series checked against docs/metrics.md and the rule files beside it; ``cloudwatch/<region>.json``:
+  each CloudWatch dashboard body against its documented structure (courier/verify/dashboards.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +37,10 @@ from courier.plan import Plan, Resource
 
 RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 ALERTMANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+GRAFANA_DASHBOARD = "grafana:oss/dashboard:Dashboard"
+CLOUDWATCH_DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+#: The dashboards' checker (courier/verify/dashboards.py), run as a tool like the others.
+DASHBOARD_CHECK = "courier-dashboards"
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,14 @@ def render(plan: Plan) -> list[Rendered]:
         for name in names:
             rendered.append(Rendered(name, "alertmanager-config", config, ("amtool", ("check-config",))))
     rendered.extend(_manifests(plan))
+    rendered.extend(_dashboards(plan))
     return sorted(rendered, key=lambda r: r.path)
 
 
 #: Apply order inside a manifest: namespaces first, custom resources last.
 _KIND_ORDER = ("Namespace", "ServiceAccount", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+#: The top-level fields of the objects declared (RBAC objects carry rules, roleRef and subjects).
+_DOCUMENT_KEYS = ("apiVersion", "kind", "metadata", "spec", "data", "rules", "roleRef", "subjects")
 
 
 def _manifests(plan: Plan) -> list[Rendered]:
@@ -80,7 +91,7 @@ def _manifests(plan: Plan) -> list[Rendered]:
     for provider, resources in sorted(by_cluster.items()):
         region = resources[0].region or provider.rsplit("::", 1)[-1]
         documents = [
-            {key: r.inputs[key] for key in ("apiVersion", "kind", "metadata", "spec", "data") if key in r.inputs}
+            {key: r.inputs[key] for key in _DOCUMENT_KEYS if key in r.inputs}
             for r in sorted(resources, key=_apply_order)
         ]
         text = yaml.safe_dump_all(documents, sort_keys=False, width=120)
@@ -106,6 +117,33 @@ def _cluster_version(plan: Plan, region: str) -> str | None:
     return None
 
 
+def _dashboards(plan: Plan) -> list[Rendered]:
+    """Each Grafana dashboard's model and each region's CloudWatch dashboard body, as the
+    program declared them, checked by courier/verify/dashboards.py."""
+    rendered = []
+    for resource in plan.of_type(GRAFANA_DASHBOARD):
+        model = json.loads(str(resource.inputs["configJson"]))
+        rendered.append(
+            Rendered(
+                f"grafana/{model.get('uid', resource.name)}.json",
+                "grafana-dashboard",
+                json.dumps(model, indent=2, sort_keys=True) + "\n",
+                (DASHBOARD_CHECK, ("grafana",)),
+            )
+        )
+    for resource in plan.of_type(CLOUDWATCH_DASHBOARD):
+        body = json.loads(str(resource.inputs["dashboardBody"]))
+        rendered.append(
+            Rendered(
+                f"cloudwatch/{resource.region}.json",
+                "cloudwatch-dashboard",
+                json.dumps(body, indent=2, sort_keys=True) + "\n",
+                (DASHBOARD_CHECK, ("cloudwatch",)),
+            )
+        )
+    return rendered
+
+
 Runner = Callable[[list[str]], subprocess.CompletedProcess[str]]
 
 
@@ -115,6 +153,8 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 def _command(tool: str) -> list[str] | None:
     """How to run a verifier: kubernetes-validate is a Python package of this environment."""
+    if tool == DASHBOARD_CHECK:
+        return [sys.executable, "-m", "courier.verify.dashboard_tool"]
     if tool == "kubernetes-validate":
         return (
             [sys.executable, "-m", "kubernetes_validate"] if importlib.util.find_spec("kubernetes_validate") else None
@@ -125,11 +165,14 @@ def _command(tool: str) -> list[str] | None:
 
 def write_and_verify(rendered: list[Rendered], out_dir: Path, run: Runner = _run) -> list[dict[str, Any]]:
     """Write every artifact under ``out_dir`` and check it with its tool when installed."""
-    results = []
+    # Everything first, then the checks: a dashboard's check reads the rule files beside it.
     for artifact in rendered:
         target = out_dir / artifact.path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(artifact.text, encoding="utf-8")
+    results = []
+    for artifact in rendered:
+        target = out_dir / artifact.path
         tool, arguments = artifact.verifier
         command = _command(tool)
         entry: dict[str, Any] = {"path": artifact.path, "kind": artifact.kind}

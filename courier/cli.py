@@ -4,6 +4,7 @@
                                  [--compare BASE [--allow-protected-deletes]]   (courier/compare.py)
     python -m courier storm STACK [--scenario NAME ...] [--at TIME] [--json] [--out DIR] [--markdown FILE]
                                   [--sweep KEY=FROM:TO:STEP]   (courier/storm/command.py)
+    python -m courier drill STACK [--at TIME] [--json]   (courier/drill/command.py)
 
 Exit codes: 0 the plan is good; 1 a mandatory policy failed, an artifact failed
 verification or (with --compare) a protected resource would be deleted; 2 invalid config,
@@ -28,6 +29,7 @@ from components import spec as spec_module
 from courier import analyze, artifacts, compare, coverage, render, verify
 from courier import summary as summary_view
 from courier.dr import command as dr_command
+from courier.drill import command as drill_command
 from courier.engine import ProgramError, run_program
 from courier.plan import Plan, build_plan
 from courier.stackconfig import ConfigFileError, load_project, load_stack_config
@@ -98,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     plan.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     storm_command.add_parser(commands, _timestamp)
     dr_command.add_parser(commands, _timestamp)
+    drill_command.add_parser(commands, _timestamp)
     return top
 
 
@@ -264,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "storm":
             return storm_command.run(args, make_plan, out, err)
+        if args.command == "drill":
+            return drill_command.run(args, make_plan, out, err)
         if args.command == "dr":
             return dr_command.run(args, make_plan, lambda plan: judge(plan, err, args.at), out, err, PROJECT_ROOT)
         plan = make_plan(args.stack, args.config_file, args.at)

@@ -35,8 +35,12 @@ _ID_PREFIX = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
     "aws:amp/workspace:Workspace": "ws",
+    "aws:grafana/workspace:Workspace": "g",
     "alicloud:cr/registryEnterpriseInstance:RegistryEnterpriseInstance": "cri",
 }
+
+#: IDs whose length the API fixes (Grafana workspaces: ``g-`` and 10 hex digits).
+_ID_LENGTH = {"aws:grafana/workspace:Workspace": 10}
 
 
 class UnknownInvoke(Exception):
@@ -61,6 +65,9 @@ def outputs_for(resource_type: str, name: str, inputs: dict[str, Any], region: s
     physical = inputs.get("name") if isinstance(inputs.get("name"), str) else _physical_name(name, resource_type)
     prefix = _ID_PREFIX.get(resource_type)
     resource_id = f"{prefix}-{_digest(resource_type, name)}" if prefix else str(physical)
+    if resource_type in _ID_LENGTH:
+        # The ID the computed attributes also derive from the physical name (an endpoint).
+        resource_id = f"{prefix}-{_digest(resource_type, str(physical), length=_ID_LENGTH[resource_type])}"
     service = _service(resource_type)
     arn_region = "" if service in ("iam", "route53", "s3") else region
     state: dict[str, Any] = {
@@ -166,6 +173,26 @@ def _amp_workspace(physical: str, inputs: dict[str, Any], region: str) -> dict[s
     return {
         "arn": f"arn:aws:aps:{region}:{ACCOUNT_ID}:workspace/{workspace}",
         "prometheusEndpoint": f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}/",
+    }
+
+
+def _grafana_workspace(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    workspace = f"g-{_digest('aws:grafana/workspace:Workspace', physical, length=10)}"
+    return {
+        "arn": f"arn:aws:grafana:{region}:{ACCOUNT_ID}:/workspaces/{workspace}",
+        "endpoint": f"{workspace}.grafana-workspace.{region}.amazonaws.com",
+        "grafanaVersion": inputs.get("grafanaVersion") or "12.4",
+    }
+
+
+def _grafana_service_account(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"serviceAccountId": str(int(_digest(physical, region, length=6), 16) % 1000)}
+
+
+def _grafana_token(physical: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {
+        "serviceAccountTokenId": str(int(_digest(physical, region, length=6), 16) % 1000),
+        "key": f"glsa_{_digest('grafana-token', physical, length=32)}_{_digest(physical, length=8)}",
     }
 
 
@@ -326,6 +353,9 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:autoscaling/group:Group": _group,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:grafana/workspace:Workspace": _grafana_workspace,
+    "aws:grafana/workspaceServiceAccount:WorkspaceServiceAccount": _grafana_service_account,
+    "aws:grafana/workspaceServiceAccountToken:WorkspaceServiceAccountToken": _grafana_token,
     "aws:ecr/repository:Repository": _ecr_repository,
 }
 

@@ -157,7 +157,19 @@ def run(module: Path, tests: list[str], timeout: float) -> int:
         workdir = Path(scratch)
         _copy_project(workdir)
         target = workdir / relative
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *tests]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-x",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            *tests,
+        ]
         environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         # The unmutated copy must pass, or every mutant would count as killed.
         baseline = subprocess.run(

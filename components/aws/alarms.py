@@ -54,6 +54,9 @@ class Alarms(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self.alarm_names: list[pulumi.Output[str]] = []
+        #: The critical alarms' ARNs by service ("shared": the load balancer's) and runbook: what
+        #: the region's drills stop on (components.aws.drills).
+        self.critical_alarm_arns: dict[str, dict[str, pulumi.Output[str]]] = {}
         for fleet in args.fleets:
             self._fleet_alarms(fleet)
         self._load_balancer_alarms()
@@ -84,6 +87,8 @@ class Alarms(pulumi.ComponentResource):
             parent=self,
         )
         self.alarm_names.append(alarm.name)
+        if severity == "critical":
+            self.critical_alarm_arns.setdefault(service, {})[runbook] = alarm.arn
 
     def _fleet_alarms(self, fleet: FleetWatch) -> None:
         group = {"AutoScalingGroupName": fleet.group_name}

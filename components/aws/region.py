@@ -11,7 +11,10 @@ import pulumi_kubernetes as k8s
 from components import lost
 from components.aws.alarms import Alarms, AlarmsArgs, FleetWatch
 from components.aws.data import DataHandles, RegionalData, RegionalDataArgs
+from components.aws.data import naming as data_naming
 from components.aws.data.settings import Routing, data_settings
+from components.aws.drills import Drills, DrillsArgs, PodService, Switchover
+from components.aws.drills.hypotheses import Fleet as DrillFleet
 from components.aws.eks import EksCluster, EksClusterArgs, PodRole
 from components.aws.fleet import DataAccess, Fleet, FleetArgs, MetricsSink
 from components.aws.load_balancer import LoadBalancer, LoadBalancerArgs, ServiceTarget
@@ -24,6 +27,8 @@ from components.kubernetes.addons import AUTOSCALER_ACCOUNT, PROMETHEUS_ACCOUNT
 from components.kubernetes.services import KubernetesServices, KubernetesServicesArgs
 from components.monitoring import agent, rules
 from components.spec import DEADMANS_SWITCH, EnvironmentSpec, RegionSpec, ServiceSpec
+from components.spec.drills import calendar
+from components.spec.storm import resolved
 
 TYPE = "courier:aws:Region"
 
@@ -62,6 +67,9 @@ class AwsRegion(pulumi.ComponentResource):
     data: RegionalData | None
     #: The EKS cluster the region builds (None without one, or on an existing cluster).
     cluster: EksCluster | None = None
+    #: On that cluster: its Kubernetes provider and services (the pod drills' RBAC goes there).
+    _cluster_provider: k8s.Provider | None = None
+    _cluster_services: KubernetesServices | None = None
 
     @property
     def data_tier(self) -> RegionalData:
@@ -160,7 +168,7 @@ class AwsRegion(pulumi.ComponentResource):
         if spec.services_on("kubernetes", region):
             self._kubernetes(name, spec, region)
 
-        Alarms(
+        alarms = Alarms(
             name,
             AlarmsArgs(
                 load_balancer_arn_suffix=self.load_balancer.arn_suffix,
@@ -181,6 +189,8 @@ class AwsRegion(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # Declared in a lost region too: it stays declared as it was (components.lost).
+        self._drills(name, spec, region, alarms, identity.account_id, args.data)
         self.register_outputs(
             {
                 "loadBalancerDnsName": self.load_balancer.dns_name,
@@ -261,7 +271,8 @@ class AwsRegion(pulumi.ComponentResource):
             # From this region's ECR (the node role may pull from it): pods scheduled during a
             # storm never depend on a registry outside the region.
             images[service.name] = self.registry.image(spec.repository(service), service.artifact.reference).uri
-        KubernetesServices(
+        self._cluster_provider = provider
+        self._cluster_services = KubernetesServices(
             name,
             KubernetesServicesArgs(
                 spec=spec,
@@ -276,6 +287,84 @@ class AwsRegion(pulumi.ComponentResource):
                 image_prefix=_prefix(spec),
             ),
             opts=child,
+        )
+
+    def _drills(
+        self,
+        name: str,
+        spec: EnvironmentSpec,
+        region: RegionSpec,
+        alarms: Alarms,
+        account_id: pulumi.Input[str],
+        data: DataInputs | None,
+    ) -> None:
+        """The region's game days (components.aws.drills): experiment templates for its fleets,
+        zones, database and pods, and the calendar's enabled runs here (components.spec.drills)."""
+        writes = self.data is not None and region.name == spec.data_origin.name
+        others = [r for r in spec.active_regions_of("aws") if r.name != region.name]
+        switchover = None
+        if self.data is not None and data is not None and others:
+            # The region drill: this region takes the writer and gives it back; where the global
+            # database was created, the next region in failover order takes it (its cluster's
+            # identifier: the data tier's naming).
+            target = others[0] if writes else region
+            switchover = Switchover(
+                global_cluster_identifier=data.global_cluster_identifier,
+                target_cluster_arn=self.data.cluster_arn
+                if target is region
+                else pulumi.Output.from_input(account_id).apply(
+                    lambda account: (
+                        f"arn:aws:rds:{target.name}:{account}:cluster:{data_naming.cluster(spec.stack, target.code)}"
+                    )
+                ),
+                target_region=target.name,
+                rto_minutes=spec.data.rto_minutes,
+                cluster_pattern=data_naming.cluster(spec.stack, "*"),
+            )
+        pods = (
+            [
+                PodService(s.name, s.scaling.cpu_target, resolved(spec.storm, s.name)["podStartSeconds"])
+                for s in spec.services_on("kubernetes", region)
+            ]
+            if self.cluster is not None
+            else []
+        )
+        Drills(
+            name,
+            DrillsArgs(
+                project=spec.project,
+                stack=spec.stack,
+                region=region.name,
+                code=region.code,
+                zones=region.availability_zones,
+                account_id=account_id,
+                fleets=[
+                    DrillFleet(
+                        service=s.name,
+                        desired=spec.capacity(s, region).desired,
+                        max=spec.capacity(s, region).max,
+                        cpu_target=s.scaling.cpu_target,
+                        warmup_seconds=s.scaling.warmup_seconds,
+                        high_resolution=spec.high_resolution(s),
+                        warm_pool=spec.warm_pool_size(s, region) > 0,
+                        surge_step_percent=spec.surge_step_percent(s),
+                        assumptions=resolved(spec.storm, s.name),
+                    )
+                    for s in spec.services_on("vm", region)
+                ],
+                critical_alarms=alarms.critical_alarm_arns,
+                log_retention_days=spec.safety.log_retention_days,
+                writer_cluster=data_naming.cluster(spec.stack, region.code) if writes else None,
+                switchover=switchover,
+                pods=pods,
+                eks_cluster_name=self.cluster.name if self.cluster is not None else None,
+                kubernetes_provider=self._cluster_provider,
+                kubernetes_after=[self._cluster_services] if self._cluster_services is not None else [],
+                runs=[r for r in calendar(spec)[0] if r.region == region.name],
+                timezone=spec.drills.timezone,
+                tags=spec.tags(),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _data(self, name: str, spec: EnvironmentSpec, region: RegionSpec, inputs: DataInputs) -> RegionalData:

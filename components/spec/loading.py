@@ -10,6 +10,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
+from components.spec.drills import calendar
 from components.spec.errors import Problem, SpecError, _describe, item_names
 from components.spec.fields import _STRUCTURED_KEYS, NAMESPACE, did_you_mean
 from components.spec.model import KNOWN_KEYS, EnvironmentSpec, _StackConfig
@@ -74,6 +75,8 @@ def build_spec(
     spec = EnvironmentSpec(**dict(config), project=project, stack=stack, as_of=as_of or _now(), secret_keys=secret_keys)
     # Rules over the derived capacity (promotions sized, node groups planned) need the spec.
     quota_problems = list(_check_quotas(spec))
+    # The drill calendar names regions, zones and services of the built stack (components.spec.drills).
+    quota_problems += [Problem(path, message) for path, message in calendar(spec)[1]]
     if quota_problems:
         raise SpecError(quota_problems)
     return spec
@@ -147,7 +150,7 @@ def spec_from_config(
     for key, text in values.items():
         if text is None:
             continue
-        if key in _STRUCTURED_KEYS:
+        if key in _STRUCTURED_KEYS or key == "drills":
             try:
                 raw[key] = json.loads(text)
             except json.JSONDecodeError:

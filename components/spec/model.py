@@ -13,6 +13,7 @@ from pydantic import Field
 from components import catalog, planning
 from components.spec.capacity import DerivedCapacity
 from components.spec.data import DataSpec, Store
+from components.spec.drills import DrillsSpec
 from components.spec.fields import (
     _ALI_IMAGE_NAME,
     _ALI_INSTANCE_TYPE,
@@ -406,6 +407,8 @@ class _StackConfig(_Model):
     storm: StormSpec = StormSpec()
     #: The data tier (components.spec.data).
     data: DataSpec = DataSpec()
+    #: The game-day calendar (components.spec.drills).
+    drills: DrillsSpec = DrillsSpec()
 
 
 KNOWN_KEYS: tuple[str, ...] = tuple((field.alias or name) for name, field in _StackConfig.model_fields.items())

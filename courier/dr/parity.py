@@ -47,6 +47,9 @@ ORIGIN_ONLY = {
     "aws:secretsmanager/secretVersion:SecretVersion",
     "aws:rds/globalCluster:GlobalCluster",
 }
+#: Components the primary holds for the whole stack (the Grafana workspace and everything in
+#: it): the promoted primary builds its own, a rebuilt region is not expected to hold one.
+PRIMARY_ONLY = ("courier:aws:GrafanaWorkspace", "courier:grafana:Dashboards")
 #: A replica stands for the table it replicates.
 EQUIVALENT = {TABLE: TABLE_REPLICA}
 
@@ -168,6 +171,8 @@ def _presence(
         if (kind, name) in new or (EQUIVALENT.get(kind), name) in new:
             continue
         if kind in ORIGIN_ONLY and after.of_type(kind):
+            continue
+        if any(f"{component}$" in _resource.urn for component in PRIMARY_ONLY):
             continue
         if kind.startswith("courier:") or kind.startswith("kubernetes:"):
             # Components and Kubernetes objects are compared by what they build below.

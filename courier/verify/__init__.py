@@ -9,7 +9,9 @@ what the clouds publish (DESIGN.md 1, issue 8 part 2):
 - rules.py, timing.py, dns.py, labels.py: documented cross-field rules (slow start vs. algorithm,
   schedule horizons, unique geolocation records, tags, Kubernetes labels, ...);
 - scripts.py: boot scripts through shellcheck and the size limit, and the images they (and pods
-  on EKS) pull.
+  on EKS) pull;
+- dashboards.py: Grafana panels' PromQL (parses, reads only series that exist) and CloudWatch
+  dashboard bodies (the documented structure).
 
 Every finding names its rule and the source the rule comes from. A rule that cannot run (a
 missing tool, an unexpected error) is reported as a finding, never passed silently.
@@ -20,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from courier.plan import Plan
-from courier.verify import dns, labels, models, naming, rules, scripts, timing
+from courier.verify import dashboards, dns, fis, labels, models, naming, rules, scripts, timing
 from courier.verify.findings import Context, Finding, Issue, Rule, Verification
 
 __all__ = ["RULES", "Finding", "Issue", "Rule", "Verification", "verify"]
@@ -35,6 +37,8 @@ RULES: tuple[Rule, ...] = (
     *dns.RULES,
     *labels.RULES,
     *scripts.RULES,
+    *dashboards.RULES,
+    *fis.RULES,
 )
 
 _FIND = "find"

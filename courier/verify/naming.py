@@ -122,11 +122,24 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         "aws:cloudwatch/logGroup:LogGroup": NameRule(
             "name", 255, source="botocore logs CreateLogGroup.logGroupName (max 512, [.-_/#A-Za-z0-9]+)"
         ),
+        "aws:grafana/workspace:Workspace": NameRule(
+            "name", 255, source="botocore grafana CreateWorkspace.workspaceName ([a-zA-Z0-9-._~]{1,255})"
+        ),
+        "aws:grafana/workspaceServiceAccount:WorkspaceServiceAccount": NameRule(
+            "name", 255, source="botocore grafana CreateWorkspaceServiceAccount.name (max 128)"
+        ),
+        "aws:grafana/workspaceServiceAccountToken:WorkspaceServiceAccountToken": NameRule(
+            "name", 255, source="botocore grafana CreateWorkspaceServiceAccountToken.name (max 128)"
+        ),
         "aws:eks/cluster:Cluster": NameRule("name", 255, source="botocore eks CreateCluster.name (max 100)"),
         "aws:amp/ruleGroupNamespace:RuleGroupNamespace": NameRule(
             "name", 255, source="botocore amp CreateRuleGroupsNamespace.name (max 128)"
         ),
         "aws:ssm/parameter:Parameter": NameRule("name", 255, source="botocore ssm PutParameter.Name (max 2048)"),
+        "aws:ssm/document:Document": NameRule("name", 255, source="botocore ssm CreateDocument.Name (max 128)"),
+        "aws:scheduler/schedule:Schedule": NameRule(
+            "name", 255, source="botocore scheduler CreateSchedule.Name (max 64, [0-9a-zA-Z-_.]+)"
+        ),
         "aws:ecr/repository:Repository": NameRule(
             "name", 255, source="botocore ecr CreateRepository.repositoryName (2-256, lower case)"
         ),

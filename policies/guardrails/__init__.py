@@ -14,6 +14,7 @@ from guardrails import (
     cost,
     data,
     databases,
+    drills,
     enforcement,
     identity,
     kubernetes,
@@ -50,4 +51,5 @@ POLICIES: list[Policy] = _collect(
     databases,
     workloads,
     networking,
+    drills,
 )

@@ -95,7 +95,7 @@ def test_invalid_config_exits_2_with_one_line_per_mistake(capsys, tmp_path: Path
         "known: ap-northeast-2a, ap-northeast-2b, ap-northeast-2c, ap-northeast-2d)",
         "  courier:services[orders].scaling.cpuTarget: must be between 10 and 95 (got 150)",
         "  courier:ownr: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, "
-        "hostImages, kubernetesAccess, registryReplication, storm, data); did you mean 'courier:owner'?",
+        "hostImages, kubernetesAccess, registryReplication, storm, data, drills); did you mean 'courier:owner'?",
     ]
     assert "Traceback" not in err
 

@@ -117,7 +117,8 @@ class Facts:
 def _tags(inputs: Mapping[str, Any]) -> dict[str, str]:
     tags = inputs.get("tags") or {}
     if isinstance(tags, list):
-        return {t["key"]: t["value"] for t in tags}
+        # Key/value lists (Alibaba Cloud); a Grafana annotation's tags are plain strings.
+        return {t["key"]: t["value"] for t in tags if isinstance(t, dict)}
     return dict(tags)
 
 

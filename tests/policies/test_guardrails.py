@@ -64,6 +64,7 @@ def rewire(key: str, urns: list[str]) -> Callable[[Resource], None]:
 
 ASG = "aws:autoscaling/group:Group"
 LT = "aws:ec2/launchTemplate:LaunchTemplate"
+FIS = "aws:fis/experimentTemplate:ExperimentTemplate"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 ESS = "alicloud:ess/scalingGroup:ScalingGroup"
@@ -282,6 +283,18 @@ CASES: list[tuple[str, str, Callable[[Resource], None], str]] = [
         DEPLOYMENT,
         at("spec", "template", "spec", "containers", 0, "securityContext", "allowPrivilegeEscalation", value=True),
         "allowPrivilegeEscalation",
+    ),
+    (
+        "aws-fis-experiment-template-stop-condition",
+        FIS,
+        at("stopConditions", value=[{"source": "none"}]),
+        "no stop condition on a CloudWatch alarm (sources: none)",
+    ),
+    (
+        "aws-fis-experiment-template-stop-condition",
+        FIS,
+        lambda r: r.inputs.pop("stopConditions"),
+        "no stop condition on a CloudWatch alarm (sources: none given)",
     ),
     ("aws-autoscaling-group-max-size-cap", ASG, at("maxSize", value=500), "allows 500 instances"),
     ("alicloud-ess-group-max-size-cap", ESS, at("maxSize", value=500), "allows 500 instances"),

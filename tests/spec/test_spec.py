@@ -340,7 +340,7 @@ REJECTIONS = [
     (
         "unknown_top_level_key",
         set_in(["regoins"], []),
-        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess, registryReplication, storm, data); "
+        "courier:regoins: unknown config key (allowed: environment, domain, owner, regions, services, promotions, alerting, hostImages, kubernetesAccess, registryReplication, storm, data, drills); "
         "did you mean 'courier:regions'?",
     ),
     (
