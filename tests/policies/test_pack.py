@@ -21,7 +21,11 @@ from tests.conftest import AS_OF, ROOT, SHIPPED_STACKS, StackPlans
 
 PACK = ROOT / "policies"
 CONFIGS = PACK / "config"
-FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.yaml"))
+ALL_FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.yaml"))
+#: A mistake the config check already refuses before any resource is declared (exit 2) says so
+#: with a ``# Refused:`` line instead of ``# Expected:`` (the pack is the second line of defence).
+REFUSED = [f for f in ALL_FIXTURES if "\n# Refused:" in "\n" + f.read_text(encoding="utf-8")]
+FIXTURES = [f for f in ALL_FIXTURES if f not in REFUSED]
 #: What the SDK sends for a value that is not known until the resource is created.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 NAME = re.compile(r"^(aws|alicloud|kubernetes|courier)-[a-z0-9]+(-[a-z0-9]+)+$")
@@ -71,6 +75,26 @@ def test_every_shipped_stack_passes_its_own_policy_config(stack_plans: StackPlan
     verdict = analyze.analyze(stack_plans[stack], PACK, CONFIGS / f"{stack}.json", plan_time=AS_OF)
     assert verdict.pack == "courier-platform@1.3.0"
     assert verdict.violations == []
+
+
+@pytest.mark.parametrize("fixture", REFUSED, ids=[f.stem for f in REFUSED])
+def test_a_mistake_the_config_check_refuses_never_reaches_the_program(fixture: Path) -> None:
+    from components.spec.errors import SpecError
+
+    (expected,) = [
+        line.removeprefix("# Refused:").strip()
+        for line in fixture.read_text(encoding="utf-8").splitlines()
+        if line.startswith("# Refused:")
+    ]
+    with pytest.raises(SpecError) as refused:
+        make_plan("prod", config_file=fixture, at=AS_OF)
+    assert expected in str(refused.value), str(refused.value)
+
+
+def test_there_is_a_deliberate_mistake_per_family_a_stack_config_can_make() -> None:
+    named = " ".join(f.read_text(encoding="utf-8").split("\n", 3)[1] for f in ALL_FIXTURES)
+    for family in ("aws-security-group-no-open-ingress", "alicloud-vpc-nat-per-zone", "apiAllowedCidrs", "instances"):
+        assert family in named, family
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=[f.stem for f in FIXTURES])
