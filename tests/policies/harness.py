@@ -96,6 +96,30 @@ def violations(policy_name: str, resources: list[Resource], config: Mapping[str,
     return reported
 
 
+def at(*path: Any, value: Any) -> Callable[[Resource], None]:
+    """A change that sets the input at ``path`` (keys and list positions) to ``value``."""
+
+    def change(resource: Resource) -> None:
+        target: Any = resource.inputs
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return change
+
+
+def drop(*path: Any) -> Callable[[Resource], None]:
+    """A change that removes the input at ``path``."""
+
+    def change(resource: Resource) -> None:
+        target: Any = resource.inputs
+        for step in path[:-1]:
+            target = target[step]
+        del target[path[-1]]
+
+    return change
+
+
 def mutate(plan: Plan, resource_type: str, change: Callable[[Resource], None], index: int = 0) -> list[Resource]:
     """The plan's resources with one resource of ``resource_type`` changed (a deep copy).
 

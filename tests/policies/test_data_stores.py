@@ -17,7 +17,7 @@ import pytest
 
 from courier.plan import Plan, Resource
 from tests.conftest import StackPlans
-from tests.policies.harness import mutate, violations
+from tests.policies.harness import at, mutate, violations
 
 REPLICATED = "courier-stateful-store-replicated"
 PROD = {"required": True}
@@ -298,16 +298,6 @@ def test_mainland_china_excludes_hong_kong() -> None:
 
 
 # -- encryption, recovery and protection of the stores -------------------------------------------
-
-
-def at(*path: Any, value: Any) -> Callable[[Resource], None]:
-    def change(resource: Resource) -> None:
-        target: Any = resource.inputs
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
-
-    return change
 
 
 def on_primary(change: Callable[[Resource], None]) -> Callable[[Resource], None]:

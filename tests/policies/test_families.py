@@ -19,7 +19,7 @@ import pytest
 
 from courier.plan import Plan, Resource
 from tests.conftest import ROOT, StackPlans
-from tests.policies.harness import BY_NAME, mutate, violations
+from tests.policies.harness import BY_NAME, at, drop, mutate, violations
 
 PROD_CONFIG: dict[str, Any] = json.loads((ROOT / "policies" / "config" / "prod.json").read_text())
 
@@ -59,26 +59,6 @@ def prod(stack_plans: StackPlans) -> Plan:
 def config(policy: str) -> dict[str, Any] | None:
     entry = PROD_CONFIG.get(policy)
     return entry if isinstance(entry, dict) else None
-
-
-def at(*path: Any, value: Any) -> Callable[[Resource], None]:
-    def change(resource: Resource) -> None:
-        target: Any = resource.inputs
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
-
-    return change
-
-
-def drop(*path: Any) -> Callable[[Resource], None]:
-    def change(resource: Resource) -> None:
-        target: Any = resource.inputs
-        for step in path[:-1]:
-            target = target[step]
-        del target[path[-1]]
-
-    return change
 
 
 def add_statement(key: str, statement: dict[str, Any]) -> Callable[[Resource], None]:

@@ -10,7 +10,7 @@ import pytest
 
 from courier.plan import Plan, Resource
 from tests.conftest import StackPlans
-from tests.policies.harness import BY_NAME, mutate, violations
+from tests.policies.harness import BY_NAME, at, drop, mutate, violations
 from tests.policies.test_data_stores import NEW as DATA_STORES
 from tests.policies.test_families import COVERED as FAMILIES
 
@@ -32,26 +32,6 @@ PROD_CONFIG: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def prod(stack_plans: StackPlans) -> Plan:
     return stack_plans["prod"]
-
-
-def at(*path: Any, value: Any) -> Callable[[Resource], None]:
-    def change(resource: Resource) -> None:
-        target: Any = resource.inputs
-        for step in path[:-1]:
-            target = target[step]
-        target[path[-1]] = value
-
-    return change
-
-
-def drop(*path: Any) -> Callable[[Resource], None]:
-    def change(resource: Resource) -> None:
-        target: Any = resource.inputs
-        for step in path[:-1]:
-            target = target[step]
-        del target[path[-1]]
-
-    return change
 
 
 def rewire(key: str, urns: list[str]) -> Callable[[Resource], None]:
