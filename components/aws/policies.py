@@ -10,9 +10,19 @@ def document(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
-def assume_role(service: str) -> str:
-    """Trust policy letting one AWS service assume the role."""
-    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+def assume_role(service: str, source_account: str | None = None, source_arn: str | None = None) -> str:
+    """Trust policy letting one AWS service assume the role; with ``source_account`` (and
+    ``source_arn``, a pattern), only on behalf of that account (and those resources): the
+    confused-deputy guard AWS documents for service roles."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    condition: dict[str, Any] = {}
+    if source_account is not None:
+        condition["StringEquals"] = {"aws:SourceAccount": source_account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        statement["Condition"] = condition
+    return document(statement)
 
 
 def deny_insecure_transport(bucket_arn: str) -> dict[str, Any]:

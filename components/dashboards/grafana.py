@@ -96,16 +96,8 @@ def workspace_policy(workspace_arns: Sequence[str]) -> str:
 def trust_policy(account_id: str, region: str) -> str:
     """Only Amazon Managed Grafana, only for this account's workspaces in ``region`` (the
     confused-deputy guard AWS documents for service roles)."""
-    return policies.document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "grafana.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:grafana:{region}:{account_id}:/workspaces/*"},
-            },
-        }
+    return policies.assume_role(
+        "grafana.amazonaws.com", account_id, f"arn:aws:grafana:{region}:{account_id}:/workspaces/*"
     )
 
 

@@ -171,16 +171,8 @@ class Drills(pulumi.ComponentResource):
         the region, and it may do what the template's actions need and nothing else."""
         args = self._args
         trust = pulumi.Output.from_input(args.account_id).apply(
-            lambda account: policies.document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "fis.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": f"arn:aws:fis:{args.region}:{account}:experiment/*"},
-                    },
-                }
+            lambda account: policies.assume_role(
+                "fis.amazonaws.com", account, f"arn:aws:fis:{args.region}:{account}:experiment/*"
             )
         )
         role = aws.iam.Role(
@@ -413,14 +405,7 @@ class Drills(pulumi.ComponentResource):
         runbook_role = aws.iam.Role(
             f"{self._name}-switchover-runbook",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: policies.document(
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ssm.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                    }
-                )
+                lambda account: policies.assume_role("ssm.amazonaws.com", account)
             ),
             description=f"The region drill's runbook: switch the global database's writer ({args.region})",
             tags=args.tags,

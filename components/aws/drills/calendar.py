@@ -36,14 +36,7 @@ def schedule(
     role = aws.iam.Role(
         f"drills-calendar-{args.region}",
         assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-            lambda account: policies.document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "scheduler.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            )
+            lambda account: policies.assume_role("scheduler.amazonaws.com", account)
         ),
         description=f"EventBridge Scheduler starts the calendar's drills in {args.region}",
         tags=args.tags,
