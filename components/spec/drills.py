@@ -454,4 +454,28 @@ def regions_of(spec: EnvironmentSpec) -> list[Region]:
 
 def calendar(spec: EnvironmentSpec) -> tuple[list[ResolvedRun], list[Issue]]:
     """The stack's drill calendar with its defaults decided, and its problems."""
-    return resolve(spec.drills, spec.environment, regions_of(spec), spec.data_origin.name)
+    runs, problems = resolve(spec.drills, spec.environment, regions_of(spec), spec.data_origin.name)
+    if spec.environment == "prod":
+        problems.extend(_during_promotions(runs, spec.drills.timezone, spec))
+    return runs, problems
+
+
+def _during_promotions(runs: Sequence[ResolvedRun], timezone: str, spec: EnvironmentSpec) -> Iterator[Issue]:
+    """An enabled prod run that would fire inside a promotion's window (from the capacity raise
+    to the end): a fault injected at the festival's peak hurts customers and tests the wrong
+    thing. EventBridge Scheduler has no exclusion window, so the run must move or be disabled."""
+    for run in runs:
+        if not run.enabled:
+            continue
+        for promotion in spec.promotions:
+            window = promotion.window
+            if window.restore_at <= spec.as_of:
+                continue
+            fires = next_run(run.schedule, timezone, max(window.raise_at, spec.as_of) - timedelta(seconds=1))
+            if fires is not None and fires < window.restore_at:
+                yield (
+                    f"{NAMESPACE}:drills.runs",
+                    f"{run.key} in {run.region} would run at {fires.isoformat()}, inside promotion "
+                    f"{promotion.name!r} ({window.raise_at.isoformat()} to {window.restore_at.isoformat()}): "
+                    f"move its schedule or disable it for that week (got {run.schedule!r})",
+                )

@@ -169,3 +169,33 @@ def test_no_next_run_after_a_one_off_or_the_last_year() -> None:
 def test_parse_refuses_an_unknown_weekday_name() -> None:
     with pytest.raises(ScheduleError, match="'TUX' is not a value"):
         parse_schedule("cron(0 10 ? * TUX *)")
+
+
+# -- the worst day: never a fault in the middle of a festival sale --------------------------------
+
+DURING_DOUBLE_12 = {"drill": "fleet-loss", "schedule": "at(2026-12-12T10:00:00)", "enabled": True}
+
+
+def test_an_enabled_prod_run_inside_a_promotion_is_refused() -> None:
+    found = problems(with_runs(DURING_DOUBLE_12, timezone="Asia/Singapore"))
+    assert any(
+        p.startswith(
+            "courier:drills.runs: fleet-loss-orders in ap-southeast-1 would run at 2026-12-12T10:00:00+08:00, "
+            "inside promotion 'double-12'"
+        )
+        and "move its schedule or disable it" in p
+        for p in found
+    ), found
+
+
+def test_the_prewarm_counts_as_the_promotion_and_the_day_after_is_fine() -> None:
+    # double-12 raises capacity 60 minutes before its start (prewarmMinutes).
+    prewarm = dict(DURING_DOUBLE_12, schedule="at(2026-12-11T23:30:00)")
+    assert any("inside promotion 'double-12'" in p for p in problems(with_runs(prewarm, timezone="Asia/Singapore")))
+    after = dict(DURING_DOUBLE_12, schedule="at(2026-12-13T02:00:00)")
+    calendar(spec_of(with_runs(after, timezone="Asia/Singapore")))  # ends as the promotion restores
+
+
+def test_a_disabled_run_or_staging_may_fall_in_a_promotion() -> None:
+    calendar(spec_of(with_runs(dict(DURING_DOUBLE_12, enabled=False), timezone="Asia/Singapore")))
+    calendar(spec_of(with_runs(DURING_DOUBLE_12, environment="staging", timezone="Asia/Singapore")))
