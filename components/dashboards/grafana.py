@@ -5,7 +5,7 @@ code"): ``GrafanaWorkspace`` makes the workspace with AWS (its role, a service a
 token for Pulumi); the caller builds the Grafana provider from the workspace's URL and token
 (``grafana_provider``); ``GrafanaDashboards`` then declares, through that provider, a data
 source per AWS region's Managed Prometheus workspace, one for CloudWatch, the promotion
-windows as annotations, a folder and the dashboards (components/monitoring/dashboards.py).
+windows as annotations, a folder and the dashboards (components/monitoring/dashboards/).
 """
 
 from __future__ import annotations
