@@ -4,7 +4,8 @@
                                  [--compare BASE [--allow-protected-deletes]]   (courier/compare.py)
     python -m courier storm STACK [--scenario NAME ...] [--at TIME] [--json] [--out DIR] [--markdown FILE]
                                   [--sweep KEY=FROM:TO:STEP]   (courier/storm/command.py)
-    python -m courier drill STACK [--at TIME] [--json]   (courier/drill/command.py)
+    python -m courier drill STACK [--at TIME] [--all] [--region REGION] [--drill KEY|KIND] [--json]
+                                  (courier/drill/command.py)
 
 Exit codes: 0 the plan is good; 1 a mandatory policy failed, an artifact failed
 verification or (with --compare) a protected resource would be deleted; 2 invalid config,

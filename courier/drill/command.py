@@ -1,7 +1,14 @@
-"""``python -m courier drill STACK [--json]``: plan the stack with the real program, then list its
-drills from the Plan: every FIS experiment template (its hypothesis from its description and
-tags, its actions, targets and stop conditions, resolved to the alarms they were computed from)
-and the EventBridge Scheduler schedule that starts it, with its next run as of the plan.
+"""``python -m courier drill STACK [--all] [--region R] [--drill D] [--json]``: plan the stack with
+the real program, then list its drills from the Plan: every FIS experiment template (its
+hypothesis from its description and tags, its actions, targets and stop conditions, resolved to
+the alarms they were computed from) and the EventBridge Scheduler schedule that starts it, with
+its next run as of the plan.
+
+The default view fits one screen: the calendar (the scheduled runs, enabled first, with their
+next run), one line per region and one row per drill kind (templates, services, the hypothesis'
+alert and recovery time). ``--all`` shows every drill in full; ``--region`` and ``--drill`` (a
+drill's key or kind; it shows the drills it names in full) narrow what is listed, the JSON too.
+Problems and the exit code are always the whole stack's.
 
 Exit codes: 0 every drill stops on at least one alarm of its own region; 1 one does not; 2 bad
 input (invalid config) with one line per problem.
@@ -18,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -34,18 +42,44 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 #: The tags components.aws.drills puts on every template.
 DRILL_TAG, KIND_TAG = "drill", "drill-kind"
+#: The kinds components.aws.drills declares, in the order the summary lists them (docs/drills.md).
+KINDS = ("zone-outage", "fleet-loss", "cpu-storm", "region-switchover", "pod-delete", "pod-cpu-stress")
+#: The calendar lines the summary shows before it says how many more there are.
+CALENDAR_LINES = 8
 
 
 def add_parser(commands: Any, timestamp: Callable[[str], datetime]) -> None:
     drill = commands.add_parser(
         "drill",
-        help="list the game days (FIS experiments) the stack declares, with hypotheses and next runs",
-        description="Plan the stack with the real program, then list its drills: hypotheses, targets, stop "
-        "conditions and the next scheduled run.",
+        help="summarise the game days (FIS experiments) the stack declares: the calendar's next runs, drills "
+        "per region and kind (--all: every drill's hypothesis, targets and stop conditions)",
+        description="Plan the stack with the real program, then summarise its drills on one screen: the "
+        "calendar's runs with their next run, the drills per region and per kind (services, the hypothesis' "
+        "alert and recovery time). --all lists every drill's hypothesis, targets and stop conditions.",
     )
     drill.add_argument("stack", help="stack name; reads stacks/Pulumi.STACK.yaml unless --config-file is given")
     drill.add_argument("--config-file", type=Path, help="read the stack's config from this file instead")
     drill.add_argument("--at", type=timestamp, help="plan (and compute next runs) as if it were this moment")
+    drill.add_argument(
+        "--all",
+        "--detail",
+        dest="detail",
+        action="store_true",
+        help="list every drill in full: hypothesis, targets, stop conditions, next run (one table row each)",
+    )
+    drill.add_argument(
+        "--region",
+        action="append",
+        metavar="REGION",
+        help="only the drills in this region (repeatable); also narrows --json",
+    )
+    drill.add_argument(
+        "--drill",
+        action="append",
+        metavar="DRILL",
+        help="only this drill, by key (fleet-loss-orders) or kind (fleet-loss), shown in full (repeatable); "
+        "also narrows --json",
+    )
     drill.add_argument("--json", action="store_true", help="print the drills as JSON on stdout")
     drill.add_argument("--debug", action="store_true", help="show tracebacks for program errors")
     # The CLI checks --out and --markdown before planning; this command writes neither.
@@ -174,28 +208,241 @@ def run(args: argparse.Namespace, plan_for: Callable[..., Plan], out: Console, e
     """The drill command, given a function that plans the stack (courier.cli.make_plan)."""
     plan = plan_for(args.stack, args.config_file, args.at)
     drills = read(plan, args.at)
+    moment = args.at or plan.as_of or datetime.now(UTC)
+    regions, names = getattr(args, "region", None), getattr(args, "drill", None)
+    listed = select(drills, regions, names)
+    unmatched = _unmatched(drills, regions, names)
+    if unmatched:
+        for problem in unmatched:
+            err.print(f"error: {problem}", markup=False)
+        return EXIT_INVALID
     environment = plan.outputs.get("environment")
     if args.json:
         document = {
             "stack": plan.stack,
             "environment": environment,
-            "asOf": (args.at or plan.as_of or datetime.now(UTC)).isoformat(),
-            "drills": [d.to_json() for d in drills],
+            "asOf": moment.isoformat(),
+            "drills": [d.to_json() for d in listed],
         }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif getattr(args, "detail", False) or names:
+        show(out, plan, listed)
     else:
-        show(out, plan, drills)
+        summarise(out, plan, listed, moment, narrowed=bool(regions))
+    # The verdict is the stack's: a filter narrows what is listed, not what is judged.
     for drill in drills:
         for problem in drill.problems:
             err.print(f"{drill.region} {drill.key}: {problem}", markup=False)
     return EXIT_UNGUARDED if any(d.problems for d in drills) else EXIT_OK
 
 
-def show(out: Console, plan: Plan, drills: list[Drill]) -> None:
+def select(drills: list[Drill], regions: list[str] | None, names: list[str] | None) -> list[Drill]:
+    """The drills in ``regions`` (all when None) whose key or kind is in ``names`` (all when None)."""
+    return [
+        d for d in drills if (not regions or d.region in regions) and (not names or d.key in names or d.kind in names)
+    ]
+
+
+def _unmatched(drills: list[Drill], regions: list[str] | None, names: list[str] | None) -> list[str]:
+    """One line per --region or --drill that names nothing the stack declares."""
+    known_regions = list(dict.fromkeys(d.region for d in drills))
+    known_names = {d.key for d in drills} | {d.kind for d in drills}
+    problems = [
+        f"--region {r}: the stack has no drill there (its drills are in: {', '.join(known_regions) or 'no region'})"
+        for r in regions or []
+        if r not in known_regions
+    ]
+    kinds = list(dict.fromkeys(d.kind for d in drills))
+    problems += [
+        f"--drill {n}: no drill has that key or kind (kinds: {', '.join(kinds) or 'none'}; keys as in --all)"
+        for n in names or []
+        if n not in known_names
+    ]
+    if not problems and not select(drills, regions, names):
+        problems.append("--region and --drill together select no drill")
+    return problems
+
+
+# -- the one-screen summary ----------------------------------------------------------------------
+
+
+def _region_roles(plan: Plan) -> list[tuple[str, str, str]]:
+    """The stack's regions in failover order, with role and cloud (the program's ``dr`` output)."""
+    listed = (plan.outputs.get("dr") or {}).get("regions") or []
+    return [
+        (str(r.get("name")), str(r.get("role") or ""), str(r.get("cloud") or ""))
+        for r in listed
+        if isinstance(r, Mapping) and r.get("name")
+    ]
+
+
+def _minutes(values: list[float]) -> str:
+    if not values:
+        return "-"
+    low, high = min(values), max(values)
+    return f"{low:g} min" if low == high else f"{low:g}-{high:g} min"
+
+
+def _when(next_run: str | None, moment: datetime) -> str:
+    """How far ahead a next run is (``in 6 days``), as of the plan's moment."""
+    if not next_run:
+        return ""
+    try:
+        ahead = datetime.fromisoformat(next_run) - moment
+    except (TypeError, ValueError):
+        return ""
+    days = ahead.days
+    if days >= 1:
+        return f"in {days} day{'s' if days != 1 else ''}"
+    hours = int(ahead.total_seconds() // 3600)
+    return f"in {hours} h" if hours >= 1 else "within the hour"
+
+
+def calendar(drills: list[Drill]) -> list[Drill]:
+    """The drills with a schedule: enabled ones first, by next run, then the rest."""
     scheduled = [d for d in drills if d.schedule]
+    return sorted(
+        scheduled,
+        key=lambda d: (
+            not (d.schedule or {}).get("enabled"),
+            (d.schedule or {}).get("nextRun") is None,
+            _sort_moment((d.schedule or {}).get("nextRun")),
+            d.region,
+            d.key,
+        ),
+    )
+
+
+def _sort_moment(text: str | None) -> datetime:
+    try:
+        return datetime.fromisoformat(text) if text else datetime.max.replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def summarise(out: Console, plan: Plan, drills: list[Drill], moment: datetime, *, narrowed: bool = False) -> None:
+    """One screen: the calendar, one line per region, one row per drill kind."""
+    scheduled = calendar(drills)
+    enabled = [d for d in scheduled if (d.schedule or {}).get("enabled")]
+    regions = list(dict.fromkeys(d.region for d in drills))
+    unguarded = [d for d in drills if d.problems]
+    verdict = (
+        "every one stops on an alarm of its own region"
+        if not unguarded
+        else f"{len(unguarded)} without a stop alarm of their own region (listed after the tables)"
+    )
     out.print(
-        f"{plan.stack}: {len(drills)} drills in {len({d.region for d in drills})} regions, "
-        f"{len(scheduled)} on the calendar",
+        f"{plan.stack}: {len(drills)} drills in {len(regions)} region{'s' if len(regions) != 1 else ''}, "
+        f"{len(enabled)} on the calendar; {verdict}",
+        markup=False,
+    )
+    out.print(f"as of {moment.isoformat()}", markup=False, style="dim")
+    out.print()
+
+    # The calendar first: what runs by itself, and when.
+    if not scheduled:
+        out.print("Calendar: nothing scheduled, every drill runs on demand (docs/drills.md)", markup=False)
+    else:
+        out.print(
+            f"Calendar ({len(enabled)} enabled run{'s' if len(enabled) != 1 else ''}, EventBridge Scheduler):",
+            markup=False,
+            style="bold",
+        )
+        shown = scheduled[:CALENDAR_LINES]
+        width = max(len(f"{d.region} {d.key}") for d in shown)
+        for drill in shown:
+            out.print(f"  {_calendar_line(drill, moment, width)}", markup=False)
+        if len(scheduled) > CALENDAR_LINES:
+            out.print(f"  ... and {len(scheduled) - CALENDAR_LINES} more (--all lists every drill)", markup=False)
+        out.print(f"  every other drill ({len(drills) - len(scheduled)}) runs on demand", markup=False)
+    out.print()
+
+    # One line per region, in failover order; regions without drills say why.
+    roles = _region_roles(plan)
+    order = [name for name, _, _ in roles if name in regions] + [
+        r for r in regions if r not in {n for n, _, _ in roles}
+    ]
+    described = {name: (role, cloud) for name, role, cloud in roles}
+    width = max((len(r) for r in [*order, *(n for n, _, _ in roles)]), default=0)
+    for region in order:
+        here = [d for d in drills if d.region == region]
+        role = described.get(region, ("", ""))[0]
+        runs = [d for d in enabled if d.region == region]
+        calendar_text = (
+            f"{len(runs)} on the calendar, next on {str((runs[0].schedule or {}).get('nextRun'))[:10]}"
+            if runs
+            else "on demand"
+        )
+        count = len({d.kind for d in here})
+        out.print(
+            f"  {region:<{width}}  {role:<9}  {len(here):>2} drills of {count} kind{'s' if count != 1 else ''}, "
+            f"{calendar_text}",
+            markup=False,
+        )
+    if not narrowed:
+        for name, role, cloud in roles:
+            if name not in regions:
+                why = "FIS runs in AWS regions only" if cloud and cloud != "aws" else "none declared"
+                out.print(f"  {name:<{width}}  {role:<9}  no drills ({why})", markup=False)
+    out.print()
+
+    table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False)
+    # The regions column only says something when there is more than one region.
+    several = len(regions) > 1
+    table.add_column("kind", overflow="fold")
+    table.add_column("drills", justify="right")
+    if several:
+        table.add_column("regions", overflow="fold")
+    for column in ("services", "alert", "recovery", "calendar"):
+        table.add_column(column, overflow="fold")
+    kinds = [k for k in KINDS if any(d.kind == k for d in drills)]
+    kinds += [k for k in dict.fromkeys(d.kind for d in drills) if k not in kinds]
+    for kind in kinds:
+        of_kind = [d for d in drills if d.kind == kind]
+        services = list(dict.fromkeys(sorted(d.service for d in of_kind if d.service)))
+        alerts = list(dict.fromkeys(str(d.hypothesis.get("alert")) for d in of_kind if d.hypothesis.get("alert")))
+        recovery = [m for d in of_kind if (m := d.hypothesis.get("recoveryMinutes")) is not None]
+        where = list(dict.fromkeys(d.region for d in of_kind))
+        on = [d for d in of_kind if d.schedule and d.schedule.get("enabled")]
+        table.add_row(
+            kind,
+            str(len(of_kind)),
+            *(["all" if len(where) == len(regions) else ", ".join(where)] if several else []),
+            ", ".join(services) or "(region-wide)",
+            ", ".join(alerts) or "-",
+            _minutes(recovery),
+            f"{len(on)} enabled" if on else "on demand",
+        )
+    out.print(table)
+    out.print(
+        "--all: every drill in full (hypothesis, targets, stop conditions) · --drill KEY|KIND · --region REGION · "
+        "--json",
+        markup=False,
+        style="dim",
+    )
+
+
+def _calendar_line(drill: Drill, moment: datetime, width: int) -> str:
+    schedule = drill.schedule or {}
+    where = f"{drill.region} {drill.key}".ljust(width)
+    rule = f"{schedule.get('expression')} {schedule.get('timezone')}"
+    if not schedule.get("enabled"):
+        return f"{'disabled':<25}  {where}  {rule}"
+    if not schedule.get("nextRun"):
+        return f"{'no run ahead':<25}  {where}  {rule}"
+    return f"{schedule['nextRun']:<25}  {where}  {rule}, {_when(schedule['nextRun'], moment)}"
+
+
+# -- every drill in full -------------------------------------------------------------------------
+
+
+def show(out: Console, plan: Plan, drills: list[Drill]) -> None:
+    """Every drill in full, one table row each."""
+    scheduled = [d for d in drills if d.schedule]
+    regions = len({d.region for d in drills})
+    out.print(
+        f"{plan.stack}: {len(drills)} drill{'s' if len(drills) != 1 else ''} in {regions} "
+        f"region{'s' if regions != 1 else ''}, {len(scheduled)} on the calendar",
         markup=False,
     )
     table = Table(show_lines=True, expand=False)

@@ -68,12 +68,80 @@ def test_next_runs_move_with_the_moment_asked(planned, capsys) -> None:
     ]
 
 
-def test_drill_table_shows_every_drill(planned, capsys) -> None:
+def test_the_default_view_is_one_screen_with_every_region_and_the_calendars_next_run(planned, capsys) -> None:
     assert cli.main(["drill", "prod", "--at", "2026-11-25T00:00:00+00:00"]) == 0
+    shown = capsys.readouterr().out
+    lines = shown.splitlines()
+    # One screen: the full table of 36 drills is 244 lines; the summary is a tenth of it.
+    assert len(lines) < 40, shown
+    assert lines[0] == (
+        "prod: 36 drills in 3 regions, 1 on the calendar; every one stops on an alarm of its own region"
+    )
+    # Every region, in failover order with its role; the Alibaba Cloud one says why it has none.
+    for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2", "cn-hangzhou"):
+        assert region in shown, region
+    assert "cn-hangzhou" in shown and "no drills (FIS runs in AWS regions only)" in shown
+    # The enabled run, with its next run, its schedule and how far ahead it is, on the calendar.
+    (run,) = [line for line in lines if "fleet-loss-orders" in line and "cron(" in line]
+    assert run.split() == [
+        "2026-12-01T10:00:00+08:00",
+        "ap-southeast-1",
+        "fleet-loss-orders",
+        "cron(0",
+        "10",
+        "?",
+        "*",
+        "TUE#1",
+        "*)",
+        "Asia/Singapore,",
+        "in",
+        "6",
+        "days",
+    ]
+    assert "every other drill (35) runs on demand" in shown
+    # One row per kind: how many, which services, the hypothesis' alert and recovery, the calendar.
+    rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in command.KINDS}
+    assert list(rows) == list(command.KINDS)
+    assert rows["fleet-loss"][:3] == ["fleet-loss", "12", "all"] and rows["fleet-loss"][-2:] == ["1", "enabled"]
+    assert "dispatch, orders, payments, tracking" in next(line for line in lines if line.startswith("cpu-storm "))
+    assert rows["cpu-storm"][-5:] == ["FleetCpuAboveTarget", "14", "min", "on", "demand"]
+    assert rows["zone-outage"][-5:] == ["UnhealthyTargets", "2", "min", "on", "demand"]
+    # The per-drill detail stays behind --all: no targets, no stop alarms here.
+    assert "[project=courier-platform" not in shown and "apse1-alb-5xx-ratio" not in shown
+
+
+def test_all_shows_every_drill_in_full(planned, capsys) -> None:
+    assert cli.main(["drill", "prod", "--at", "2026-11-25T00:00:00+00:00", "--all"]) == 0
     shown = capsys.readouterr().out
     assert "prod: 36 drills in 3 regions, 1 on the calendar" in shown
     assert "region-switchover" in shown and "[project=courier-platform" in shown
     assert "2026-12-01T10:00:00+08:00" in shown
+    # Every drill has its row (its region in the first cell) and its hypothesis: the alert, the
+    # capacity it reaches and its recovery time.
+    drills = command.read(planned["prod"], datetime.fromisoformat("2026-11-25T00:00:00+00:00"))
+    assert len(drills) == 36
+    for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2"):
+        assert shown.count(f"│ {region} │") == 12, region
+    assert shown.count("alert: ") == 36 and shown.count("recovery: ") == 36
+    assert shown.count("recovery: 15 min") == 3 and shown.count("alert: FleetCpuAboveTarget") == 12
+    assert "orders scales out to 32 from 9" in shown
+
+
+def test_region_and_drill_narrow_the_listing_not_the_verdict(planned, capsys) -> None:
+    at = "2026-11-25T00:00:00+00:00"
+    assert cli.main(["drill", "staging", "--at", at, "--drill", "fleet-loss-orders", "--region", "ap-southeast-1"]) == 0
+    shown = capsys.readouterr().out
+    # A named drill is shown in full: its targets and stop alarms.
+    assert "staging: 1 drill in 1 region, 1 on the calendar" in shown
+    assert "apse1-orders-no-healthy-targets" in shown and "ap-northeast-1" not in shown
+    code, document = drill_json(capsys, "staging", "--at", at, "--region", "ap-northeast-1", "--drill", "cpu-storm")
+    assert code == 0
+    assert {(d["region"], d["kind"]) for d in document["drills"]} == {("ap-northeast-1", "cpu-storm")}
+    assert len(document["drills"]) == 4
+    assert cli.main(["drill", "staging", "--at", at, "--region", "eu-west-1", "--drill", "chaos"]) == 2
+    problems = capsys.readouterr().err
+    assert "--region eu-west-1: the stack has no drill there" in problems
+    assert "--drill chaos: no drill has that key or kind" in problems
 
 
 def test_a_drill_without_an_alarm_to_stop_on_fails_the_command(stack_plans) -> None:
