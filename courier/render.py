@@ -368,9 +368,15 @@ def verification_summary(plan: Plan) -> str:
     result = plan.verification
     findings = result.get("findings", [])
     coverage = result.get("coverage") or {}
+    # FIS templates' actions and targets are checked by courier/verify/fis.py, which reshapes
+    # them into the request first: a category of their own, neither model-checked by name nor
+    # provider-only.
+    by_rule = coverage.get("checkedByRule", 0)
     inputs = (
         f"; {coverage.get('checked', 0)} of {coverage.get('inputs', 0)} AWS inputs checked against the API models"
-        f" ({coverage.get('providerOnly', 0)} provider-only, {coverage.get('unmapped', 0)} unmapped)"
+        + " ("
+        + (f"{by_rule} FIS action and target inputs checked by fis.py, " if by_rule else "")
+        + f"{coverage.get('providerOnly', 0)} provider-only, {coverage.get('unmapped', 0)} unmapped)"
         if coverage
         else ""
     )

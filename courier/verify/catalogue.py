@@ -4,7 +4,9 @@ Pulumi inputs are matched to the call's input members by normalised name (models
 table gives the call and the aliases where the names differ. An alias maps a Pulumi input path
 (dots, no list indices) to a member path of the call's input (``Member.Sub``), to a member of
 another call the provider makes (``service:Operation:Member``), to a :class:`Documented` limit,
-or to ``None``: a provider-only setting with no API member, counted as such in the coverage.
+to a :class:`CheckedByRule` (an input a rule of its own reshapes and checks, e.g. courier/verify/
+fis.py), or to ``None``: a provider-only setting with no API member, counted as such in the
+coverage.
 
 The calls are the ones terraform-provider-aws makes in each resource's create function
 (internal/service/<service>/<resource>.go), which pulumi-aws bridges.
@@ -61,7 +63,39 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-Target = str | Documented | None
+@dataclass(frozen=True)
+class CheckedByRule:
+    """An input the model walk cannot match by name, checked instead by a rule of its own that
+    turns it into the request the provider sends and checks that (against the same model and
+    the rule's own tables). The coverage credits exactly the leaves in ``fields`` (paths below
+    the input, dots, no list indices; a field also covers everything below it) as checked by
+    the rule; any other leaf is unmapped. An empty input is credited too: the rule judges what
+    is missing (an action that needs a target, a template without actions)."""
+
+    #: The rule's name (courier.verify.RULES) whose findings cover the input.
+    rule: str
+    fields: frozenset[str]
+
+    def covers(self, leaf: str) -> bool:
+        return not leaf or any(leaf == f or leaf.startswith(f"{f}.") for f in self.fields)
+
+
+#: What courier/verify/fis.py (request()) carries of each Pulumi action and target into the
+#: CreateExperimentTemplate request, every one then checked against botocore's fis model and
+#: the FIS tables: a name becomes its map key (at most 64 characters), ``[{key, value}]`` pairs
+#: become maps. A test keeps this and request() in step.
+FIS_ACTIONS = CheckedByRule(
+    "aws-fis-experiment-template",
+    frozenset({"name", "actionId", "description", "parameters.key", "parameters.value", "startAfters", "target.key",
+               "target.value"}),
+)  # fmt: skip
+FIS_TARGETS = CheckedByRule(
+    "aws-fis-experiment-template",
+    frozenset({"name", "resourceType", "selectionMode", "resourceTags.key", "resourceTags.value", "resourceArns",
+               "filters.path", "filters.values", "parameters"}),
+)  # fmt: skip
+
+Target = str | Documented | CheckedByRule | None
 
 
 @dataclass(frozen=True)
@@ -351,7 +385,7 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
         # Actions and targets are lists in Pulumi, maps in the API: courier/verify/fis.py turns
         # them into the request and checks it against this model and FIS's action table.
         "aws:fis/experimentTemplate:ExperimentTemplate": _call(
-            "fis", "CreateExperimentTemplate", actions=None, targets=None
+            "fis", "CreateExperimentTemplate", actions=FIS_ACTIONS, targets=FIS_TARGETS
         ),
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _call("eks", "AssociateAccessPolicy"),
         "aws:eks/addon:Addon": _call(

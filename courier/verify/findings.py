@@ -88,14 +88,16 @@ class Verification:
     rules: int
     checked: int
     findings: list[Finding] = field(default_factory=list)
-    #: Per AWS resource type: how many input values the service models checked, how many are
-    #: provider-only settings (no API member) and how many are not mapped to any member.
+    #: Per AWS resource type: how many input values the service models checked, how many a
+    #: rule of their own checks (``checkedByRule``: FIS actions and targets, courier/verify/
+    #: fis.py), how many are provider-only settings (no API member) and how many are not
+    #: mapped to any member.
     coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         totals = {
-            key: sum(entry[key] for entry in self.coverage.values())
-            for key in ("inputs", "checked", "constrained", "providerOnly", "unmapped")
+            key: sum(entry.get(key, 0) for entry in self.coverage.values())
+            for key in ("inputs", "checked", "constrained", "checkedByRule", "providerOnly", "unmapped")
         }
         return {
             "rules": self.rules,

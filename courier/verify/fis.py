@@ -6,7 +6,9 @@ Pulumi spells a template's actions and targets as lists (``[{name, actionId, par
 value}], target: {key, value}}]``); CreateExperimentTemplate takes maps keyed by name. The
 template is turned into the request the provider sends (terraform-provider-aws
 internal/service/fis/experiment_template.go, expandExperimentTemplateActions/Targets) and that
-request is walked against the model like every other AWS input (models.py).
+request is walked against the model like every other AWS input (models.py). The coverage
+credits the actions' and targets' fields this request carries (catalogue.FIS_ACTIONS and
+FIS_TARGETS) as checked by this rule, not as provider-only.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ TARGETS_GUIDE = "https://docs.aws.amazon.com/fis/latest/userguide/targets.html"
 EKS_POD_GUIDE = "https://docs.aws.amazon.com/fis/latest/userguide/eks-pod-actions.html"
 STOP_CONDITIONS_GUIDE = "https://docs.aws.amazon.com/fis/latest/userguide/stop-conditions.html"
 PROVIDER_SOURCE = "terraform-provider-aws internal/service/fis/experiment_template.go"
+MODEL_SOURCE = "botocore fis service-2.json: CreateExperimentTemplateRequest (required members)"
 #: "Duration ... from one minute to 12 hours. In the AWS FIS API, the value is a string in ISO
 #: 8601 format. For example, PT1M represents one minute."
 DURATION = re.compile(r"PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?")
@@ -255,6 +258,8 @@ def _check_template(template: Resource, alarms: Mapping[str, Resource]) -> Itera
     shaped = request(inputs)
     targets: dict[str, Any] = shaped["targets"]
     used: set[str] = set()
+    if not shaped["actions"]:
+        yield Issue(urn, "actions", "a template needs at least one action (a required member)", MODEL_SOURCE)
     for name, action in shaped["actions"].items():
         at = f"actions[{name}]"
         if name is None or len(str(name)) > 64:

@@ -22,7 +22,7 @@ from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Sh
 
 from components.spec import SECRET_PLACEHOLDER
 from courier.plan import Resource
-from courier.verify.catalogue import CREATE_CALLS, TAG_PROPERTIES, CreateCall, Documented
+from courier.verify.catalogue import CREATE_CALLS, TAG_PROPERTIES, CheckedByRule, CreateCall, Documented
 from courier.verify.findings import Context, Issue
 
 NUMERIC = frozenset({"integer", "long", "float", "double"})
@@ -125,9 +125,14 @@ class Coverage:
     provider_only: int = 0
     unmapped: int = 0
     unmapped_paths: set[str] = field(default_factory=set)
+    #: Inputs the model walk cannot match by name that a rule of their own reshapes into the
+    #: request and checks (catalogue.CheckedByRule: a FIS template's actions and targets, by
+    #: courier/verify/fis.py). Not in ``checked``: inputs = checked + checkedByRule +
+    #: providerOnly + unmapped.
+    by_rule: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "inputs": self.inputs,
             "checked": self.checked,
             "constrained": self.constrained,
@@ -135,6 +140,10 @@ class Coverage:
             "unmapped": self.unmapped,
             "unmappedPaths": sorted(self.unmapped_paths),
         }
+        if self.by_rule:
+            # Only the types a rule of their own checks carry it (the totals always do).
+            document["checkedByRule"] = self.by_rule
+        return document
 
 
 class _Walk:
@@ -170,6 +179,9 @@ class _Walk:
                 shape = parent
         elif target is None or isinstance(target, Documented):
             self._documented(shown, value, target, computed=computed)
+            return
+        elif isinstance(target, CheckedByRule):
+            self._by_rule(path, value, target)
             return
         else:
             assert isinstance(target, str)
@@ -299,6 +311,17 @@ class _Walk:
             if problem:
                 self._issue(shown, problem, target.source)
 
+    def _by_rule(self, path: str, value: Any, target: CheckedByRule) -> None:
+        """Its own rule checks the input (its findings are that rule's): the leaves the rule
+        carries into the request count as checked by it, any other as unmapped."""
+        for leaf in _leaf_paths(value):
+            self.coverage.inputs += 1
+            if target.covers(leaf):
+                self.coverage.by_rule += 1
+            else:
+                self.coverage.unmapped += 1
+                self.coverage.unmapped_paths.add(f"{path}.{leaf}")
+
     def _unmapped(self, path: str, value: Any) -> None:
         for _ in _scalars(value):
             self.coverage.inputs += 1
@@ -345,6 +368,18 @@ def _scalars(value: Any) -> Iterator[Any]:
             yield from _scalars(item)
     else:
         yield value
+
+
+def _leaf_paths(value: Any, path: str = "") -> Iterator[str]:
+    """The paths below ``value`` of the leaves _scalars yields, one per leaf (dots, no indices)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _leaf_paths(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and any(isinstance(v, (Mapping, list)) for v in value):
+        for item in value:
+            yield from _leaf_paths(item, path)
+    else:
+        yield path
 
 
 def _number(value: Any) -> float | None:
