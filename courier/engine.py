@@ -68,6 +68,29 @@ class Recording:
     diagnostics: list[dict[str, str]] = field(default_factory=list)
 
 
+def plain(value: Any) -> Any:
+    """``value`` with Pulumi assets and archives as JSON: ``{"path": ..., "sha256": ...}`` for a
+    file (its path relative to the project when inside it), ``{"text": ...}``, ``{"uri": ...}``,
+    ``{"assets": {name: ...}}`` for an archive; everything else as it is."""
+    if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        path = Path(value.path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(Path(__file__).resolve().parent.parent)
+        return {"path": path.as_posix(), "sha256": digest}
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, pulumi.RemoteAsset | pulumi.RemoteArchive):
+        return {"uri": value.uri}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assets": {name: plain(asset) for name, asset in value.assets.items()}}
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
 def _digest(*parts: str, length: int = 17) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
@@ -111,7 +134,7 @@ class RecordingMocks(pulumi_mocks.Mocks):
             return resource_id, inputs
         region = self.region_of(args.provider or "", inputs) or "global"
         resource_id, state = invokes.outputs_for(args.typ, args.name, inputs, region)
-        self._local.last = (inputs, resource_id)
+        self._local.last = (plain(inputs), resource_id)
         return resource_id, state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:

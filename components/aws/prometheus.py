@@ -76,6 +76,8 @@ class ManagedPrometheus(pulumi.ComponentResource):
         )
 
         self.workspace_arn = workspace.arn
+        #: ``https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/``: queries go under ``api/v1/``.
+        self.endpoint = workspace.prometheus_endpoint
         self.remote_write_url = workspace.prometheus_endpoint.apply(
             lambda url: f"{url.rstrip('/')}/api/v1/remote_write"
         )

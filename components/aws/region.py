@@ -362,6 +362,7 @@ class AwsRegion(pulumi.ComponentResource):
                 kubernetes_after=[self._cluster_services] if self._cluster_services is not None else [],
                 runs=[r for r in calendar(spec)[0] if r.region == region.name],
                 timezone=spec.drills.timezone,
+                prometheus=(self.prometheus.workspace_arn, self.prometheus.endpoint),
                 tags=spec.tags(),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -128,6 +128,10 @@ RETENTION_DAYS = (
 )
 # fmt: on
 
+SQS_ATTRIBUTES = (
+    "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html (Attributes)"
+)
+
 #: ReplicationTimeValue.Minutes (Replication Time Control and its metrics): "Valid value: 15".
 S3_REPLICATION_MINUTES = Documented("botocore s3 ReplicationTimeValue.Minutes documentation", allowed=(15,))
 
@@ -685,6 +689,38 @@ CREATE_CALLS: Mapping[str, CreateCall] = MappingProxyType(
         ),
         "aws:secretsmanager/secretVersion:SecretVersion": _call("secretsmanager", "PutSecretValue"),
         # Topic settings are attributes (string map) of CreateTopic, without constraints.
+        # The queue's settings are CreateQueue's Attributes (a string map the model cannot type):
+        # their limits as the SQS API reference states them (CreateQueue, "Attributes").
+        "aws:sqs/queue:Queue": _call(
+            "sqs",
+            "CreateQueue",
+            name="QueueName",
+            delaySeconds=Documented(SQS_ATTRIBUTES, 0, 900),
+            messageRetentionSeconds=Documented(SQS_ATTRIBUTES, 60, 1209600),
+            visibilityTimeoutSeconds=Documented(SQS_ATTRIBUTES, 0, 43200),
+            sqsManagedSseEnabled=Documented(SQS_ATTRIBUTES, allowed=(True, False)),
+            # A JSON document in Attributes.RedrivePolicy: the plan tests read it.
+            redrivePolicy=None,
+        ),
+        "aws:sqs/queuePolicy:QueuePolicy": _call(
+            # Attributes.Policy: the policy checks (policies/) read the document.
+            "sqs",
+            "SetQueueAttributes",
+            queueUrl="QueueUrl",
+            policy=None,
+        ),
+        "aws:lambda/function:Function": _call(
+            "lambda",
+            "CreateFunction",
+            name="FunctionName",
+            # The provider zips the archive into Code.ZipFile.
+            code=None,
+        ),
+        "aws:lambda/eventSourceMapping:EventSourceMapping": _call("lambda", "CreateEventSourceMapping"),
+        "aws:cloudwatch/eventRule:EventRule": _call("events", "PutRule"),
+        "aws:cloudwatch/eventTarget:EventTarget": _call(
+            "events", "PutTargets", arn="Targets.Arn", targetId="Targets.Id"
+        ),
         "aws:sns/topic:Topic": _call(
             "sns",
             "CreateTopic",

@@ -137,6 +137,24 @@ NAME_RULES: Mapping[str, NameRule] = MappingProxyType(
         ),
         "aws:ssm/parameter:Parameter": NameRule("name", 255, source="botocore ssm PutParameter.Name (max 2048)"),
         "aws:ssm/document:Document": NameRule("name", 255, source="botocore ssm CreateDocument.Name (max 128)"),
+        # PutRule.Name: "[\.\-_A-Za-z0-9]+", at most 64 (the model).
+        "aws:cloudwatch/eventRule:EventRule": NameRule(
+            "name", 64, source="botocore events PutRule.Name (max 64, [.\\-_A-Za-z0-9]+)"
+        ),
+        # CreateQueue.QueueName: "Maximum 80 characters. Valid values: alphanumeric characters,
+        # hyphens (-), and underscores (_)" (the model leaves it a plain string).
+        "aws:sqs/queue:Queue": NameRule(
+            "name", 80, 80, r"[A-Za-z0-9_-]+", source="SQS API reference CreateQueue.QueueName (max 80, [A-Za-z0-9_-])"
+        ),
+        # CreateFunction.FunctionName: the model's 140 is for an ARN; "If you specify only the
+        # function name, it is limited to 64 characters in length."
+        "aws:lambda/function:Function": NameRule(
+            "name",
+            64,
+            64,
+            r"[a-zA-Z0-9_-]+",
+            source="botocore lambda CreateFunction.FunctionName documentation (64 for a name)",
+        ),
         "aws:scheduler/schedule:Schedule": NameRule(
             "name", 255, source="botocore scheduler CreateSchedule.Name (max 64, [0-9a-zA-Z-_.]+)"
         ),

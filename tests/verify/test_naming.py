@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import keyword
 
 import pytest
 
@@ -90,6 +91,8 @@ def _optional_name(token: str) -> str | None:
     auto-named property optional in the schema, so an optional ``name`` (``bucket`` for S3)
     is auto-named."""
     module, kind = token.split(":")[1].split("/")[0], token.split(":")[2]
+    # A Python keyword gets a trailing underscore: pulumi_aws.lambda_.
+    module = f"{module}_" if keyword.iskeyword(module) else module
     args = getattr(importlib.import_module(f"pulumi_aws.{module}"), f"{kind}Args")
     parameters = inspect.signature(args.__init__).parameters
     for name in ("bucket", "name") if kind == "Bucket" else ("name",):

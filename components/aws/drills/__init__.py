@@ -34,10 +34,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.aws import policies
-from components.aws.drills import calendar, hypotheses, kubernetes, permissions, runbook
+from components.aws.drills import calendar, hypotheses, kubernetes, permissions, probes, runbook
 from components.aws.drills.calendar import DRILL_TAG
 from components.aws.drills.hypotheses import Fleet, Hypothesis
 from components.aws.drills.kubernetes import FIS_KUBERNETES_USER, FIS_SERVICE_ACCOUNT
+from components.aws.drills.probes import Judgement
+from components.aws.drills.results import DrillResults, DrillResultsArgs
 from components.spec.drills import ResolvedRun
 
 TYPE = "courier:aws:Drills"
@@ -96,6 +98,9 @@ class DrillsArgs:
     #: The calendar's runs in this region (components.spec.drills); enabled ones are scheduled.
     runs: Sequence[ResolvedRun] = ()
     timezone: str = "UTC"
+    #: The region's Managed Prometheus workspace (ARN, endpoint): the results feed's probes read
+    #: it. None: no results feed (the drills still run; nothing judges them).
+    prometheus: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -111,6 +116,8 @@ class Drills(pulumi.ComponentResource):
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
         self.templates = {}
+        #: What the results feed checks per template key (components.aws.drills.probes).
+        self.judgements: dict[str, Judgement] = {}
         self._log_group = aws.cloudwatch.LogGroup(
             f"{name}-drills",
             name=f"/courier/{args.stack}/{args.code}/fis-experiments",
@@ -131,6 +138,22 @@ class Drills(pulumi.ComponentResource):
         if args.pods and args.eks_cluster_name is not None and args.kubernetes_provider is not None:
             self._pod_drills(args.eks_cluster_name, args.kubernetes_provider)
         calendar.schedule(self._name, args, self.templates, self)
+        if args.prometheus is not None and self.templates:
+            DrillResults(
+                name,
+                DrillResultsArgs(
+                    stack=args.stack,
+                    region=args.region,
+                    code=args.code,
+                    account_id=args.account_id,
+                    prometheus_arn=args.prometheus[0],
+                    prometheus_endpoint=args.prometheus[1],
+                    judgements=self.judgements,
+                    log_retention_days=args.log_retention_days,
+                    tags=args.tags,
+                ),
+                self._child,
+            )
         self.register_outputs({"experimentTemplateIds": {k: t.id for k, t in self.templates.items()}})
 
     # -- helpers ---------------------------------------------------------------------------
@@ -201,7 +224,9 @@ class Drills(pulumi.ComponentResource):
         actions: list[aws.fis.ExperimentTemplateActionArgs],
         targets: list[aws.fis.ExperimentTemplateTargetArgs],
         stop_on: Sequence[str],
+        checks: Sequence[probes.Probe],
         service: str = "shared",
+        must_fire: bool = False,
         stop_runbooks: Sequence[str] = ("NoHealthyTargets", "FleetAtMaxCapacity"),
         empty_targets: str = "fail",
     ) -> aws.fis.ExperimentTemplate:
@@ -232,6 +257,12 @@ class Drills(pulumi.ComponentResource):
             opts=self._child,
         )
         self.templates[key] = template
+        self.judgements[key] = Judgement(
+            hypothesis.recovery_minutes,
+            tuple(checks),
+            hypothesis.alert if must_fire else None,
+            service if must_fire else None,
+        )
         return template
 
     def _statements(
@@ -308,6 +339,7 @@ class Drills(pulumi.ComponentResource):
             actions,
             targets,
             services,
+            [probes.back_in_service(f.service, args.region) for f in args.fleets],
             # A small fleet may have no instance in the zone: the rest of the outage still runs.
             empty_targets="skip",
             # Region-wide: customers unserved anywhere (a fleet at its maximum is the storm's business).
@@ -342,6 +374,7 @@ class Drills(pulumi.ComponentResource):
                 )
             ],
             [fleet.service],
+            [probes.back_in_service(fleet.service, args.region)],
             service=fleet.service,
         )
 
@@ -396,7 +429,9 @@ class Drills(pulumi.ComponentResource):
                 _target("fleet-group", "aws:ec2:autoscaling-group", tags),
             ],
             [fleet.service],
+            [probes.cpu_under_target(fleet.service, args.region, fleet.cpu_target)],
             service=fleet.service,
+            must_fire=True,
         )
 
     def _region_switchover(self, switchover: Switchover) -> None:
@@ -463,6 +498,8 @@ class Drills(pulumi.ComponentResource):
             ],
             [],
             [],
+            # The runbook's own steps are the check: it fails unless the writer moved and came back.
+            [],
         )
 
     def _pod_drills(self, cluster_name: pulumi.Input[str], provider: k8s.Provider) -> None:
@@ -517,6 +554,7 @@ class Drills(pulumi.ComponentResource):
                 [_action("delete-pods", "aws:eks:pod-delete", "Pods", "pods", **common)],
                 [deleted],
                 [],
+                [probes.back_in_service(pod.service, args.region)],
                 service=pod.service,
             )
             self._template(
@@ -537,6 +575,7 @@ class Drills(pulumi.ComponentResource):
                 ],
                 [target],
                 [],
+                [probes.cpu_under_target(pod.service, args.region, pod.cpu_target)],
                 service=pod.service,
             )
 

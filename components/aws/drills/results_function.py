@@ -1,0 +1,292 @@
+"""The drill results function (AWS Lambda, Python 3.13; the standard library and botocore only,
+both in Lambda's runtime): judges a finished FIS experiment and publishes ``Courier/Drills``
+``DrillPassed`` and ``RecoverySeconds`` per ``Stack`` and ``Drill``, which the drills dashboard
+reads.
+
+It is fed by an SQS queue that holds each "FIS Experiment State Change" event for a terminal
+state (completed, stopped, failed, cancelled) for ``delaySeconds`` (components.aws.drills.results),
+so the window it judges runs from the experiment's start to after its end: a fleet-loss
+experiment ends as soon as the instances are terminated, long before Auto Scaling has replaced
+them.
+
+For an experiment of this stack (its template's ``stack`` tag), with the template's ``drill`` tag
+naming a judgement in ``judgements.json`` (components.aws.drills.probes):
+
+- every probe is read from the region's Managed Prometheus workspace (``query_range``, SigV4) from
+  the start to the end of the window; a step with no sample does not hold (``count`` of no
+  instance is no series, not 0); the probe's recovery is the end of the last step that did not
+  hold, from the start (0 when it always held); it recovered when its last step holds;
+- ``RecoverySeconds`` is the slowest probe's recovery;
+- the ``mustFire`` alert is looked up in ``ALERTS`` (firing, for the drilled service) over the
+  window;
+- ``DrillPassed`` is 1 when the experiment completed (a stop condition or a failed action is a
+  failed drill), every probe recovered within ``recoveryMinutes`` and the alert fired; else 0.
+
+Each verdict is also logged as one JSON line with its reasons. A message that fails is retried
+by SQS and lands in the dead-letter queue after the third attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+NAMESPACE = "Courier/Drills"
+TERMINAL = frozenset({"completed", "stopped", "failed", "cancelled"})
+#: query_range's resolution; the recording rules are evaluated every 30 s or faster.
+STEP_SECONDS = 30
+#: The window ends this long after the experiment at the latest (the queue's delay: 15 minutes).
+AFTER_END_SECONDS = 900
+#: Samples younger than this may not be in the workspace yet (remote write, rule evaluation).
+FRESHNESS_SECONDS = 60
+
+log = logging.getLogger()
+log.setLevel(logging.INFO)
+
+#: (query, params) -> the Prometheus HTTP API's JSON answer.
+Query = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
+
+
+@dataclass
+class Verdict:
+    experiment: str
+    drill: str
+    status: str
+    passed: bool = False
+    recovery_seconds: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def metrics(self, stack: str, at: datetime) -> list[dict[str, Any]]:
+        dimensions = [{"Name": "Stack", "Value": stack}, {"Name": "Drill", "Value": self.drill}]
+        data: list[dict[str, Any]] = [
+            {
+                "MetricName": "DrillPassed",
+                "Dimensions": dimensions,
+                "Timestamp": at,
+                "Value": 1.0 if self.passed else 0.0,
+                "Unit": "Count",
+            }
+        ]
+        if self.recovery_seconds is not None:
+            data.append(
+                {
+                    "MetricName": "RecoverySeconds",
+                    "Dimensions": dimensions,
+                    "Timestamp": at,
+                    "Value": float(self.recovery_seconds),
+                    "Unit": "Seconds",
+                }
+            )
+        return data
+
+
+def _holds(value: float, op: str, threshold: float) -> bool:
+    if op == ">=":
+        return value >= threshold
+    if op == "<":
+        return value < threshold
+    raise ValueError(f"probe op {op!r}: expected '>=' or '<'")
+
+
+def recovery(
+    samples: Mapping[float, float], start: float, end: float, op: str, threshold: float | str
+) -> tuple[float, bool]:
+    """(seconds from ``start`` until the probe held for good, whether it holds at ``end``) over
+    the steps ``start``, ``start + STEP_SECONDS``, ... up to ``end``; a missing step does not
+    hold. ``threshold`` "start" is the value just before ``start`` (the last sample before it:
+    what the fleet had before the fault)."""
+    if threshold == "start":
+        before = [t for t in samples if t < start]
+        if not before:
+            raise ValueError("no sample at the experiment's start to compare with")
+        threshold = samples[max(before)]
+    steps = math.floor((end - start) / STEP_SECONDS) + 1
+    last_bad: float | None = None
+    for i in range(steps):
+        at = start + i * STEP_SECONDS
+        value = samples.get(at)
+        if value is None or not _holds(value, op, float(threshold)):
+            last_bad = at
+    final = start + (steps - 1) * STEP_SECONDS
+    held_at_end = last_bad != final
+    return (0.0 if last_bad is None else last_bad + STEP_SECONDS - start), held_at_end
+
+
+def _series(answer: Mapping[str, Any]) -> dict[float, float]:
+    """One series' samples (the first) from a query_range answer; NaN and +-Inf are dropped."""
+    if answer.get("status") != "success":
+        raise RuntimeError(f"Prometheus query failed: {answer.get('errorType')}: {answer.get('error')}")
+    result = answer["data"]["result"]
+    if len(result) > 1:
+        raise RuntimeError(f"probe matched {len(result)} series; a probe names one service in one region")
+    samples: dict[float, float] = {}
+    for at, value in result[0]["values"] if result else []:
+        number = float(value)
+        if math.isfinite(number):
+            samples[float(at)] = number
+    return samples
+
+
+def judge(
+    experiment: Mapping[str, Any],
+    drill: str,
+    judgement: Mapping[str, Any] | None,
+    query: Query,
+    now: datetime,
+) -> Verdict:
+    """The verdict on ``experiment`` (GetExperiment's ``experiment``) as of ``now``."""
+    status = experiment["state"]["status"]
+    verdict = Verdict(experiment["id"], drill, status)
+    if status != "completed":
+        reason = experiment["state"].get("reason", "")
+        verdict.reasons.append(f"experiment {status}" + (f": {reason}" if reason else ""))
+    if judgement is None:
+        verdict.reasons.append(f"no judgement for drill {drill!r} in judgements.json")
+        return verdict
+    # Whole seconds: the steps' timestamps come back exactly as asked.
+    start = float(math.floor(experiment["startTime"].timestamp()))
+    ended = (experiment.get("endTime") or now).timestamp()
+    # Whole steps, aligned on the start: the window's last step is what "recovered" means.
+    end = min(ended + AFTER_END_SECONDS, now.timestamp() - FRESHNESS_SECONDS)
+    end = start + math.floor(max(end - start, 0) / STEP_SECONDS) * STEP_SECONDS
+    worst = 0.0
+    recovered = True
+    for probe in judgement["probes"]:
+        answer = query(
+            "query_range",
+            {
+                "query": probe["query"],
+                # One step before the start: the value the fleet had when the drill began.
+                "start": f"{start - STEP_SECONDS:.0f}",
+                "end": f"{end:.0f}",
+                "step": f"{STEP_SECONDS}s",
+            },
+        )
+        seconds, held = recovery(_series(answer), start, end, probe["op"], probe["threshold"])
+        worst = max(worst, seconds)
+        if not held:
+            recovered = False
+            verdict.reasons.append(f"not recovered by the end of the window: {probe['query']} {probe['op']}")
+    if judgement["probes"]:
+        verdict.recovery_seconds = worst
+        limit = judgement["recoveryMinutes"] * 60 + judgement.get("allowanceSeconds", 0)
+        if recovered and worst > limit:
+            verdict.reasons.append(
+                f"recovery {worst:.0f} s over the hypothesis' {judgement['recoveryMinutes'] * 60:.0f} s "
+                f"(+{judgement.get('allowanceSeconds', 0)} s for the series' lag)"
+            )
+    if judgement.get("mustFire"):
+        selector = f'alertname="{judgement["mustFire"]}", alertstate="firing"'
+        if judgement.get("service"):
+            selector += f', service="{judgement["service"]}"'
+        window = max(int(end - start), STEP_SECONDS)
+        answer = query("query", {"query": f"max_over_time(ALERTS{{{selector}}}[{window}s])", "time": f"{end:.0f}"})
+        if answer.get("status") != "success":
+            raise RuntimeError(f"Prometheus query failed: {answer.get('errorType')}: {answer.get('error')}")
+        if not answer["data"]["result"]:
+            verdict.reasons.append(f"{judgement['mustFire']} did not fire")
+    verdict.passed = not verdict.reasons
+    return verdict
+
+
+# -- AWS ------------------------------------------------------------------------------------
+
+
+def _prometheus(session: Any, region: str, base_url: str) -> Query:
+    """Queries on the Managed Prometheus workspace at ``base_url`` (``.../workspaces/<id>/``),
+    signed with the function's role (SigV4, service ``aps``)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    def query(path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        url = f"{base_url.rstrip('/')}/api/v1/{path}"
+        body = urllib.parse.urlencode(params)
+        request = AWSRequest(
+            method="POST", url=url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        SigV4Auth(session.get_credentials(), "aps", region).add_auth(request)
+        prepared = urllib.request.Request(url, data=body.encode(), headers=dict(request.headers.items()), method="POST")
+        with urllib.request.urlopen(prepared, timeout=20) as response:
+            return json.load(response)
+
+    return query
+
+
+def process(
+    body: Mapping[str, Any],
+    *,
+    stack: str,
+    fis: Any,
+    cloudwatch: Any,
+    query: Query,
+    judgements: Mapping[str, Any],
+    now: datetime,
+) -> Verdict | None:
+    """One queued state-change event: the verdict it published, or None when it is not for a
+    finished experiment of this stack."""
+    detail = body.get("detail") or {}
+    if (detail.get("new-state") or {}).get("status") not in TERMINAL:
+        return None
+    experiment = fis.get_experiment(id=detail["experiment-id"])["experiment"]
+    template = fis.get_experiment_template(id=experiment["experimentTemplateId"])["experimentTemplate"]
+    tags = template.get("tags") or {}
+    if tags.get("stack") != stack or "drill" not in tags:
+        log.info(json.dumps({"experiment": experiment["id"], "ignored": "not a drill of this stack"}))
+        return None
+    verdict = judge(experiment, tags["drill"], judgements.get(tags["drill"]), query, now)
+    at = experiment.get("endTime") or now
+    cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=verdict.metrics(stack, at))
+    log.info(
+        json.dumps(
+            {
+                "experiment": verdict.experiment,
+                "drill": verdict.drill,
+                "status": verdict.status,
+                "passed": verdict.passed,
+                "recoverySeconds": verdict.recovery_seconds,
+                "reasons": verdict.reasons,
+            }
+        )
+    )
+    return verdict
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """SQS batch: each failed message is reported for a retry (ReportBatchItemFailures)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    region = os.environ["AWS_REGION"]
+    judgements = json.loads((Path(__file__).parent / "judgements.json").read_text())
+    fis = session.create_client("fis", region_name=region)
+    cloudwatch = session.create_client("cloudwatch", region_name=region)
+    query = _prometheus(session, region, os.environ["PROMETHEUS_URL"])
+    failures: list[dict[str, str]] = []
+    for record in _records(event):
+        try:
+            process(
+                json.loads(record["body"]),
+                stack=os.environ["STACK"],
+                fis=fis,
+                cloudwatch=cloudwatch,
+                query=query,
+                judgements=judgements,
+                now=datetime.now(UTC),
+            )
+        except Exception:
+            log.exception("drill result of message %s", record["messageId"])
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _records(event: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    return list(event.get("Records") or [])

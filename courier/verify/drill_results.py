@@ -1,0 +1,104 @@
+"""The drill results function checked offline (components.aws.drills.results): what it ships
+must be what it needs.
+
+- ``drill-results-function``: the archive holds the handler's module (the project's file, byte
+  for byte) and ``judgements.json``; the runtime is one Lambda's model lists; every experiment
+  template of the region has a judgement and every judgement a template; every probe's PromQL
+  parses and reads only series that the region's own recording rules record (a probe on a series
+  nothing records would judge every drill a failure); its comparison is one the function knows;
+  a judgement's recovery is the template's hypothesis (its ``hypothesis-recovery-minutes`` tag,
+  rounded up to the half minute).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import botocore.session
+
+from courier.plan import Resource
+from courier.verify.dashboards import RULES_TYPE, query_problems, recorded_series
+from courier.verify.findings import Context, Issue, Rule
+
+FUNCTION_TYPE = "aws:lambda/function:Function"
+TEMPLATE_TYPE = "aws:fis/experimentTemplate:ExperimentTemplate"
+JUDGEMENTS = "judgements.json"
+SOURCE = "components/aws/drills/results_function.py; botocore lambda Runtime; the region's recording rules"
+OPERATORS = frozenset({">=", "<"})
+
+
+def _runtimes() -> frozenset[str]:
+    model = botocore.session.get_session().get_service_model("lambda")
+    return frozenset(model.shape_for("Runtime").enum)
+
+
+def _judgements(function: Resource) -> Mapping[str, Any] | None:
+    assets = ((function.inputs.get("code") or {}).get("assets")) or {}
+    text = (assets.get(JUDGEMENTS) or {}).get("text")
+    return json.loads(text) if isinstance(text, str) else None
+
+
+def _shipped(function: Resource) -> Iterator[str]:
+    """The handler's module is in the archive, and it is the project's file as it is."""
+    from components.aws.drills import results
+
+    assets = ((function.inputs.get("code") or {}).get("assets")) or {}
+    module = assets.get(results.FUNCTION_SOURCE.name) or {}
+    if str(function.inputs.get("handler", "")) != results.HANDLER:
+        yield f"handler {function.inputs.get('handler')!r}: expected {results.HANDLER!r}"
+    if not module:
+        yield f"code: no {results.FUNCTION_SOURCE.name} in the archive"
+    elif module.get("sha256") != hashlib.sha256(results.FUNCTION_SOURCE.read_bytes()).hexdigest():
+        yield f"code: {module.get('path')} is not components/aws/drills/{results.FUNCTION_SOURCE.name} as it is"
+
+
+def problems(judgements: Mapping[str, Any], hypotheses: Mapping[str, float], recorded: frozenset[str]) -> Iterator[str]:
+    """Why ``judgements`` cannot judge the region's drills (``hypotheses``: drill -> the recovery
+    minutes its template's tag states)."""
+    for drill in sorted(set(hypotheses) - set(judgements)):
+        yield f"drill {drill!r} has a template but no judgement: nothing would publish its result"
+    for drill in sorted(set(judgements) - set(hypotheses)):
+        yield f"judgement {drill!r} names no experiment template of the region"
+    for drill, judgement in sorted(judgements.items()):
+        stated = hypotheses.get(drill)
+        minutes = float(judgement.get("recoveryMinutes", -1))
+        if stated is not None and math.ceil(minutes * 2) / 2 != stated:
+            yield f"judgement {drill!r}: recovery {minutes} min, but its template states {stated} min"
+        for probe in judgement.get("probes", []):
+            query = str(probe.get("query", ""))
+            yield from (f"judgement {drill!r}: probe {query!r} {p}" for p in query_problems(query, recorded))
+            if probe.get("op") not in OPERATORS:
+                yield f"judgement {drill!r}: probe op {probe.get('op')!r}, expected one of {sorted(OPERATORS)}"
+            threshold = probe.get("threshold")
+            if threshold != "start" and not isinstance(threshold, int | float):
+                yield f"judgement {drill!r}: threshold {threshold!r}, expected a number or 'start'"
+
+
+def check(context: Context) -> Iterator[Issue]:
+    runtimes = _runtimes()
+    for function in context.of_type(FUNCTION_TYPE):
+        judgements = _judgements(function)
+        if judgements is None:
+            continue
+        if str(function.inputs.get("runtime")) not in runtimes:
+            yield Issue(function.urn, "runtime", f"{function.inputs.get('runtime')!r} is not a Lambda runtime")
+        for problem in _shipped(function):
+            yield Issue(function.urn, "code", problem)
+        region = function.region
+        recorded = recorded_series(
+            str(r.inputs.get("data", "")) for r in context.of_type(RULES_TYPE) if r.region == region
+        )
+        hypotheses = {
+            str(t.inputs["tags"]["drill"]): float(t.inputs["tags"]["hypothesis-recovery-minutes"])
+            for t in context.of_type(TEMPLATE_TYPE)
+            if t.region == region and "drill" in (t.inputs.get("tags") or {})
+        }
+        for problem in problems(judgements, hypotheses, recorded):
+            yield Issue(function.urn, "code", problem)
+
+
+RULES: tuple[Rule, ...] = (Rule("drill-results-function", SOURCE, check),)

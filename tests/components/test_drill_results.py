@@ -1,0 +1,254 @@
+"""The drill results feed the shipped plans declare (components.aws.drills.results): per AWS
+region, FIS's finished-experiment events to a delayed queue, the function that judges them with
+a judgement per template, least privilege, and the verification rule that refuses a feed which
+could not judge (courier/verify/drill_results.py)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from typing import Any
+
+import pytest
+
+from components.aws.drills import probes, results
+from components.monitoring.dashboards import DRILL_NAMESPACE
+from courier.plan import Plan, Resource
+from courier.verify import drill_results
+from courier.verify.findings import Context
+from tests.conftest import AS_OF
+
+FUNCTION = "aws:lambda/function:Function"
+QUEUE = "aws:sqs/queue:Queue"
+QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
+WORKSPACE = "aws:amp/workspace:Workspace"
+
+
+def in_region(plan: Plan, kind: str, region: str) -> list[Resource]:
+    return [r for r in plan.of_type(kind) if r.region == region]
+
+
+def the(plan: Plan, kind: str, region: str, suffix: str = "") -> Resource:
+    found = [r for r in in_region(plan, kind, region) if str(r.inputs.get("name", r.name)).endswith(suffix)]
+    assert len(found) == 1, (kind, region, [r.name for r in found])
+    return found[0]
+
+
+def judgements(function: Resource) -> dict[str, Any]:
+    return json.loads(function.inputs["code"]["assets"]["judgements.json"]["text"])
+
+
+def drill_regions(plan: Plan) -> list[str]:
+    return sorted({str(t.region) for t in plan.of_type(TEMPLATE)})
+
+
+def matches(pattern: Any, event: Any) -> bool:
+    """EventBridge's matching for the shapes used here: a list is "one of", a map nests."""
+    if isinstance(pattern, list):
+        return event in pattern
+    return isinstance(event, dict) and all(k in event and matches(v, event[k]) for k, v in pattern.items())
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_region_with_drills_has_one_feed_judging_each_of_its_drills(stack_plans, stack: str) -> None:
+    plan = stack_plans[stack]
+    regions = drill_regions(plan)
+    assert regions and sorted(str(f.region) for f in plan.of_type(FUNCTION)) == regions
+    for region in regions:
+        function = the(plan, FUNCTION, region)
+        found = judgements(function)
+        tags = {t.inputs["tags"]["drill"]: t.inputs["tags"] for t in in_region(plan, TEMPLATE, region)}
+        assert set(found) == set(tags)
+        for drill, judgement in found.items():
+            # The hypothesis the template states, to the half minute it is rounded up to.
+            assert math.ceil(judgement["recoveryMinutes"] * 2) / 2 == float(tags[drill]["hypothesis-recovery-minutes"])
+
+
+def test_each_kind_of_drill_is_judged_on_its_own_series(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    region = "ap-southeast-1"
+    found = judgements(the(plan, FUNCTION, region))
+    selector = '{service="payments", region="ap-southeast-1"}'
+    assert found["fleet-loss-payments"]["probes"] == [
+        {"query": f"{probes.INSTANCES}{selector}", "op": ">=", "threshold": "start"}
+    ]
+    # Payments scales at 70% CPU: its storm is over under 0.7, and its alert must fire.
+    storm = found["cpu-storm-payments"]
+    assert storm["probes"] == [{"query": f"{probes.CPU_BUSY}{selector}", "op": "<", "threshold": 0.7}]
+    assert (storm["mustFire"], storm["service"]) == ("FleetCpuAboveTarget", "payments")
+    assert storm["allowanceSeconds"] == probes.SERIES_LAG_SECONDS + probes.RATE_LAG_SECONDS + probes.STEP_SECONDS
+    # The zone outage: every VM fleet back; no alert must fire (UnhealthyTargets only may).
+    vm = sorted(k.removeprefix("fleet-loss-") for k in found if k.startswith("fleet-loss-"))
+    zone = found["zone-outage"]
+    assert (
+        sorted(p["query"] for p in zone["probes"])
+        == [f'{probes.INSTANCES}{{service="{s}", region="{region}"}}' for s in vm]
+        and zone["mustFire"] is None
+    )
+    # The region drill is judged by its runbook's own steps (and the stop conditions).
+    assert found["region-switchover"]["probes"] == [] and found["region-switchover"]["allowanceSeconds"] == 0
+    pods = [k.removeprefix("pod-delete-") for k in found if k.startswith("pod-delete-")]
+    assert pods, "prod runs Kubernetes services in its primary"
+    for service in pods:
+        assert found[f"pod-delete-{service}"]["probes"][0]["query"] == (
+            f'{probes.INSTANCES}{{service="{service}", region="{region}"}}'
+        )
+        assert found[f"pod-cpu-stress-{service}"]["probes"][0]["op"] == "<"
+
+
+def test_finished_experiments_reach_the_queue_and_wait_there(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    for region in drill_regions(plan):
+        rule = the(plan, RULE, region, "-drill-results")
+        pattern = json.loads(rule.inputs["eventPattern"])
+        event = {"source": "aws.fis", "detail-type": "FIS Experiment State Change", "detail": {"new-state": {}}}
+        for status in ("completed", "stopped", "failed", "cancelled"):
+            event["detail"]["new-state"]["status"] = status
+            assert matches(pattern, event), status
+        for status in ("pending", "initiating", "running", "stopping"):
+            event["detail"]["new-state"]["status"] = status
+            assert not matches(pattern, event), status
+        queue = the(plan, QUEUE, region, "-drill-results")
+        dead = the(plan, QUEUE, region, "-drill-results-dead")
+        target = the(plan, TARGET, region)
+        assert queue.urn in target.property_dependencies["arn"] and rule.urn in target.property_dependencies["rule"]
+        assert queue.inputs["delaySeconds"] == 900 == results.DELAY_SECONDS
+        function = the(plan, FUNCTION, region)
+        assert queue.inputs["visibilityTimeoutSeconds"] >= 6 * function.inputs["timeout"]
+        assert queue.inputs["sqsManagedSseEnabled"] is True and dead.inputs["sqsManagedSseEnabled"] is True
+        redrive = json.loads(queue.inputs["redrivePolicy"])
+        assert redrive["maxReceiveCount"] == 3 and dead.urn in queue.property_dependencies["redrivePolicy"]
+        # Only this rule may send to the queue.
+        policy = the(plan, QUEUE_POLICY, region)
+        (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+        assert (
+            statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+        )
+        assert set(policy.property_dependencies["policy"]) == {queue.urn, rule.urn}
+        assert "aws:SourceArn" in statement["Condition"]["ArnEquals"]
+        # One message at a time; a failed one goes back alone.
+        mapping = the(plan, MAPPING, region)
+        assert mapping.inputs["batchSize"] == 1 and mapping.inputs["functionResponseTypes"] == [
+            "ReportBatchItemFailures"
+        ]
+        assert queue.urn in mapping.property_dependencies["eventSourceArn"]
+        assert function.urn in mapping.property_dependencies["functionName"]
+
+
+def test_the_function_may_do_its_job_and_nothing_else(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    for region in drill_regions(plan):
+        function = the(plan, FUNCTION, region)
+        (role_urn,) = function.property_dependencies["role"]
+        policy = next(p for p in plan.of_type(ROLE_POLICY) if role_urn in p.property_dependencies.get("role", []))
+        statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+        actions = sorted(
+            a for s in statements.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        )
+        assert actions == sorted(
+            [
+                "aps:QueryMetrics",
+                "cloudwatch:PutMetricData",
+                "fis:GetExperiment",
+                "fis:GetExperimentTemplate",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ]
+        )
+        assert statements["Results"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": DRILL_NAMESPACE}}
+        assert all(r.startswith(f"arn:aws:fis:{region}:") for r in statements["Experiments"]["Resource"])
+        workspace = the(plan, WORKSPACE, region)
+        assert workspace.urn in policy.property_dependencies["policy"]
+        assert statements["Probes"]["Resource"].startswith(f"arn:aws:aps:{region}:")
+        env = function.inputs["environment"]["variables"]
+        assert (
+            env["STACK"] == plan.stack and f"aps-workspaces.{region}.amazonaws.com/workspaces/" in env["PROMETHEUS_URL"]
+        )
+        assert workspace.urn in function.property_dependencies["environment"]
+
+
+# -- the verification rule ---------------------------------------------------------------------
+
+
+def verify_with(plan: Plan, change) -> list[str]:
+    """drill-results-function's findings after ``change`` edits the primary's judgements."""
+    function = the(plan, FUNCTION, "ap-southeast-1")
+    inputs = copy.deepcopy(function.inputs)
+    found = judgements(function)
+    change(found, inputs)
+    inputs["code"]["assets"]["judgements.json"]["text"] = json.dumps(found)
+    edited = dataclasses.replace(function, inputs=inputs)
+    shrunk = dataclasses.replace(plan, resources=[edited if r.urn == function.urn else r for r in plan.resources])
+    return [i.message for i in drill_results.check(Context(shrunk, AS_OF))]
+
+
+def test_the_shipped_feeds_pass_the_verification(stack_plans) -> None:
+    for stack in ("staging", "prod"):
+        assert verify_with(stack_plans[stack], lambda j, i: None) == []
+
+
+def test_a_probe_on_a_series_nothing_records_is_refused(stack_plans) -> None:
+    def typo(found: dict[str, Any], _: Any) -> None:
+        found["fleet-loss-orders"]["probes"][0]["query"] = 'courier:fleet_instance:count{service="orders"}'
+
+    (message,) = verify_with(stack_plans["prod"], typo)
+    assert "courier:fleet_instance:count" in message and "neither docs/metrics.md nor a recording rule" in message
+
+
+def test_a_probe_that_does_not_parse_is_refused(stack_plans) -> None:
+    def broken(found: dict[str, Any], _: Any) -> None:
+        found["cpu-storm-orders"]["probes"][0]["query"] = "courier:fleet_cpu_busy:ratio{service="
+
+    assert any("does not parse" in m for m in verify_with(stack_plans["prod"], broken))
+
+
+def test_a_template_without_a_judgement_is_refused(stack_plans) -> None:
+    def forget(found: dict[str, Any], _: Any) -> None:
+        del found["zone-outage"]
+
+    assert verify_with(stack_plans["prod"], forget) == [
+        "drill 'zone-outage' has a template but no judgement: nothing would publish its result"
+    ]
+
+
+def test_a_judgement_that_disagrees_with_its_hypothesis_is_refused(stack_plans) -> None:
+    def drift(found: dict[str, Any], _: Any) -> None:
+        found["fleet-loss-orders"]["recoveryMinutes"] += 1
+        found["fleet-loss-orders"]["probes"][0]["op"] = ">"
+        found["ghost"] = {"recoveryMinutes": 1, "probes": []}
+
+    messages = verify_with(stack_plans["prod"], drift)
+    assert "judgement 'ghost' names no experiment template of the region" in messages
+    assert any(m.startswith("judgement 'fleet-loss-orders': recovery") for m in messages)
+    assert any("probe op '>'" in m for m in messages)
+
+
+def test_a_runtime_lambda_does_not_have_is_refused(stack_plans) -> None:
+    def old(_: Any, inputs: dict[str, Any]) -> None:
+        inputs["runtime"] = "python3.14-preview"
+
+    assert verify_with(stack_plans["prod"], old) == ["'python3.14-preview' is not a Lambda runtime"]
+
+
+def test_an_archive_that_is_not_the_projects_handler_is_refused(stack_plans) -> None:
+    def stale(_: Any, inputs: dict[str, Any]) -> None:
+        inputs["code"]["assets"][results.FUNCTION_SOURCE.name]["sha256"] = "0" * 64
+
+    (message,) = verify_with(stack_plans["prod"], stale)
+    assert "is not components/aws/drills/results_function.py as it is" in message
+
+
+def test_the_verification_runs_the_rule() -> None:
+    from courier.verify import RULES
+
+    assert "drill-results-function" in {r.name for r in RULES}

@@ -1,0 +1,443 @@
+"""The drill results function (components/aws/drills/results_function.py) as Lambda runs it:
+the recovery arithmetic, the verdict, the AWS calls (botocore's Stubber checks every request
+against the fis and cloudwatch models), the SigV4-signed Prometheus query (on 127.0.0.1), and
+the handler loaded from the archive the prod plan ships."""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import json
+import shutil
+import sys
+import threading
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.credentials import Credentials
+from botocore.stub import Stubber
+
+from components.aws.drills import probes, results
+from components.aws.drills import results_function as fn
+from components.monitoring.dashboards import DRILL_METRICS, DRILL_NAMESPACE
+
+START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+T0 = START.timestamp()
+STEP = fn.STEP_SECONDS
+
+
+def series(values: Mapping[int, float | None]) -> dict[float, float]:
+    """Samples at T0 + step * i (None: no sample)."""
+    return {T0 + STEP * i: v for i, v in values.items() if v is not None}
+
+
+# -- recovery ---------------------------------------------------------------------------------
+
+
+def test_a_probe_that_always_held_recovered_at_once() -> None:
+    assert fn.recovery(series({i: 9 for i in range(-1, 11)}), T0, T0 + 300, ">=", "start") == (0.0, True)
+
+
+def test_recovery_ends_with_the_last_step_that_did_not_hold() -> None:
+    # 9 instances, 3 terminated at the start, back one per minute: 9 again at step 6 (3 min).
+    counts = {-1: 9, 0: 9, 1: 6, 2: 6, 3: 7, 4: 7, 5: 8, 6: 9, 7: 9, 8: 9, 9: 9, 10: 9}
+    assert fn.recovery(series(counts), T0, T0 + 300, ">=", "start") == (6 * STEP, True)
+
+
+def test_the_threshold_at_start_is_the_value_before_the_fault() -> None:
+    # Scaled out to 12 before the drill: back at 9 is not back.
+    counts = {-1: 12, 0: 12, 1: 8, 2: 9, 3: 9, 4: 9}
+    seconds, held = fn.recovery(series(counts), T0, T0 + 4 * STEP, ">=", "start")
+    assert (seconds, held) == (5 * STEP, False)
+
+
+def test_a_missing_step_does_not_hold() -> None:
+    # count() of no instance is no series at all, not 0.
+    counts = {-1: 9, 0: 9, 1: None, 2: None, 3: 9, 4: 9}
+    assert fn.recovery(series(counts), T0, T0 + 4 * STEP, ">=", "start") == (3 * STEP, True)
+
+
+def test_a_probe_that_fails_at_the_end_has_not_recovered() -> None:
+    cpu = {0: 0.5, 1: 0.95, 2: 0.95, 3: 0.7, 4: 0.85}
+    assert fn.recovery(series(cpu), T0, T0 + 4 * STEP, "<", 0.8) == (5 * STEP, False)
+
+
+def test_under_the_target_is_strictly_under() -> None:
+    assert fn.recovery(series({0: 0.8, 1: 0.79}), T0, T0 + STEP, "<", 0.8) == (STEP, True)
+    assert fn.recovery(series({-1: 9, 0: 9, 1: 9}), T0, T0 + STEP, ">=", 9) == (0.0, True)
+
+
+def test_no_sample_at_the_start_is_an_error_not_a_pass() -> None:
+    with pytest.raises(ValueError, match="no sample at the experiment's start"):
+        fn.recovery(series({0: 9, 1: 9, 2: 9}), T0, T0 + 2 * STEP, ">=", "start")
+
+
+def test_an_unknown_comparison_is_refused() -> None:
+    with pytest.raises(ValueError, match="probe op"):
+        fn.recovery(series({0: 1}), T0, T0, ">", 0.5)
+
+
+# -- judge -------------------------------------------------------------------------------------
+
+
+def experiment(status: str = "completed", minutes: float = 2, reason: str = "") -> dict[str, Any]:
+    state = {"status": status, **({"reason": reason} if reason else {})}
+    return {
+        "id": "EXP123",
+        "experimentTemplateId": "EXT456",
+        "state": state,
+        "startTime": START,
+        "endTime": START + timedelta(minutes=minutes),
+    }
+
+
+def answer(values: Mapping[int, float | None], labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    points = [[T0 + STEP * i, str(v)] for i, v in sorted(values.items()) if v is not None]
+    return {
+        "status": "success",
+        "data": {"resultType": "matrix", "result": [{"metric": dict(labels or {}), "values": points}]},
+    }
+
+
+class Prometheus:
+    """Answers query_range with ``ranges`` (one per probe, in order) and query with ``alerts``."""
+
+    def __init__(self, ranges: list[dict[str, Any]], alerts: list[dict[str, Any]] | None = None) -> None:
+        self.ranges = list(ranges)
+        self.alerts = alerts
+        self.asked: list[tuple[str, dict[str, str]]] = []
+
+    def __call__(self, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        self.asked.append((path, dict(params)))
+        if path == "query_range":
+            return self.ranges.pop(0)
+        assert path == "query"
+        return {"status": "success", "data": {"resultType": "vector", "result": self.alerts or []}}
+
+
+FLEET_LOSS = probes.Judgement(1.75, (probes.back_in_service("orders", "ap-southeast-1"),)).as_json()
+CPU_STORM = probes.Judgement(
+    13.75, (probes.cpu_under_target("orders", "ap-southeast-1", 80),), "FleetCpuAboveTarget", "orders"
+).as_json()
+NOW = START + timedelta(hours=1)
+
+
+def test_a_drill_that_recovered_within_its_hypothesis_passed() -> None:
+    back = {-1: 9, 0: 9, 1: 6, 2: 6, 3: 7, 4: 9, **{i: 9 for i in range(5, 40)}}
+    prometheus = Prometheus([answer(back)])
+    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, prometheus, NOW)
+    assert (verdict.passed, verdict.recovery_seconds, verdict.reasons) == (True, 4 * STEP, [])
+    ((path, params),) = prometheus.asked
+    assert (
+        path == "query_range"
+        and params["query"] == 'courier:fleet_instances:count{service="orders", region="ap-southeast-1"}'
+    )
+    # From a step before the start to AFTER_END_SECONDS after the end, whole steps.
+    assert float(params["start"]) == T0 - STEP and params["step"] == f"{STEP}s"
+    assert float(params["end"]) == T0 + 2 * 60 + fn.AFTER_END_SECONDS
+
+
+def test_the_window_stops_short_of_samples_not_yet_written() -> None:
+    now = START + timedelta(minutes=5)
+    prometheus = Prometheus([answer({i: 9 for i in range(-1, 20)})])
+    fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, prometheus, now)
+    end = float(prometheus.asked[0][1]["end"])
+    assert end <= now.timestamp() - fn.FRESHNESS_SECONDS and (end - T0) % STEP == 0
+
+
+def test_a_slow_recovery_fails_the_drill_and_says_by_how_much() -> None:
+    limit = FLEET_LOSS["recoveryMinutes"] * 60 + FLEET_LOSS["allowanceSeconds"]
+    slow_steps = int(limit // STEP) + 1
+    back = {-1: 9, **{i: 6 for i in range(0, slow_steps)}, **{i: 9 for i in range(slow_steps, 40)}}
+    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer(back)]), NOW)
+    assert not verdict.passed and verdict.recovery_seconds == slow_steps * STEP
+    assert verdict.reasons == [
+        f"recovery {slow_steps * STEP} s over the hypothesis' 105 s (+105 s for the series' lag)"
+    ]
+
+
+def test_the_allowance_is_what_lets_a_true_hypothesis_pass() -> None:
+    # Back at 3 minutes: over 1.75 minutes by the clock, within it once the series' lag is allowed.
+    back = {-1: 9, **{i: 6 for i in range(0, 6)}, **{i: 9 for i in range(6, 40)}}
+    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer(back)]), NOW)
+    assert verdict.passed and verdict.recovery_seconds == 180
+    strict = {**FLEET_LOSS, "allowanceSeconds": 0}
+    assert not fn.judge(experiment(), "fleet-loss-orders", strict, Prometheus([answer(back)]), NOW).passed
+
+
+def test_a_stopped_experiment_fails_even_when_the_fleet_recovered() -> None:
+    back = {i: 9 for i in range(-1, 40)}
+    verdict = fn.judge(
+        experiment("stopped", reason="Stop condition triggered"),
+        "fleet-loss-orders",
+        FLEET_LOSS,
+        Prometheus([answer(back)]),
+        NOW,
+    )
+    assert not verdict.passed
+    assert verdict.reasons == ["experiment stopped: Stop condition triggered"]
+    assert verdict.recovery_seconds == 0.0
+
+
+def test_the_cpu_storm_passes_only_when_its_alert_fired() -> None:
+    cpu = {-1: 0.4, 0: 0.4, **{i: 0.97 for i in range(1, 25)}, **{i: 0.6 for i in range(25, 80)}}
+    fired = [{"metric": {"alertname": "FleetCpuAboveTarget"}, "value": [T0, "1"]}]
+    passed = fn.judge(experiment(minutes=20), "cpu-storm-orders", CPU_STORM, Prometheus([answer(cpu)], fired), NOW)
+    assert passed.passed and passed.recovery_seconds == 25 * STEP
+    silent = Prometheus([answer(cpu)], [])
+    failed = fn.judge(experiment(minutes=20), "cpu-storm-orders", CPU_STORM, silent, NOW)
+    assert not failed.passed and failed.reasons == ["FleetCpuAboveTarget did not fire"]
+    path, params = silent.asked[1]
+    assert path == "query"
+    window = int(float(params["time"]) - T0)
+    assert params["query"] == (
+        f'max_over_time(ALERTS{{alertname="FleetCpuAboveTarget", alertstate="firing", service="orders"}}[{window}s])'
+    )
+
+
+def test_a_drill_without_a_judgement_fails_rather_than_passing_blind() -> None:
+    verdict = fn.judge(experiment(), "zone-outage", None, Prometheus([]), NOW)
+    assert not verdict.passed and verdict.recovery_seconds is None
+    assert verdict.reasons == ["no judgement for drill 'zone-outage' in judgements.json"]
+
+
+def test_a_judgement_without_probes_publishes_no_recovery_time() -> None:
+    switchover = probes.Judgement(15).as_json()
+    verdict = fn.judge(experiment(minutes=40), "region-switchover", switchover, Prometheus([]), NOW)
+    assert verdict.passed and verdict.recovery_seconds is None
+    assert [m["MetricName"] for m in verdict.metrics("prod", NOW)] == ["DrillPassed"]
+
+
+def test_a_probe_matching_two_series_is_an_error() -> None:
+    two = answer({0: 1})
+    two["data"]["result"].append(two["data"]["result"][0])
+    with pytest.raises(RuntimeError, match="matched 2 series"):
+        fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([two]), NOW)
+
+
+def test_a_failed_query_is_an_error_for_sqs_to_retry() -> None:
+    error = {"status": "error", "errorType": "bad_data", "error": "parse error"}
+    with pytest.raises(RuntimeError, match="bad_data: parse error"):
+        fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([error]), NOW)
+
+
+def test_the_shared_constants_agree() -> None:
+    # The function ships alone: it cannot import these; they must agree.
+    assert fn.NAMESPACE == DRILL_NAMESPACE
+    assert {"DrillPassed", "RecoverySeconds"} == set(DRILL_METRICS)
+    assert fn.STEP_SECONDS == probes.STEP_SECONDS
+    assert fn.AFTER_END_SECONDS == results.DELAY_SECONDS
+    assert set(results.TERMINAL_STATES) == fn.TERMINAL
+
+
+# -- process: the AWS calls against the models -------------------------------------------------
+
+
+def clients() -> tuple[Any, Any]:
+    session = botocore.session.get_session()
+    return tuple(
+        session.create_client(
+            service, region_name="ap-southeast-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x"
+        )
+        for service in ("fis", "cloudwatch")
+    )  # type: ignore[return-value]
+
+
+def state_change(status: str) -> dict[str, Any]:
+    return {
+        "source": "aws.fis",
+        "detail-type": "FIS Experiment State Change",
+        "detail": {
+            "experiment-id": "EXP123",
+            "experiment-template-id": "EXT456",
+            "new-state": {"status": status, "reason": ""},
+            "old-state": {"status": "running", "reason": ""},
+        },
+    }
+
+
+@pytest.fixture
+def aws_clients() -> Iterator[tuple[Any, Stubber, Any, Stubber]]:
+    fis, cloudwatch = clients()
+    with Stubber(fis) as fis_stub, Stubber(cloudwatch) as cw_stub:
+        yield fis, fis_stub, cloudwatch, cw_stub
+        fis_stub.assert_no_pending_responses()
+        cw_stub.assert_no_pending_responses()
+
+
+def expect_experiment(fis_stub: Stubber, tags: dict[str, str]) -> None:
+    found = experiment()
+    fis_stub.add_response("get_experiment", {"experiment": found}, {"id": "EXP123"})
+    fis_stub.add_response(
+        "get_experiment_template", {"experimentTemplate": {"id": "EXT456", "tags": tags}}, {"id": "EXT456"}
+    )
+
+
+def test_a_finished_drill_publishes_its_result(aws_clients) -> None:
+    fis, fis_stub, cloudwatch, cw_stub = aws_clients
+    expect_experiment(fis_stub, {"stack": "prod", "drill": "fleet-loss-orders"})
+    dimensions = [{"Name": "Stack", "Value": "prod"}, {"Name": "Drill", "Value": "fleet-loss-orders"}]
+    at = START + timedelta(minutes=2)
+    cw_stub.add_response(
+        "put_metric_data",
+        {},
+        {
+            "Namespace": "Courier/Drills",
+            "MetricData": [
+                {"MetricName": "DrillPassed", "Dimensions": dimensions, "Timestamp": at, "Value": 1.0, "Unit": "Count"},
+                {
+                    "MetricName": "RecoverySeconds",
+                    "Dimensions": dimensions,
+                    "Timestamp": at,
+                    "Value": 60.0,
+                    "Unit": "Seconds",
+                },
+            ],
+        },
+    )
+    back = {-1: 9, 0: 9, 1: 6, **{i: 9 for i in range(2, 40)}}
+    verdict = fn.process(
+        state_change("completed"),
+        stack="prod",
+        fis=fis,
+        cloudwatch=cloudwatch,
+        query=Prometheus([answer(back)]),
+        judgements={"fleet-loss-orders": FLEET_LOSS},
+        now=NOW,
+    )
+    assert verdict is not None and verdict.passed
+
+
+@pytest.mark.parametrize("status", ["pending", "initiating", "running", "stopping"])
+def test_an_unfinished_experiment_is_left_alone(aws_clients, status: str) -> None:
+    fis, _, cloudwatch, _ = aws_clients
+    found = fn.process(
+        state_change(status), stack="prod", fis=fis, cloudwatch=cloudwatch, query=Prometheus([]), judgements={}, now=NOW
+    )
+    assert found is None
+
+
+@pytest.mark.parametrize("tags", [{"stack": "staging", "drill": "fleet-loss-orders"}, {"stack": "prod"}, {}])
+def test_another_stacks_experiment_publishes_nothing(aws_clients, tags: dict[str, str]) -> None:
+    fis, fis_stub, cloudwatch, _ = aws_clients
+    expect_experiment(fis_stub, tags)
+    found = fn.process(
+        state_change("completed"),
+        stack="prod",
+        fis=fis,
+        cloudwatch=cloudwatch,
+        query=Prometheus([]),
+        judgements={},
+        now=NOW,
+    )
+    assert found is None
+
+
+# -- the signed query, on 127.0.0.1 -------------------------------------------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    seen: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        type(self).seen.append({"path": self.path, "headers": dict(self.headers), "form": urllib.parse.parse_qs(body)})
+        payload = json.dumps(answer({0: 9})).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Session:
+    def get_credentials(self) -> Credentials:
+        return Credentials("AKIDEXAMPLE", "secret", "token")
+
+
+@pytest.fixture
+def prometheus_server() -> Iterator[str]:
+    _Recorder.seen = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/workspaces/ws-example/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_query_is_signed_for_managed_prometheus(prometheus_server: str) -> None:
+    query = fn._prometheus(_Session(), "ap-southeast-1", prometheus_server)
+    found = query("query_range", {"query": "courier:fleet_instances:count", "start": "1", "end": "2", "step": "30s"})
+    assert found["status"] == "success"
+    (request,) = _Recorder.seen
+    assert request["path"] == "/workspaces/ws-example/api/v1/query_range"
+    assert request["form"]["query"] == ["courier:fleet_instances:count"] and request["form"]["step"] == ["30s"]
+    authorization = request["headers"]["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/ap-southeast-1/aps/aws4_request" in authorization
+    assert request["headers"]["X-Amz-Security-Token"] == "token"
+
+
+# -- the handler, loaded from the archive the prod plan ships --------------------------------------
+
+
+def shipped_archive(plan: Any, region: str) -> dict[str, Any]:
+    (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == region]
+    return function.inputs["code"]["assets"]
+
+
+def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp_path: Path, monkeypatch) -> None:
+    assets = shipped_archive(stack_plans["prod"], "ap-southeast-1")
+    root = Path(__file__).resolve().parents[2]
+    shutil.copy(root / assets["results_function.py"]["path"], tmp_path / "results_function.py")
+    (tmp_path / "judgements.json").write_text(assets["judgements.json"]["text"])
+    spec = importlib.util.spec_from_file_location("shipped_results_function", tmp_path / "results_function.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+
+    fis, cloudwatch = clients()
+    published: list[dict[str, Any]] = []
+    with Stubber(fis) as fis_stub, Stubber(cloudwatch) as cw_stub:
+        expect_experiment(fis_stub, {"stack": "prod", "drill": "fleet-loss-orders"})
+        cw_stub.add_response("put_metric_data", {}, None)
+        cloudwatch.meta.events.register(
+            "provide-client-params.cloudwatch.PutMetricData", lambda params, **_: published.append(params)
+        )
+
+        class Session:
+            def create_client(self, service: str, region_name: str) -> Any:
+                assert region_name == "ap-southeast-1"
+                return {"fis": fis, "cloudwatch": cloudwatch}[service]
+
+            def get_credentials(self) -> Credentials:
+                return Credentials("AKIDEXAMPLE", "secret")
+
+        monkeypatch.setattr(botocore.session, "get_session", Session)
+        monkeypatch.setattr(module, "_prometheus", lambda *_: Prometheus([answer({i: 9 for i in range(-1, 40)})]))
+        monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
+        monkeypatch.setenv("STACK", "prod")
+        monkeypatch.setenv("PROMETHEUS_URL", "https://example.invalid/workspaces/ws/")
+        event = {"Records": [{"messageId": "m-1", "body": json.dumps(state_change("completed"))}]}
+        assert module.handler(event, None) == {"batchItemFailures": []}
+        # A message it cannot judge goes back for a retry (and to the dead letters after three).
+        broken = {"Records": [{"messageId": "m-2", "body": "not json"}]}
+        assert module.handler(broken, None) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    (params,) = published
+    assert params["Namespace"] == DRILL_NAMESPACE
+    assert [(m["MetricName"], m["Value"]) for m in params["MetricData"]] == [
+        ("DrillPassed", 1.0),
+        ("RecoverySeconds", 0.0),
+    ]
