@@ -11,7 +11,11 @@ What changes, and why each:
 - the rebuild region is appended (failover order: last) in the role the lost region served,
   or the promoted region's old role when the primary was lost, with the lost region's
   settings (quotas, capacity share, cluster) and its own zones and a free address range;
-- every service listing the lost region in ``regions`` also lists the rebuild region.
+- every service listing the lost region in ``regions`` also lists the rebuild region;
+- the drill calendar's runs in the lost region (named, or the primary's by default) stay there,
+  pinned to it (declared as they were), and each gets a copy in the region that now serves in
+  its place (the promoted primary for a lost primary's, else the rebuild region), so game days
+  keep running; the region drill is not copied (its writer's origin is the lost region).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from components import catalog
 REGIONS = "courier:regions"
 SERVICES = "courier:services"
 DATA = "courier:data"
+DRILLS = "courier:drills"
 
 
 class DrInputError(ValueError):
@@ -147,6 +152,7 @@ def lose(config: Mapping[str, Any], region: str, rebuild_in: str | None = None) 
                     )
                 )
     if info is None:
+        _move_drills(result, lost, result.promoted)
         return result
     zones = list(lost.get("availabilityZones") or [])
     rebuilt: dict[str, Any] = {
@@ -182,4 +188,50 @@ def lose(config: Mapping[str, Any], region: str, rebuild_in: str | None = None) 
             result.changes.append(
                 Change(f"{SERVICES}[{service.get('name')}].regions", f"+ {info.name} (it ran in {region})")
             )
+    _move_drills(result, lost, result.promoted or info.name, rebuilt["availabilityZones"])
     return result
+
+
+def _move_drills(
+    result: Rewrite, lost: Mapping[str, Any], successor: str | None, successor_zones: Sequence[str] = ()
+) -> None:
+    """The calendar's runs in ``lost`` pinned there, each copied to ``successor`` (a zone by its
+    position in the region's zones). A run's region defaults to the primary (the region drill's
+    to the data's origin), so a lost primary's unnamed runs are its own."""
+    drills = result.config.get(DRILLS)
+    runs = drills.get("runs") if isinstance(drills, dict) else None
+    if not isinstance(runs, list) or successor is None:
+        return
+    name = str(lost.get("name"))
+    lost_zones = [str(z) for z in lost.get("availabilityZones") or []]
+    services = result.config.get(SERVICES)
+    where = {
+        str(s.get("name")): s.get("regions")
+        for s in (services if isinstance(services, list) else [])
+        if isinstance(s, dict)
+    }
+    for index, run in enumerate(list(runs)):
+        if not isinstance(run, dict) or run.get("drill") == "region-switchover":
+            continue
+        if run.get("region", name if lost.get("role") == "primary" else None) != name:
+            continue
+        key = f"{DRILLS}.runs[{index}]"
+        if "region" not in run:
+            run["region"] = name
+            result.changes.append(Change(f"{key}.region", f"{name}: pinned to the lost region, declared as it was"))
+        service = run.get("service")
+        served = where.get(str(service)) if service else None
+        if isinstance(served, list) and successor not in served:
+            result.changes.append(Change(key, f"not copied to {successor}: {service} does not run there"))
+            continue
+        moved = {**copy.deepcopy(run), "region": successor}
+        zone = run.get("zone")
+        if zone is not None:
+            position = lost_zones.index(zone) if zone in lost_zones else -1
+            if 0 <= position < len(successor_zones):
+                moved["zone"] = successor_zones[position]
+            else:
+                moved.pop("zone")
+        runs.append(moved)
+        what = run.get("drill") + (f" {service}" if service else "")
+        result.changes.append(Change(f"{DRILLS}.runs[{len(runs) - 1}]", f"{what} in {successor} (it ran in {name})"))

@@ -55,11 +55,83 @@ def test_without_a_rebuild_only_the_loss_and_the_promotion_change() -> None:
     rewrite = config.lose(prod(), "ap-southeast-1")
     names = [r["name"] for r in rewrite.config["courier:regions"]]
     assert names == [r["name"] for r in prod()["courier:regions"]]
-    assert [c.key for c in rewrite.changes] == [
+    assert [c.key for c in rewrite.changes if not c.key.startswith("courier:drills")] == [
         "courier:regions[ap-southeast-1].status",
         "courier:regions[ap-northeast-1].role",
         "courier:data.database.originRegion",
     ]
+    # The game days follow the primary role, rebuild or not.
+    moved = [r for r in rewrite.config["courier:drills"]["runs"] if r.get("region") == "ap-northeast-1"]
+    assert [(r["drill"], r.get("service")) for r in moved] == [
+        ("fleet-loss", "orders"),
+        ("cpu-storm", "orders"),
+        ("zone-outage", None),
+        ("pod-delete", "notifications"),
+    ]
+
+
+def runs(document: dict) -> list[dict]:
+    return document["courier:drills"]["runs"]
+
+
+def test_a_lost_primarys_runs_stay_pinned_there_and_run_in_the_new_primary() -> None:
+    before = runs(prod())
+    rewrite = config.lose(prod(), "ap-southeast-1", "ap-southeast-3")
+    after = runs(rewrite.config)
+    # Declared as they were: the originals keep every setting, now naming the lost region.
+    originals = after[: len(before)]
+    assert [{k: v for k, v in r.items() if k != "region"} for r in originals] == before
+    assert [r.get("region") for r in originals] == ["ap-southeast-1"] * 3 + [None, "ap-southeast-1"]
+    # A copy of each in the promoted primary, enabled as it was; the region drill is not copied
+    # (it moves the writer to the origin, the lost region).
+    copies = after[len(before) :]
+    assert all(r["region"] == "ap-northeast-1" for r in copies)
+    assert [(r["drill"], r["enabled"], r["schedule"]) for r in copies] == [
+        (r["drill"], r["enabled"], r["schedule"]) for r in before if r["drill"] != "region-switchover"
+    ]
+    assert "courier:drills.runs[5]" in [c.key for c in rewrite.changes]
+
+
+def test_a_lost_secondarys_named_run_moves_to_the_rebuild_with_its_zone() -> None:
+    document = prod()
+    runs(document).append(
+        {
+            "drill": "zone-outage",
+            "region": "ap-northeast-1",
+            "zone": "ap-northeast-1c",
+            "schedule": "cron(0 9 ? * MON#1 *)",
+        }
+    )
+    runs(document).append({"drill": "pod-delete", "region": "ap-northeast-1", "service": "notifications"})
+    services = {s["name"]: s for s in document["courier:services"]}
+    services["notifications"]["regions"] = ["ap-southeast-1", "ap-northeast-1"]
+    rewrite = config.lose(document, "ap-northeast-1", "ap-southeast-3")
+    after = runs(rewrite.config)
+    # The zone in the same position of the rebuild's zones (ap-northeast-1c is prod's second).
+    assert region(document, "ap-northeast-1")["availabilityZones"].index("ap-northeast-1c") == 1
+    outage = [r for r in after if r["drill"] == "zone-outage" and r.get("region") == "ap-southeast-3"]
+    assert outage == [{**runs(document)[-2], "region": "ap-southeast-3", "zone": "ap-southeast-3b"}]
+    # The primary's runs are not the lost secondary's: nothing else moves.
+    assert sum(1 for r in after if r.get("region") == "ap-southeast-3") == 2
+    # notifications ran in the lost region: the rebuild lists it, so its run follows.
+    assert [r for r in after if r["drill"] == "pod-delete" and r.get("region") == "ap-southeast-3"]
+
+
+def test_a_run_of_a_service_the_successor_does_not_run_is_not_copied() -> None:
+    document = prod()
+    services = {s["name"]: s for s in document["courier:services"]}
+    services["notifications"]["regions"] = ["ap-southeast-1", "ap-northeast-2"]
+    rewrite = config.lose(document, "ap-southeast-1")
+    assert not [r for r in runs(rewrite.config) if r.get("region") == "ap-northeast-1" and r["drill"] == "pod-delete"]
+    assert any(c.what == "not copied to ap-northeast-1: notifications does not run there" for c in rewrite.changes)
+
+
+def test_a_lost_secondary_without_a_rebuild_moves_no_run() -> None:
+    document = prod()
+    runs(document).append({"drill": "fleet-loss", "region": "ap-northeast-2", "service": "orders"})
+    rewrite = config.lose(document, "ap-northeast-2")
+    assert runs(rewrite.config) == runs(document)
+    assert not [c for c in rewrite.changes if c.key.startswith("courier:drills")]
 
 
 @pytest.mark.parametrize(

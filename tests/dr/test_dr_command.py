@@ -65,6 +65,10 @@ def test_the_rebuilt_config_is_written_and_plans_clean(prod_dr: DrRun) -> None:
     cluster = next(c for c in after.of_type(parity.CLUSTER) if c.region == "ap-southeast-3")
     assert "masterUsername" not in cluster.inputs and cluster.inputs["globalClusterIdentifier"]
     assert any(r.region == "ap-southeast-3" for r in after.of_type(parity.TABLE_REPLICA))
+    # The calendar's enabled run follows the primary role: scheduled in the new primary too.
+    schedules = {(s.region, s.name) for s in after.of_type("aws:scheduler/schedule:Schedule")}
+    assert ("ap-northeast-1", "drills-calendar-ap-northeast-1-fleet-loss-orders") in schedules
+    assert ("ap-southeast-1", "drills-calendar-ap-southeast-1-fleet-loss-orders") in schedules
 
 
 def test_parity_compares_every_kind(prod_dr: DrRun) -> None:
