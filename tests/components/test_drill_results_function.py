@@ -1,20 +1,16 @@
 """The drill results function (components/aws/drills/results_function.py) as Lambda runs it:
 the recovery arithmetic, the verdict, the AWS calls (botocore's Stubber checks every request
-against the fis and cloudwatch models), the SigV4-signed Prometheus query (on 127.0.0.1), and
-the handler loaded from the archive the prod plan ships."""
+against the fis and cloudwatch models) and the SigV4-signed Prometheus query (on 127.0.0.1).
+Pure: no plan (the handler as the prod plan ships it: test_drill_results.py)."""
 
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
-import shutil
-import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -387,57 +383,3 @@ def test_the_query_is_signed_for_managed_prometheus(prometheus_server: str) -> N
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "/ap-southeast-1/aps/aws4_request" in authorization
     assert request["headers"]["X-Amz-Security-Token"] == "token"
-
-
-# -- the handler, loaded from the archive the prod plan ships --------------------------------------
-
-
-def shipped_archive(plan: Any, region: str) -> dict[str, Any]:
-    (function,) = [f for f in plan.of_type("aws:lambda/function:Function") if f.region == region]
-    return function.inputs["code"]["assets"]
-
-
-def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp_path: Path, monkeypatch) -> None:
-    assets = shipped_archive(stack_plans["prod"], "ap-southeast-1")
-    root = Path(__file__).resolve().parents[2]
-    shutil.copy(root / assets["results_function.py"]["path"], tmp_path / "results_function.py")
-    (tmp_path / "judgements.json").write_text(assets["judgements.json"]["text"])
-    spec = importlib.util.spec_from_file_location("shipped_results_function", tmp_path / "results_function.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-
-    fis, cloudwatch = clients()
-    published: list[dict[str, Any]] = []
-    with Stubber(fis) as fis_stub, Stubber(cloudwatch) as cw_stub:
-        expect_experiment(fis_stub, {"stack": "prod", "drill": "fleet-loss-orders"})
-        cw_stub.add_response("put_metric_data", {}, None)
-        cloudwatch.meta.events.register(
-            "provide-client-params.cloudwatch.PutMetricData", lambda params, **_: published.append(params)
-        )
-
-        class Session:
-            def create_client(self, service: str, region_name: str) -> Any:
-                assert region_name == "ap-southeast-1"
-                return {"fis": fis, "cloudwatch": cloudwatch}[service]
-
-            def get_credentials(self) -> Credentials:
-                return Credentials("AKIDEXAMPLE", "secret")
-
-        monkeypatch.setattr(botocore.session, "get_session", Session)
-        monkeypatch.setattr(module, "_prometheus", lambda *_: Prometheus([answer({i: 9 for i in range(-1, 40)})]))
-        monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
-        monkeypatch.setenv("STACK", "prod")
-        monkeypatch.setenv("PROMETHEUS_URL", "https://example.invalid/workspaces/ws/")
-        event = {"Records": [{"messageId": "m-1", "body": json.dumps(state_change("completed"))}]}
-        assert module.handler(event, None) == {"batchItemFailures": []}
-        # A message it cannot judge goes back for a retry (and to the dead letters after three).
-        broken = {"Records": [{"messageId": "m-2", "body": "not json"}]}
-        assert module.handler(broken, None) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
-    (params,) = published
-    assert params["Namespace"] == DRILL_NAMESPACE
-    assert [(m["MetricName"], m["Value"]) for m in params["MetricData"]] == [
-        ("DrillPassed", 1.0),
-        ("RecoverySeconds", 0.0),
-    ]
