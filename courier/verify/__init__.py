@@ -22,7 +22,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from courier.plan import Plan
-from courier.verify import dashboards, dns, drill_results, fis, labels, models, naming, rules, scripts, timing
+from courier.verify import (
+    dashboards,
+    dns,
+    drill_results,
+    fis,
+    labels,
+    models,
+    naming,
+    rules,
+    scheduler,
+    scripts,
+    timing,
+)
 from courier.verify.findings import Context, Finding, Issue, Rule, Verification
 
 __all__ = ["RULES", "Finding", "Issue", "Rule", "Verification", "verify"]
@@ -40,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     *dashboards.RULES,
     *fis.RULES,
     *drill_results.RULES,
+    *scheduler.RULES,
 )
 
 _FIND = "find"

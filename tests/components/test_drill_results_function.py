@@ -139,11 +139,29 @@ def test_a_drill_that_recovered_within_its_hypothesis_passed() -> None:
 
 
 def test_the_window_stops_short_of_samples_not_yet_written() -> None:
+    # Five minutes in: samples younger than a minute may be missing; whole steps from the start.
     now = START + timedelta(minutes=5)
     prometheus = Prometheus([answer({i: 9 for i in range(-1, 20)})])
     fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, prometheus, now)
-    end = float(prometheus.asked[0][1]["end"])
-    assert end <= now.timestamp() - fn.FRESHNESS_SECONDS and (end - T0) % STEP == 0
+    assert float(prometheus.asked[0][1]["end"]) == T0 + 240
+
+
+def test_recovery_at_the_hypothesis_passes_and_a_step_over_fails() -> None:
+    half_hour = {**FLEET_LOSS, "recoveryMinutes": 30, "allowanceSeconds": 0}
+    for steps, passed in ((60, True), (61, False)):
+        back = {-1: 9, **{i: 6 for i in range(0, steps)}, **{i: 9 for i in range(steps, 120)}}
+        verdict = fn.judge(
+            experiment(minutes=40), "fleet-loss-orders", half_hour, Prometheus([answer(back)]), NOW + timedelta(hours=1)
+        )
+        assert (verdict.recovery_seconds, verdict.passed) == (steps * STEP, passed)
+
+
+def test_a_failed_drill_publishes_zero() -> None:
+    verdict = fn.judge(experiment("failed"), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer({-1: 9, 0: 9})]), NOW)
+    assert [(m["MetricName"], m["Value"], m["Unit"]) for m in verdict.metrics("prod", NOW)] == [
+        ("DrillPassed", 0.0, "Count"),
+        ("RecoverySeconds", verdict.recovery_seconds, "Seconds"),
+    ]
 
 
 def test_a_slow_recovery_fails_the_drill_and_says_by_how_much() -> None:

@@ -178,11 +178,11 @@ def judge(
             verdict.reasons.append(f"not recovered by the end of the window: {probe['query']} {probe['op']}")
     if judgement["probes"]:
         verdict.recovery_seconds = worst
-        limit = judgement["recoveryMinutes"] * 60 + judgement.get("allowanceSeconds", 0)
+        limit = judgement["recoveryMinutes"] * 60 + judgement["allowanceSeconds"]
         if recovered and worst > limit:
             verdict.reasons.append(
                 f"recovery {worst:.0f} s over the hypothesis' {judgement['recoveryMinutes'] * 60:.0f} s "
-                f"(+{judgement.get('allowanceSeconds', 0)} s for the series' lag)"
+                f"(+{judgement['allowanceSeconds']} s for the series' lag)"
             )
     if judgement.get("mustFire"):
         selector = f'alertname="{judgement["mustFire"]}", alertstate="firing"'
