@@ -233,5 +233,5 @@ def _move_drills(
             else:
                 moved.pop("zone")
         runs.append(moved)
-        what = run.get("drill") + (f" {service}" if service else "")
+        what = str(run.get("drill")) + (f" {service}" if service else "")
         result.changes.append(Change(f"{DRILLS}.runs[{len(runs) - 1}]", f"{what} in {successor} (it ran in {name})"))
