@@ -349,6 +349,7 @@ class AwsRegion(pulumi.ComponentResource):
                         warm_pool=spec.warm_pool_size(s, region) > 0,
                         surge_step_percent=spec.surge_step_percent(s),
                         assumptions=resolved(spec.storm, s.name),
+                        group_name=self.fleets[s.name].group_name,
                     )
                     for s in spec.services_on("vm", region)
                 ],

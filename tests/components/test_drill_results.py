@@ -12,6 +12,7 @@ import json
 import math
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from components.monitoring.dashboards import DRILL_NAMESPACE
 from courier.plan import Plan, Resource
 from courier.verify import drill_results
 from courier.verify.findings import Context
-from tests.components.test_drill_results_function import Prometheus, answer, clients, expect_experiment, state_change
+from tests.components.test_drill_results_function import T0, Prometheus, clients, expect_experiment, state_change
 from tests.conftest import AS_OF
 
 FUNCTION = "aws:lambda/function:Function"
@@ -79,35 +80,62 @@ def test_every_region_with_drills_has_one_feed_judging_each_of_its_drills(stack_
             assert math.ceil(judgement["recoveryMinutes"] * 2) / 2 == float(tags[drill]["hypothesis-recovery-minutes"])
 
 
+def in_service_group(probe: dict[str, Any]) -> str:
+    """The group an Auto Scaling in-service probe reads (asserting it is one)."""
+    assert probe["source"] == "cloudwatch" and probe["op"] == ">=" and probe["threshold"] == "start"
+    metric = probe["metric"]
+    assert (metric["namespace"], metric["name"], metric["stat"], metric["period"]) == (
+        "AWS/AutoScaling",
+        "GroupInServiceInstances",
+        "Minimum",
+        60,
+    )
+    return metric["dimensions"]["AutoScalingGroupName"]
+
+
 def test_each_kind_of_drill_is_judged_on_its_own_series(stack_plans) -> None:
     plan = stack_plans["prod"]
     region = "ap-southeast-1"
-    found = judgements(the(plan, FUNCTION, region))
-    selector = '{service="payments", region="ap-southeast-1"}'
-    assert found["fleet-loss-payments"]["probes"] == [
-        {"query": f"{probes.INSTANCES}{selector}", "op": ">=", "threshold": "start"}
-    ]
+    function = the(plan, FUNCTION, region)
+    found = judgements(function)
+    # A VM fleet's loss: Auto Scaling's in-service count of the fleet's own group (the Prometheus
+    # count would keep a terminated instance for its 5-minute lookback).
+    (probe,) = found["fleet-loss-payments"]["probes"]
+    group = in_service_group(probe)
+    assert group.startswith("apse1-payments-asg-")
+    assert found["fleet-loss-payments"]["allowanceSeconds"] == probes.GROUP_METRIC_LAG_SECONDS + 60
+    # The function's code is written from the groups' names: it depends on each fleet's group.
+    groups = {g.urn for g in in_region(plan, "aws:autoscaling/group:Group", region)}
+    assert groups and groups <= set(function.property_dependencies["code"])
     # Payments scales at 70% CPU: its storm is over under 0.7, and its alert must fire.
+    selector = '{service="payments", region="ap-southeast-1"}'
     storm = found["cpu-storm-payments"]
-    assert storm["probes"] == [{"query": f"{probes.CPU_BUSY}{selector}", "op": "<", "threshold": 0.7}]
+    assert storm["probes"] == [
+        {"source": "prometheus", "query": f"{probes.CPU_BUSY}{selector}", "op": "<", "threshold": 0.7}
+    ]
     assert (storm["mustFire"], storm["service"]) == ("FleetCpuAboveTarget", "payments")
     assert storm["allowanceSeconds"] == probes.SERIES_LAG_SECONDS + probes.RATE_LAG_SECONDS + probes.STEP_SECONDS
     # The zone outage: every VM fleet back; no alert must fire (UnhealthyTargets only may).
     vm = sorted(k.removeprefix("fleet-loss-") for k in found if k.startswith("fleet-loss-"))
     zone = found["zone-outage"]
-    assert (
-        sorted(p["query"] for p in zone["probes"])
-        == [f'{probes.INSTANCES}{{service="{s}", region="{region}"}}' for s in vm]
-        and zone["mustFire"] is None
+    assert sorted(in_service_group(p) for p in zone["probes"]) == sorted(
+        in_service_group(found[f"fleet-loss-{s}"]["probes"][0]) for s in vm
     )
+    assert zone["mustFire"] is None
     # The region drill is judged by its runbook's own steps (and the stop conditions).
     assert found["region-switchover"]["probes"] == [] and found["region-switchover"]["allowanceSeconds"] == 0
     pods = [k.removeprefix("pod-delete-") for k in found if k.startswith("pod-delete-")]
     assert pods, "prod runs Kubernetes services in its primary"
     for service in pods:
-        assert found[f"pod-delete-{service}"]["probes"][0]["query"] == (
-            f'{probes.INSTANCES}{{service="{service}", region="{region}"}}'
-        )
+        # Ready pods: kube-state-metrics' series of a deleted pod are marked stale by the scraper.
+        assert found[f"pod-delete-{service}"]["probes"] == [
+            {
+                "source": "prometheus",
+                "query": f'{probes.INSTANCES}{{service="{service}", region="{region}"}}',
+                "op": ">=",
+                "threshold": "start",
+            }
+        ]
         assert found[f"pod-cpu-stress-{service}"]["probes"][0]["op"] == "<"
 
 
@@ -163,6 +191,7 @@ def test_the_function_may_do_its_job_and_nothing_else(stack_plans) -> None:
         assert actions == sorted(
             [
                 "aps:QueryMetrics",
+                "cloudwatch:GetMetricData",
                 "cloudwatch:PutMetricData",
                 "fis:GetExperiment",
                 "fis:GetExperimentTemplate",
@@ -207,10 +236,51 @@ def test_the_shipped_feeds_pass_the_verification(stack_plans) -> None:
 
 def test_a_probe_on_a_series_nothing_records_is_refused(stack_plans) -> None:
     def typo(found: dict[str, Any], _: Any) -> None:
-        found["fleet-loss-orders"]["probes"][0]["query"] = 'courier:fleet_instance:count{service="orders"}'
+        found["cpu-storm-orders"]["probes"][0]["query"] = 'courier:fleet_cpu_busy:rate{service="orders"}'
 
     (message,) = verify_with(stack_plans["prod"], typo)
-    assert "courier:fleet_instance:count" in message and "neither docs/metrics.md nor a recording rule" in message
+    assert "courier:fleet_cpu_busy:rate" in message and "neither docs/metrics.md nor a recording rule" in message
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({"AutoScalingGroupName": "apse1-orders-asg"}, "is none of the region's Auto Scaling groups"),
+        ({"name": "GroupInServiceCapacity"}, "not an Auto Scaling group metric"),
+        ({"period": 300}, "period 300, the group metrics' granularity is 60 s"),
+        ({"stat": "p50"}, "statistic 'p50'"),
+    ],
+)
+def test_a_cloudwatch_probe_that_could_read_nothing_is_refused(
+    stack_plans, edit: dict[str, Any], expected: str
+) -> None:
+    def change(found: dict[str, Any], _: Any) -> None:
+        metric = found["fleet-loss-orders"]["probes"][0]["metric"]
+        if "AutoScalingGroupName" in edit:
+            metric["dimensions"] = edit
+        else:
+            metric.update(edit)
+
+    (message,) = verify_with(stack_plans["prod"], change)
+    assert message.startswith("judgement 'fleet-loss-orders': probe AWS/AutoScaling") and expected in message
+
+
+def test_a_group_that_does_not_enable_the_metric_is_refused(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    function = the(plan, FUNCTION, "ap-southeast-1")
+    group = next(g for g in in_region(plan, "aws:autoscaling/group:Group", "ap-southeast-1") if "orders" in g.name)
+    quiet = dataclasses.replace(
+        group,
+        inputs={
+            **group.inputs,
+            "enabledMetrics": [m for m in group.inputs["enabledMetrics"] if m != "GroupInServiceInstances"],
+        },
+    )
+    edited = dataclasses.replace(plan, resources=[quiet if r.urn == group.urn else r for r in plan.resources])
+    messages = [i.message for i in drill_results.check(Context(edited, AS_OF)) if i.urn == function.urn]
+    assert messages and all("does not enable it (enabledMetrics)" in m for m in messages)
+    # fleet-loss-orders and the zone outage read it.
+    assert len(messages) == 2
 
 
 def test_a_probe_that_does_not_parse_is_refused(stack_plans) -> None:
@@ -285,6 +355,20 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
     published: list[dict[str, Any]] = []
     with Stubber(fis) as fis_stub, Stubber(cloudwatch) as cw_stub:
         expect_experiment(fis_stub, {"stack": "prod", "drill": "fleet-loss-orders"})
+        # Auto Scaling's count: 9 in service all along (recovered at once).
+        cw_stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {
+                        "Id": "probe",
+                        "Timestamps": [datetime.fromtimestamp(T0 + 60 * i, UTC) for i in range(-1, 30)],
+                        "Values": [9.0] * 31,
+                    }
+                ]
+            },
+            None,
+        )
         cw_stub.add_response("put_metric_data", {}, None)
         cloudwatch.meta.events.register(
             "provide-client-params.cloudwatch.PutMetricData", lambda params, **_: published.append(params)
@@ -299,7 +383,7 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
                 return Credentials("AKIDEXAMPLE", "secret")
 
         monkeypatch.setattr(botocore.session, "get_session", Session)
-        monkeypatch.setattr(module, "_prometheus", lambda *_: Prometheus([answer({i: 9 for i in range(-1, 40)})]))
+        monkeypatch.setattr(module, "_prometheus", lambda *_: Prometheus([]))
         monkeypatch.setenv("AWS_REGION", "ap-southeast-1")
         monkeypatch.setenv("STACK", "prod")
         monkeypatch.setenv("PROMETHEUS_URL", "https://example.invalid/workspaces/ws/")

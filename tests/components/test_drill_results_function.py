@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import math
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -69,7 +70,7 @@ def test_under_the_target_is_strictly_under() -> None:
 
 
 def test_no_sample_at_the_start_is_an_error_not_a_pass() -> None:
-    with pytest.raises(ValueError, match="no sample at the experiment's start"):
+    with pytest.raises(ValueError, match="no sample before the experiment's start"):
         fn.recovery(series({0: 9, 1: 9, 2: 9}), T0, T0 + 2 * STEP, ">=", "start")
 
 
@@ -116,7 +117,7 @@ class Prometheus:
         return {"status": "success", "data": {"resultType": "vector", "result": self.alerts or []}}
 
 
-FLEET_LOSS = probes.Judgement(1.75, (probes.back_in_service("orders", "ap-southeast-1"),)).as_json()
+PODS_BACK = probes.Judgement(1.75, (probes.pods_ready("orders", "ap-southeast-1"),)).as_json()
 CPU_STORM = probes.Judgement(
     13.75, (probes.cpu_under_target("orders", "ap-southeast-1", 80),), "FleetCpuAboveTarget", "orders"
 ).as_json()
@@ -126,7 +127,7 @@ NOW = START + timedelta(hours=1)
 def test_a_drill_that_recovered_within_its_hypothesis_passed() -> None:
     back = {-1: 9, 0: 9, 1: 6, 2: 6, 3: 7, 4: 9, **{i: 9 for i in range(5, 40)}}
     prometheus = Prometheus([answer(back)])
-    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, prometheus, NOW)
+    verdict = fn.judge(experiment(), "pod-delete-orders", PODS_BACK, prometheus, NOW)
     assert (verdict.passed, verdict.recovery_seconds, verdict.reasons) == (True, 4 * STEP, [])
     ((path, params),) = prometheus.asked
     assert (
@@ -142,22 +143,22 @@ def test_the_window_stops_short_of_samples_not_yet_written() -> None:
     # Five minutes in: samples younger than a minute may be missing; whole steps from the start.
     now = START + timedelta(minutes=5)
     prometheus = Prometheus([answer({i: 9 for i in range(-1, 20)})])
-    fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, prometheus, now)
+    fn.judge(experiment(), "pod-delete-orders", PODS_BACK, prometheus, now)
     assert float(prometheus.asked[0][1]["end"]) == T0 + 240
 
 
 def test_recovery_at_the_hypothesis_passes_and_a_step_over_fails() -> None:
-    half_hour = {**FLEET_LOSS, "recoveryMinutes": 30, "allowanceSeconds": 0}
+    half_hour = {**PODS_BACK, "recoveryMinutes": 30, "allowanceSeconds": 0}
     for steps, passed in ((60, True), (61, False)):
         back = {-1: 9, **{i: 6 for i in range(0, steps)}, **{i: 9 for i in range(steps, 120)}}
         verdict = fn.judge(
-            experiment(minutes=40), "fleet-loss-orders", half_hour, Prometheus([answer(back)]), NOW + timedelta(hours=1)
+            experiment(minutes=40), "pod-delete-orders", half_hour, Prometheus([answer(back)]), NOW + timedelta(hours=1)
         )
         assert (verdict.recovery_seconds, verdict.passed) == (steps * STEP, passed)
 
 
 def test_a_failed_drill_publishes_zero() -> None:
-    verdict = fn.judge(experiment("failed"), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer({-1: 9, 0: 9})]), NOW)
+    verdict = fn.judge(experiment("failed"), "pod-delete-orders", PODS_BACK, Prometheus([answer({-1: 9, 0: 9})]), NOW)
     assert [(m["MetricName"], m["Value"], m["Unit"]) for m in verdict.metrics("prod", NOW)] == [
         ("DrillPassed", 0.0, "Count"),
         ("RecoverySeconds", verdict.recovery_seconds, "Seconds"),
@@ -165,10 +166,10 @@ def test_a_failed_drill_publishes_zero() -> None:
 
 
 def test_a_slow_recovery_fails_the_drill_and_says_by_how_much() -> None:
-    limit = FLEET_LOSS["recoveryMinutes"] * 60 + FLEET_LOSS["allowanceSeconds"]
+    limit = PODS_BACK["recoveryMinutes"] * 60 + PODS_BACK["allowanceSeconds"]
     slow_steps = int(limit // STEP) + 1
     back = {-1: 9, **{i: 6 for i in range(0, slow_steps)}, **{i: 9 for i in range(slow_steps, 40)}}
-    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer(back)]), NOW)
+    verdict = fn.judge(experiment(), "pod-delete-orders", PODS_BACK, Prometheus([answer(back)]), NOW)
     assert not verdict.passed and verdict.recovery_seconds == slow_steps * STEP
     assert verdict.reasons == [
         f"recovery {slow_steps * STEP} s over the hypothesis' 105 s (+105 s for the series' lag)"
@@ -178,18 +179,18 @@ def test_a_slow_recovery_fails_the_drill_and_says_by_how_much() -> None:
 def test_the_allowance_is_what_lets_a_true_hypothesis_pass() -> None:
     # Back at 3 minutes: over 1.75 minutes by the clock, within it once the series' lag is allowed.
     back = {-1: 9, **{i: 6 for i in range(0, 6)}, **{i: 9 for i in range(6, 40)}}
-    verdict = fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([answer(back)]), NOW)
+    verdict = fn.judge(experiment(), "pod-delete-orders", PODS_BACK, Prometheus([answer(back)]), NOW)
     assert verdict.passed and verdict.recovery_seconds == 180
-    strict = {**FLEET_LOSS, "allowanceSeconds": 0}
-    assert not fn.judge(experiment(), "fleet-loss-orders", strict, Prometheus([answer(back)]), NOW).passed
+    strict = {**PODS_BACK, "allowanceSeconds": 0}
+    assert not fn.judge(experiment(), "pod-delete-orders", strict, Prometheus([answer(back)]), NOW).passed
 
 
 def test_a_stopped_experiment_fails_even_when_the_fleet_recovered() -> None:
     back = {i: 9 for i in range(-1, 40)}
     verdict = fn.judge(
         experiment("stopped", reason="Stop condition triggered"),
-        "fleet-loss-orders",
-        FLEET_LOSS,
+        "pod-delete-orders",
+        PODS_BACK,
         Prometheus([answer(back)]),
         NOW,
     )
@@ -231,13 +232,13 @@ def test_a_probe_matching_two_series_is_an_error() -> None:
     two = answer({0: 1})
     two["data"]["result"].append(two["data"]["result"][0])
     with pytest.raises(RuntimeError, match="matched 2 series"):
-        fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([two]), NOW)
+        fn.judge(experiment(), "pod-delete-orders", PODS_BACK, Prometheus([two]), NOW)
 
 
 def test_a_failed_query_is_an_error_for_sqs_to_retry() -> None:
     error = {"status": "error", "errorType": "bad_data", "error": "parse error"}
     with pytest.raises(RuntimeError, match="bad_data: parse error"):
-        fn.judge(experiment(), "fleet-loss-orders", FLEET_LOSS, Prometheus([error]), NOW)
+        fn.judge(experiment(), "pod-delete-orders", PODS_BACK, Prometheus([error]), NOW)
 
 
 def test_the_shared_constants_agree() -> None:
@@ -294,8 +295,8 @@ def expect_experiment(fis_stub: Stubber, tags: dict[str, str]) -> None:
 
 def test_a_finished_drill_publishes_its_result(aws_clients) -> None:
     fis, fis_stub, cloudwatch, cw_stub = aws_clients
-    expect_experiment(fis_stub, {"stack": "prod", "drill": "fleet-loss-orders"})
-    dimensions = [{"Name": "Stack", "Value": "prod"}, {"Name": "Drill", "Value": "fleet-loss-orders"}]
+    expect_experiment(fis_stub, {"stack": "prod", "drill": "pod-delete-orders"})
+    dimensions = [{"Name": "Stack", "Value": "prod"}, {"Name": "Drill", "Value": "pod-delete-orders"}]
     at = START + timedelta(minutes=2)
     cw_stub.add_response(
         "put_metric_data",
@@ -321,7 +322,7 @@ def test_a_finished_drill_publishes_its_result(aws_clients) -> None:
         fis=fis,
         cloudwatch=cloudwatch,
         query=Prometheus([answer(back)]),
-        judgements={"fleet-loss-orders": FLEET_LOSS},
+        judgements={"pod-delete-orders": PODS_BACK},
         now=NOW,
     )
     assert verdict is not None and verdict.passed
@@ -336,7 +337,7 @@ def test_an_unfinished_experiment_is_left_alone(aws_clients, status: str) -> Non
     assert found is None
 
 
-@pytest.mark.parametrize("tags", [{"stack": "staging", "drill": "fleet-loss-orders"}, {"stack": "prod"}, {}])
+@pytest.mark.parametrize("tags", [{"stack": "staging", "drill": "pod-delete-orders"}, {"stack": "prod"}, {}])
 def test_another_stacks_experiment_publishes_nothing(aws_clients, tags: dict[str, str]) -> None:
     fis, fis_stub, cloudwatch, _ = aws_clients
     expect_experiment(fis_stub, tags)
@@ -401,3 +402,92 @@ def test_the_query_is_signed_for_managed_prometheus(prometheus_server: str) -> N
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "/ap-southeast-1/aps/aws4_request" in authorization
     assert request["headers"]["X-Amz-Security-Token"] == "token"
+
+
+# -- CloudWatch probes: Auto Scaling's in-service count ------------------------------------------
+
+IN_SERVICE = probes.Judgement(1.75, (probes.in_service("apse1-orders-asg-0a1b2c3"),)).as_json()
+#: An experiment that starts 20 s into a minute: the metric's periods start on the minute.
+LATE = START + timedelta(seconds=20)
+
+
+def test_a_fleets_loss_is_judged_on_auto_scalings_minutes() -> None:
+    asked: list[tuple[dict[str, Any], float, float]] = []
+    minute = T0  # 02:00:00, the period the experiment starts in
+
+    def metric(found: Mapping[str, Any], start: float, end: float) -> dict[float, float]:
+        asked.append((dict(found), start, end))
+        # 9 in service before; terminated at 02:00:20, so 02:00's minimum is 6; back at 9 from 02:03.
+        counts = {-1: 9, 0: 6, 1: 6, 2: 8, **{i: 9 for i in range(3, 40)}}
+        return {minute + 60 * i: v for i, v in counts.items()}
+
+    found = experiment(minutes=1)
+    found["startTime"], found["endTime"] = LATE, LATE + timedelta(minutes=1)
+    verdict = fn.judge(found, "fleet-loss-orders", IN_SERVICE, Prometheus([]), NOW, metric)
+    # Recovered at 02:03:00: 160 s after the start at 02:00:20.
+    assert (verdict.passed, verdict.recovery_seconds) == (True, 160.0)
+    ((read, start, end),) = asked
+    assert read["dimensions"] == {"AutoScalingGroupName": "apse1-orders-asg-0a1b2c3"} and read["stat"] == "Minimum"
+    # From the minute before the start's minute (the baseline) to a period past the window's end.
+    assert start == minute - 60
+    window_end = minute + math.floor((LATE.timestamp() + 60 + fn.AFTER_END_SECONDS - minute) / 60) * 60
+    assert end == window_end + 60
+
+
+def test_a_fleet_still_short_at_the_end_has_not_recovered() -> None:
+    def metric(found: Mapping[str, Any], start: float, end: float) -> dict[float, float]:
+        return {T0 + 60 * i: (9 if i < 0 else 8) for i in range(-1, 40)}
+
+    verdict = fn.judge(experiment(), "fleet-loss-orders", IN_SERVICE, Prometheus([]), NOW, metric)
+    assert not verdict.passed
+    assert verdict.reasons == [
+        "not recovered by the end of the window: AWS/AutoScaling GroupInServiceInstances "
+        "(AutoScalingGroupName=apse1-orders-asg-0a1b2c3) Minimum >="
+    ]
+
+
+def test_a_cloudwatch_probe_without_a_reader_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="needs a metric reader"):
+        fn.judge(experiment(), "fleet-loss-orders", IN_SERVICE, Prometheus([]), NOW)
+
+
+def test_the_metric_reader_asks_cloudwatch_as_its_model_says_and_reads_every_page() -> None:
+    _, cloudwatch = clients()
+    request = {
+        "MetricDataQueries": [
+            {
+                "Id": "probe",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/AutoScaling",
+                        "MetricName": "GroupInServiceInstances",
+                        "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "apse1-orders-asg-0a1b2c3"}],
+                    },
+                    "Period": 60,
+                    "Stat": "Minimum",
+                },
+                "ReturnData": True,
+            }
+        ],
+        "StartTime": START - timedelta(minutes=1),
+        "EndTime": START + timedelta(minutes=20),
+        "ScanBy": "TimestampAscending",
+    }
+    first, second = START - timedelta(minutes=1), START
+    with Stubber(cloudwatch) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {"MetricDataResults": [{"Id": "probe", "Timestamps": [first], "Values": [9.0]}], "NextToken": "more"},
+            request,
+        )
+        stub.add_response(
+            "get_metric_data",
+            {"MetricDataResults": [{"Id": "probe", "Timestamps": [second], "Values": [6.0]}]},
+            {**request, "NextToken": "more"},
+        )
+        read = fn._cloudwatch(cloudwatch)
+        samples = read(
+            IN_SERVICE["probes"][0]["metric"], first.timestamp(), (START + timedelta(minutes=20)).timestamp()
+        )
+        stub.assert_no_pending_responses()
+    assert samples == {first.timestamp(): 9.0, second.timestamp(): 6.0}

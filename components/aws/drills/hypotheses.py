@@ -54,6 +54,8 @@ class Fleet:
     surge_step_percent: int
     #: components.spec.storm.resolved(...) for the service.
     assumptions: Mapping[str, float]
+    #: The Auto Scaling group's name (a Pulumi output): its in-service count judges the drill.
+    group_name: object = None
 
     @property
     def launch_seconds(self) -> float:

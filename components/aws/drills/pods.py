@@ -73,7 +73,7 @@ def pod_drills(drills: Drills, cluster_name: pulumi.Input[str], provider: k8s.Pr
             [action("delete-pods", "aws:eks:pod-delete", "Pods", "pods", **common)],
             [deleted],
             [],
-            [probes.back_in_service(pod.service, args.region)],
+            [probes.pods_ready(pod.service, args.region)],
             service=pod.service,
         )
         drills.template(

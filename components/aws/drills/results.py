@@ -6,7 +6,7 @@ past the experiment's end, while the fleet recovers) to a Lambda function
 ``RecoverySeconds``, which the drills dashboard reads.
 
 Least privilege: the function may read this region's experiments and templates, query this
-region's Prometheus workspace, publish metrics in ``Courier/Drills`` only, and consume its queue;
+region's Prometheus workspace and CloudWatch metrics, publish metrics in ``Courier/Drills`` only, and consume its queue;
 only EventBridge's rule may send to the queue. Messages that fail three times are kept 14 days in
 a dead-letter queue.
 """
@@ -101,6 +101,8 @@ def function_policy(
             ],
         },
         {"Sid": "Probes", "Effect": "Allow", "Action": "aps:QueryMetrics", "Resource": workspace_arn},
+        # GetMetricData has no resource either (the group metrics of the drilled fleets).
+        {"Sid": "GroupMetrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"},
         {
             "Sid": "Results",
             "Effect": "Allow",
@@ -203,13 +205,14 @@ class DrillResults(pulumi.ComponentResource):
             runtime=RUNTIME,
             architectures=["arm64"],
             handler=HANDLER,
-            code=pulumi.AssetArchive(
-                {
-                    FUNCTION_SOURCE.name: pulumi.FileAsset(str(FUNCTION_SOURCE)),
-                    "judgements.json": pulumi.StringAsset(
-                        json.dumps(probes.judgements(args.judgements), indent=2, sort_keys=True)
-                    ),
-                }
+            # The judgements name the fleets' Auto Scaling groups (outputs): written once known.
+            code=pulumi.Output.from_input(probes.judgements(args.judgements)).apply(
+                lambda found: pulumi.AssetArchive(
+                    {
+                        FUNCTION_SOURCE.name: pulumi.FileAsset(str(FUNCTION_SOURCE)),
+                        "judgements.json": pulumi.StringAsset(json.dumps(found, indent=2, sort_keys=True)),
+                    }
+                )
             ),
             role=role.arn,
             timeout=TIMEOUT_SECONDS,

@@ -12,11 +12,15 @@ them.
 For an experiment of this stack (its template's ``stack`` tag), with the template's ``drill`` tag
 naming a judgement in ``judgements.json`` (components.aws.drills.probes):
 
-- every probe is read from the region's Managed Prometheus workspace (``query_range``, SigV4) from
-  the start to the end of the window; a step with no sample does not hold (``count`` of no
-  instance is no series, not 0); the probe's recovery is the end of the last step that did not
-  hold, from the start (0 when it always held); it recovered when its last step holds;
-- ``RecoverySeconds`` is the slowest probe's recovery;
+- every probe's series is read from the start to the end of the window: a recording rule from
+  the region's Managed Prometheus workspace (``query_range``, 30 s steps, SigV4), or a CloudWatch
+  metric (``GetMetricData``, its period: Auto Scaling's 1-minute in-service count); a step with
+  no sample does not hold (``count`` of no instance is no series, not 0); a probe "at start"
+  compares with the last sample before the start; the probe's recovery is the end of the last
+  step that did not hold, from the start (0 when it always held); it recovered when its last
+  step holds;
+- ``RecoverySeconds`` is the slowest probe's recovery; it must be within the hypothesis'
+  ``recoveryMinutes`` plus ``allowanceSeconds`` (the series' own lag and step);
 - the ``mustFire`` alert is looked up in ``ALERTS`` (firing, for the drilled service) over the
   window;
 - ``DrillPassed`` is 1 when the experiment completed (a stop condition or a failed action is a
@@ -54,6 +58,8 @@ log.setLevel(logging.INFO)
 
 #: (query, params) -> the Prometheus HTTP API's JSON answer.
 Query = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
+#: (probe's metric, start, end) -> {epoch seconds: value} of a CloudWatch metric.
+Metric = Callable[[Mapping[str, Any], float, float], dict[float, float]]
 
 
 @dataclass
@@ -98,27 +104,34 @@ def _holds(value: float, op: str, threshold: float) -> bool:
 
 
 def recovery(
-    samples: Mapping[float, float], start: float, end: float, op: str, threshold: float | str
+    samples: Mapping[float, float],
+    start: float,
+    end: float,
+    op: str,
+    threshold: float | str,
+    step: int = STEP_SECONDS,
+    origin: float | None = None,
 ) -> tuple[float, bool]:
     """(seconds from ``start`` until the probe held for good, whether it holds at ``end``) over
-    the steps ``start``, ``start + STEP_SECONDS``, ... up to ``end``; a missing step does not
-    hold. ``threshold`` "start" is the value just before ``start`` (the last sample before it:
-    what the fleet had before the fault)."""
+    the steps ``origin``, ``origin + step``, ... up to ``end`` (``origin``: ``start``, or the
+    metric's period boundary at or before it); a missing step does not hold. ``threshold``
+    "start" is the last sample before ``origin``: what the fleet had before the fault."""
+    origin = start if origin is None else origin
     if threshold == "start":
-        before = [t for t in samples if t < start]
+        before = [t for t in samples if t < origin]
         if not before:
-            raise ValueError("no sample at the experiment's start to compare with")
+            raise ValueError("no sample before the experiment's start to compare with")
         threshold = samples[max(before)]
-    steps = math.floor((end - start) / STEP_SECONDS) + 1
+    steps = math.floor((end - origin) / step) + 1
     last_bad: float | None = None
     for i in range(steps):
-        at = start + i * STEP_SECONDS
+        at = origin + i * step
         value = samples.get(at)
         if value is None or not _holds(value, op, float(threshold)):
             last_bad = at
-    final = start + (steps - 1) * STEP_SECONDS
+    final = origin + (steps - 1) * step
     held_at_end = last_bad != final
-    return (0.0 if last_bad is None else last_bad + STEP_SECONDS - start), held_at_end
+    return (0.0 if last_bad is None else max(last_bad + step - start, 0.0)), held_at_end
 
 
 def _series(answer: Mapping[str, Any]) -> dict[float, float]:
@@ -136,12 +149,39 @@ def _series(answer: Mapping[str, Any]) -> dict[float, float]:
     return samples
 
 
+def _named(probe: Mapping[str, Any]) -> str:
+    if probe.get("source") == "cloudwatch":
+        metric = probe["metric"]
+        dimensions = ", ".join(f"{k}={v}" for k, v in sorted(metric["dimensions"].items()))
+        return f"{metric['namespace']} {metric['name']} ({dimensions}) {metric['stat']}"
+    return str(probe["query"])
+
+
+def _samples(probe: Mapping[str, Any], origin: float, end: float, query: Query, metric: Metric) -> dict[float, float]:
+    """The probe's series from one step before ``origin`` to ``end``."""
+    if probe.get("source") == "cloudwatch":
+        period = int(probe["metric"]["period"])
+        return metric(probe["metric"], origin - period, end + period)
+    answer = query(
+        "query_range",
+        {
+            "query": probe["query"],
+            # One step before the start: the value the fleet had when the drill began.
+            "start": f"{origin - STEP_SECONDS:.0f}",
+            "end": f"{end:.0f}",
+            "step": f"{STEP_SECONDS}s",
+        },
+    )
+    return _series(answer)
+
+
 def judge(
     experiment: Mapping[str, Any],
     drill: str,
     judgement: Mapping[str, Any] | None,
     query: Query,
     now: datetime,
+    metric: Metric | None = None,
 ) -> Verdict:
     """The verdict on ``experiment`` (GetExperiment's ``experiment``) as of ``now``."""
     status = experiment["state"]["status"]
@@ -155,27 +195,20 @@ def judge(
     # Whole seconds: the steps' timestamps come back exactly as asked.
     start = float(math.floor(experiment["startTime"].timestamp()))
     ended = (experiment.get("endTime") or now).timestamp()
-    # Whole steps, aligned on the start: the window's last step is what "recovered" means.
-    end = min(ended + AFTER_END_SECONDS, now.timestamp() - FRESHNESS_SECONDS)
-    end = start + math.floor(max(end - start, 0) / STEP_SECONDS) * STEP_SECONDS
+    until = max(min(ended + AFTER_END_SECONDS, now.timestamp() - FRESHNESS_SECONDS), start)
     worst = 0.0
     recovered = True
     for probe in judgement["probes"]:
-        answer = query(
-            "query_range",
-            {
-                "query": probe["query"],
-                # One step before the start: the value the fleet had when the drill began.
-                "start": f"{start - STEP_SECONDS:.0f}",
-                "end": f"{end:.0f}",
-                "step": f"{STEP_SECONDS}s",
-            },
-        )
-        seconds, held = recovery(_series(answer), start, end, probe["op"], probe["threshold"])
+        step = int(probe["metric"]["period"]) if probe.get("source") == "cloudwatch" else STEP_SECONDS
+        # Whole steps: a metric's periods start on its boundaries, a query's steps at the start.
+        origin = start - start % step if probe.get("source") == "cloudwatch" else start
+        end = origin + math.floor((until - origin) / step) * step
+        samples = _samples(probe, origin, end, query, metric or _no_metrics)
+        seconds, held = recovery(samples, start, end, probe["op"], probe["threshold"], step, origin)
         worst = max(worst, seconds)
         if not held:
             recovered = False
-            verdict.reasons.append(f"not recovered by the end of the window: {probe['query']} {probe['op']}")
+            verdict.reasons.append(f"not recovered by the end of the window: {_named(probe)} {probe['op']}")
     if judgement["probes"]:
         verdict.recovery_seconds = worst
         limit = judgement["recoveryMinutes"] * 60 + judgement["allowanceSeconds"]
@@ -188,6 +221,7 @@ def judge(
         selector = f'alertname="{judgement["mustFire"]}", alertstate="firing"'
         if judgement.get("service"):
             selector += f', service="{judgement["service"]}"'
+        end = start + math.floor((until - start) / STEP_SECONDS) * STEP_SECONDS
         window = max(int(end - start), STEP_SECONDS)
         answer = query("query", {"query": f"max_over_time(ALERTS{{{selector}}}[{window}s])", "time": f"{end:.0f}"})
         if answer.get("status") != "success":
@@ -196,6 +230,10 @@ def judge(
             verdict.reasons.append(f"{judgement['mustFire']} did not fire")
     verdict.passed = not verdict.reasons
     return verdict
+
+
+def _no_metrics(metric: Mapping[str, Any], start: float, end: float) -> dict[float, float]:
+    raise RuntimeError("a CloudWatch probe needs a metric reader")
 
 
 # -- AWS ------------------------------------------------------------------------------------
@@ -221,6 +259,43 @@ def _prometheus(session: Any, region: str, base_url: str) -> Query:
     return query
 
 
+def _cloudwatch(client: Any) -> Metric:
+    """A CloudWatch metric's datapoints (GetMetricData, oldest first, every page)."""
+
+    def read(metric: Mapping[str, Any], start: float, end: float) -> dict[float, float]:
+        request: dict[str, Any] = {
+            "MetricDataQueries": [
+                {
+                    "Id": "probe",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": metric["namespace"],
+                            "MetricName": metric["name"],
+                            "Dimensions": [{"Name": k, "Value": str(v)} for k, v in metric["dimensions"].items()],
+                        },
+                        "Period": int(metric["period"]),
+                        "Stat": metric["stat"],
+                    },
+                    "ReturnData": True,
+                }
+            ],
+            "StartTime": datetime.fromtimestamp(start, UTC),
+            "EndTime": datetime.fromtimestamp(end, UTC),
+            "ScanBy": "TimestampAscending",
+        }
+        samples: dict[float, float] = {}
+        while True:
+            answer = client.get_metric_data(**request)
+            for result in answer.get("MetricDataResults", []):
+                for at, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=True):
+                    samples[float(at.timestamp())] = float(value)
+            if not answer.get("NextToken"):
+                return samples
+            request["NextToken"] = answer["NextToken"]
+
+    return read
+
+
 def process(
     body: Mapping[str, Any],
     *,
@@ -242,7 +317,7 @@ def process(
     if tags.get("stack") != stack or "drill" not in tags:
         log.info(json.dumps({"experiment": experiment["id"], "ignored": "not a drill of this stack"}))
         return None
-    verdict = judge(experiment, tags["drill"], judgements.get(tags["drill"]), query, now)
+    verdict = judge(experiment, tags["drill"], judgements.get(tags["drill"]), query, now, _cloudwatch(cloudwatch))
     at = experiment.get("endTime") or now
     cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=verdict.metrics(stack, at))
     log.info(

@@ -88,7 +88,7 @@ def zone_outage(drills: Drills, zone: str) -> None:
         actions,
         targets,
         services,
-        [probes.back_in_service(f.service, args.region) for f in args.fleets],
+        [probes.in_service(f.group_name) for f in args.fleets],
         # A small fleet may have no instance in the zone: the rest of the outage still runs.
         empty_targets="skip",
         # Region-wide: customers unserved anywhere (a fleet at its maximum is the storm's business).
@@ -125,7 +125,7 @@ def fleet_loss(drills: Drills, fleet: Fleet) -> None:
             )
         ],
         [fleet.service],
-        [probes.back_in_service(fleet.service, args.region)],
+        [probes.in_service(fleet.group_name)],
         service=fleet.service,
     )
 
