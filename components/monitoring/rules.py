@@ -110,6 +110,11 @@ def _alert(
     return rule
 
 
+#: An instance counts in ``courier:fleet_instances:count`` while its last ``up`` sample is younger
+#: than this: four of the agent's 15-second scrapes, with room for remote write's batching.
+FRESH_SECONDS = 60
+
+
 def recording_rules(region: RegionSpec, pod_namespaces: Sequence[str] = ()) -> dict[str, Any]:
     """Per-(service, region) series the alerts compare; identical label sets across windows.
 
@@ -122,7 +127,13 @@ def recording_rules(region: RegionSpec, pod_namespaces: Sequence[str] = ()) -> d
             "record": "courier:fleet_cpu_busy:ratio",
             "expr": '1 - avg by (service, region) (rate(node_cpu_seconds_total{mode="idle"}[2m]))',
         },
-        {"record": "courier:fleet_instances:count", "expr": 'count by (service, region) (up{job="node"} == 1)'},
+        # Only instances heard from lately: the agent runs on the instance, so a terminated or
+        # stopped instance's `up` just stops, without a staleness marker, and PromQL's 5-minute
+        # lookback would count it on while its replacement is counted too.
+        {
+            "record": "courier:fleet_instances:count",
+            "expr": f'count by (service, region) (up{{job="node"}} == 1 and (time() - timestamp(up{{job="node"}})) < {FRESH_SECONDS})',
+        },
         {
             "record": "courier:http_request_duration_seconds:p99_5m",
             "expr": "histogram_quantile(0.99, sum by (le, service, region) (rate(http_request_duration_seconds_bucket[5m])))",
