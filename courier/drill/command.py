@@ -40,6 +40,9 @@ EXIT_INVALID = 2
 FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+#: The results function's file of judgements (components.aws.drills.results).
+JUDGEMENTS = "judgements.json"
 #: The tags components.aws.drills puts on every template.
 DRILL_TAG, KIND_TAG = "drill", "drill-kind"
 #: The kinds components.aws.drills declares, in the order the summary lists them (docs/drills.md).
@@ -98,6 +101,8 @@ class Drill:
     targets: list[dict[str, Any]]
     stop_conditions: list[dict[str, Any]]
     schedule: dict[str, Any] | None = None
+    #: How the region's results function judges it (its judgements.json entry); None: nothing does.
+    judgement: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -112,6 +117,7 @@ class Drill:
             "targets": self.targets,
             "stopConditions": self.stop_conditions,
             "schedule": self.schedule,
+            "judgement": self.judgement,
             "problems": self.problems,
         }
 
@@ -127,9 +133,38 @@ def _number(text: Any) -> float | None:
         return None
 
 
+def _judgements(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Region -> the judgements its drill results function ships (components.aws.drills.results)."""
+    found: dict[str, dict[str, Any]] = {}
+    for function in plan.of_type(FUNCTION):
+        text = (((function.inputs.get("code") or {}).get("assets") or {}).get(JUDGEMENTS) or {}).get("text")
+        if isinstance(text, str) and function.region:
+            found[function.region] = json.loads(text)
+    return found
+
+
+def judged_by(judgement: Mapping[str, Any] | None) -> str:
+    """One line: what the results function reads to judge the drill."""
+    if judgement is None:
+        return "not judged: no results function"
+    parts = []
+    for probe in judgement.get("probes") or []:
+        if probe.get("source") == "cloudwatch":
+            metric = probe["metric"]
+            series = f"{metric['name']} ({', '.join(str(v) for v in metric['dimensions'].values())})"
+        else:
+            series = str(probe.get("query", "")).split("{")[0]
+        threshold = probe.get("threshold")
+        parts.append(f"{series} {probe.get('op')} {'its value before' if threshold == 'start' else threshold}")
+    if judgement.get("mustFire"):
+        parts.append(f"{judgement['mustFire']} fires")
+    return "; ".join(parts) or "the experiment completes"
+
+
 def read(plan: Plan, at: datetime | None = None) -> list[Drill]:
     """The plan's drills, ordered by region (as the plan lists them) and key."""
     moment = at or plan.as_of or datetime.now(UTC)
+    judgements = _judgements(plan)
     index = {r.urn: r for r in plan.resources}
     schedules: dict[str, Resource] = {}
     for schedule in plan.of_type(SCHEDULE):
@@ -183,6 +218,7 @@ def read(plan: Plan, at: datetime | None = None) -> list[Drill]:
         schedule = schedules.get(template.urn)
         if schedule is not None:
             drill.schedule = _schedule(schedule, moment)
+        drill.judgement = judgements.get(region, {}).get(drill.key)
         drills.append(drill)
     return drills
 
@@ -455,6 +491,7 @@ def show(out: Console, plan: Plan, drills: list[Drill]) -> None:
             drill.region,
             drill.key,
             f"alert: {hypothesis.get('alert')}\n{hypothesis.get('capacity')}\nrecovery: {recovery:g} min"
+            f"\njudged by: {judged_by(drill.judgement)}"
             if recovery is not None
             else str(hypothesis.get("summary")),
             "\n".join(_target_line(t) for t in drill.targets) or "(the runbook's own)",

@@ -58,6 +58,25 @@ def test_drill_json_lists_hypotheses_targets_stop_conditions_and_next_runs(plann
     assert storm["schedule"]["nextRun"] == "2026-12-08T10:00:00+08:00"
     assert drills[("ap-northeast-1", "zone-outage")]["schedule"] is None
     assert all(d["problems"] == [] for d in document["drills"])
+    # How the region's results function judges each drill (its judgements.json entry).
+    assert all(d["judgement"] is not None for d in document["drills"])
+    (probe,) = loss["judgement"]["probes"]
+    assert probe["metric"]["name"] == "GroupInServiceInstances" and probe["threshold"] == "start"
+    assert storm["judgement"]["mustFire"] == "FleetCpuAboveTarget"
+
+
+def test_judged_by_says_what_the_results_function_reads() -> None:
+    assert command.judged_by(None) == "not judged: no results function"
+    assert command.judged_by({"probes": [], "mustFire": None}) == "the experiment completes"
+    cpu = {
+        "source": "prometheus",
+        "query": 'courier:fleet_cpu_busy:ratio{service="orders"}',
+        "op": "<",
+        "threshold": 0.8,
+    }
+    assert command.judged_by({"probes": [cpu], "mustFire": "FleetCpuAboveTarget"}) == (
+        "courier:fleet_cpu_busy:ratio < 0.8; FleetCpuAboveTarget fires"
+    )
 
 
 def test_next_runs_move_with_the_moment_asked(planned, capsys) -> None:
@@ -123,6 +142,7 @@ def test_all_shows_every_drill_in_full(planned, capsys) -> None:
     for region in ("ap-southeast-1", "ap-northeast-1", "ap-northeast-2"):
         assert shown.count(f"│ {region} │") == 12, region
     assert shown.count("alert: ") == 36 and shown.count("recovery: ") == 36
+    assert shown.count("judged by: ") == 36
     assert shown.count("recovery: 15 min") == 3 and shown.count("alert: FleetCpuAboveTarget") == 12
     assert "orders scales out to 32 from 9" in shown
 
