@@ -364,6 +364,8 @@ class AwsRegion(pulumi.ComponentResource):
                 runs=[r for r in calendar(spec)[0] if r.region == region.name],
                 timezone=spec.drills.timezone,
                 prometheus=(self.prometheus.workspace_arn, self.prometheus.endpoint),
+                topic_arns=self.topics.topic_arns,
+                runbook_base_url=spec.alerting.runbook_base_url,
                 tags=spec.tags(),
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -398,3 +398,32 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
         ("DrillPassed", 1.0),
         ("RecoverySeconds", 0.0),
     ]
+
+
+def test_a_result_lost_to_the_dead_letters_pages_the_tech_expert(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    topics = {t.urn: t for t in plan.of_type("aws:sns/topic:Topic")}
+    for region in drill_regions(plan):
+        dead = the(plan, QUEUE, region, "-drill-results-dead")
+        (alarm,) = [
+            a
+            for a in in_region(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", region)
+            if dead.urn in a.property_dependencies.get("dimensions", [])
+        ]
+        inputs = alarm.inputs
+        assert (inputs["namespace"], inputs["metricName"], inputs["statistic"]) == (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+        )
+        # One message is one lost result; no data (an idle queue) is none.
+        assert (inputs["comparisonOperator"], inputs["threshold"]) == ("GreaterThanThreshold", 0)
+        assert inputs["treatMissingData"] == "notBreaching"
+        assert inputs["tags"]["severity"] == "warning"
+        assert inputs["alarmDescription"].endswith(f"/docs/runbooks/{results.DEAD_LETTER_RUNBOOK}.md")
+        notified = {topics[u].name for u in alarm.property_dependencies["alarmActions"]}
+        assert notified == {f"{REGION_CODES[region]}-tech-expert"}, notified
+        assert alarm.property_dependencies["okActions"] == alarm.property_dependencies["alarmActions"]
+
+
+REGION_CODES = {"ap-southeast-1": "apse1", "ap-northeast-1": "apne1", "ap-northeast-2": "apne2"}

@@ -97,6 +97,9 @@ class DrillsArgs:
     #: The region's Managed Prometheus workspace (ARN, endpoint): the results feed's probes read
     #: it. None: no results feed (the drills still run; nothing judges them).
     prometheus: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    #: Role -> the region's on-call topic, and the runbooks' base URL: the results feed's alarm.
+    topic_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    runbook_base_url: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -148,6 +151,8 @@ class Drills(pulumi.ComponentResource):
                     prometheus_endpoint=args.prometheus[1],
                     judgements=self.judgements,
                     log_retention_days=args.log_retention_days,
+                    topic_arns=args.topic_arns,
+                    runbook_base_url=args.runbook_base_url,
                     tags=args.tags,
                 ),
                 self.child_opts,

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws import policies
+from components.aws.alarms import routed_alarm
 from components.aws.drills import probes
 from components.aws.drills.probes import Judgement
 
@@ -40,6 +41,8 @@ DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 #: A drill's event waits DELAY_SECONDS, then up to MAX_RECEIVES visibility timeouts: a day is
 #: plenty; past it the event is stale.
 RETENTION_SECONDS = 24 * 3600
+#: The alarm on the dead letters: one is enough (a drill's result is lost until it is redriven).
+DEAD_LETTER_RUNBOOK = "DrillResultsDeadLetters"
 #: Lambda's lowest maximum concurrency for an SQS event source (2-1000).
 MAX_CONCURRENCY = 2
 RUNTIME = "python3.13"
@@ -60,6 +63,9 @@ class DrillResultsArgs:
     prometheus_endpoint: pulumi.Input[str]
     judgements: Mapping[str, Judgement]
     log_retention_days: int
+    #: Role -> the region's on-call SNS topic (the dead letters' alarm notifies the owner).
+    topic_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    runbook_base_url: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -235,4 +241,30 @@ class DrillResults(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        if args.topic_arns:
+            # A result that could not be judged three times is kept 14 days: someone must look.
+            routed_alarm(
+                f"{name}-drill-results-dead-letters",
+                service="monitoring",
+                severity="warning",
+                runbook=DEAD_LETTER_RUNBOOK,
+                topic_arns=args.topic_arns,
+                runbook_base_url=args.runbook_base_url,
+                tags=tags,
+                settings=aws.cloudwatch.MetricAlarmArgs(
+                    alarm_description=f"A finished drill in {args.region} could not be judged three times: its "
+                    "result is in the dead-letter queue and on no dashboard.",
+                    namespace="AWS/SQS",
+                    metric_name="ApproximateNumberOfMessagesVisible",
+                    dimensions={"QueueName": dead_letters.name},
+                    statistic="Maximum",
+                    period=300,
+                    evaluation_periods=1,
+                    threshold=0,
+                    comparison_operator="GreaterThanThreshold",
+                    # SQS publishes queue metrics only while the queue is active: no data is no letter.
+                    treat_missing_data="notBreaching",
+                ),
+                parent=self,
+            )
         self.register_outputs({"function": self.function.name, "queue": queue.url})
