@@ -103,7 +103,8 @@ def test_each_kind_of_drill_is_judged_on_its_own_series(stack_plans) -> None:
     (probe,) = found["fleet-loss-payments"]["probes"]
     group = in_service_group(probe)
     assert group.startswith("apse1-payments-asg-")
-    assert found["fleet-loss-payments"]["allowanceSeconds"] == probes.GROUP_METRIC_LAG_SECONDS + 60
+    # The group metric's minute of lag and its 1-minute period.
+    assert found["fleet-loss-payments"]["allowanceSeconds"] == probes.GROUP_METRIC_LAG_SECONDS + 60 == 120
     # The function's code is written from the groups' names: it depends on each fleet's group.
     groups = {g.urn for g in in_region(plan, "aws:autoscaling/group:Group", region)}
     assert groups and groups <= set(function.property_dependencies["code"])
@@ -114,7 +115,8 @@ def test_each_kind_of_drill_is_judged_on_its_own_series(stack_plans) -> None:
         {"source": "prometheus", "query": f"{probes.CPU_BUSY}{selector}", "op": "<", "threshold": 0.7}
     ]
     assert (storm["mustFire"], storm["service"]) == ("FleetCpuAboveTarget", "payments")
-    assert storm["allowanceSeconds"] == probes.SERIES_LAG_SECONDS + probes.RATE_LAG_SECONDS + probes.STEP_SECONDS
+    # 15 s scrape + 60 s rule evaluation + 60 s of the 2-minute rate + a 30 s step.
+    assert storm["allowanceSeconds"] == probes.SERIES_LAG_SECONDS + probes.RATE_LAG_SECONDS + probes.STEP_SECONDS == 165
     # The zone outage: every VM fleet back; no alert must fire (UnhealthyTargets only may).
     vm = sorted(k.removeprefix("fleet-loss-") for k in found if k.startswith("fleet-loss-"))
     zone = found["zone-outage"]

@@ -209,6 +209,8 @@ def test_the_cpu_storm_passes_only_when_its_alert_fired() -> None:
     assert not failed.passed and failed.reasons == ["FleetCpuAboveTarget did not fire"]
     path, params = silent.asked[1]
     assert path == "query"
+    # Over the whole window: the 20-minute experiment and the 15 minutes after it.
+    assert float(params["time"]) == T0 + 20 * 60 + fn.AFTER_END_SECONDS
     window = int(float(params["time"]) - T0)
     assert params["query"] == (
         f'max_over_time(ALERTS{{alertname="FleetCpuAboveTarget", alertstate="firing", service="orders"}}[{window}s])'

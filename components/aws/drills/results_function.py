@@ -131,7 +131,7 @@ def recovery(
             last_bad = at
     final = origin + (steps - 1) * step
     held_at_end = last_bad != final
-    return (0.0 if last_bad is None else max(last_bad + step - start, 0.0)), held_at_end
+    return (0.0 if last_bad is None else last_bad + step - start), held_at_end
 
 
 def _series(answer: Mapping[str, Any]) -> dict[float, float]:
