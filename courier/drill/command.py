@@ -5,8 +5,8 @@ the alarms they were computed from) and the EventBridge Scheduler schedule that 
 its next run as of the plan.
 
 The default view fits one screen: the calendar (the scheduled runs, enabled first, with their
-next run), one line per region and one row per drill kind (templates, services, the hypothesis'
-alert and recovery time). ``--all`` shows every drill in full; ``--region`` and ``--drill`` (a
+next run), one line per region and one row per drill, its regions together, with its
+hypothesis (the alert, what the fleet reaches, the recovery time). ``--all`` shows every drill in full; ``--region`` and ``--drill`` (a
 drill's key or kind; it shows the drills it names in full) narrow what is listed, the JSON too.
 Problems and the exit code are always the whole stack's.
 
@@ -357,7 +357,8 @@ def _sort_moment(text: str | None) -> datetime:
 
 
 def summarise(out: Console, plan: Plan, drills: list[Drill], moment: datetime, *, narrowed: bool = False) -> None:
-    """One screen: the calendar, one line per region, one row per drill kind."""
+    """One screen: the calendar, one line per region, one row per drill (its regions together)
+    with its hypothesis: the alert, what the fleet reaches, the recovery time."""
     scheduled = calendar(drills)
     enabled = [d for d in scheduled if (d.schedule or {}).get("enabled")]
     regions = list(dict.fromkeys(d.region for d in drills))
@@ -425,29 +426,28 @@ def summarise(out: Console, plan: Plan, drills: list[Drill], moment: datetime, *
     table = Table(box=box.SIMPLE_HEAD, expand=False, pad_edge=False, show_edge=False)
     # The regions column only says something when there is more than one region.
     several = len(regions) > 1
-    table.add_column("kind", overflow="fold")
-    table.add_column("drills", justify="right")
+    table.add_column("drill", overflow="fold")
     if several:
         table.add_column("regions", overflow="fold")
-    for column in ("services", "alert", "recovery", "calendar"):
+    for column in ("alert", "reaches (first region)", "recovery", "calendar"):
         table.add_column(column, overflow="fold")
-    kinds = [k for k in KINDS if any(d.kind == k for d in drills)]
-    kinds += [k for k in dict.fromkeys(d.kind for d in drills) if k not in kinds]
-    for kind in kinds:
-        of_kind = [d for d in drills if d.kind == kind]
-        services = list(dict.fromkeys(sorted(d.service for d in of_kind if d.service)))
-        alerts = list(dict.fromkeys(str(d.hypothesis.get("alert")) for d in of_kind if d.hypothesis.get("alert")))
-        recovery = [m for d in of_kind if (m := d.hypothesis.get("recoveryMinutes")) is not None]
-        where = list(dict.fromkeys(d.region for d in of_kind))
-        on = [d for d in of_kind if d.schedule and d.schedule.get("enabled")]
+    # One row per drill key, its regions together: the hypothesis is the same drill's everywhere
+    # (the capacity it reaches is the first region's; --all shows each region's).
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    keys = sorted(dict.fromkeys(d.key for d in drills), key=lambda k: (order.get(_kind_of(drills, k), 99), k))
+    for key in keys:
+        of_key = [d for d in drills if d.key == key]
+        first = of_key[0]
+        recovery = [m for d in of_key if (m := d.hypothesis.get("recoveryMinutes")) is not None]
+        where = list(dict.fromkeys(d.region for d in of_key))
+        on = [d for d in of_key if d.schedule and d.schedule.get("enabled")]
         table.add_row(
-            kind,
-            str(len(of_kind)),
+            key,
             *(["all" if len(where) == len(regions) else ", ".join(where)] if several else []),
-            ", ".join(services) or "(region-wide)",
-            ", ".join(alerts) or "-",
+            str(first.hypothesis.get("alert") or "-"),
+            str(first.hypothesis.get("capacity") or "-"),
             _minutes(recovery),
-            f"{len(on)} enabled" if on else "on demand",
+            ", ".join(d.region for d in on) if on else "on demand",
         )
     out.print(table)
     out.print(
@@ -456,6 +456,10 @@ def summarise(out: Console, plan: Plan, drills: list[Drill], moment: datetime, *
         markup=False,
         style="dim",
     )
+
+
+def _kind_of(drills: list[Drill], key: str) -> str:
+    return next(d.kind for d in drills if d.key == key)
 
 
 def _calendar_line(drill: Drill, moment: datetime, width: int) -> str:

@@ -118,13 +118,20 @@ def test_the_default_view_is_one_screen_with_every_region_and_the_calendars_next
         "days",
     ]
     assert "every other drill (35) runs on demand" in shown
-    # One row per kind: how many, which services, the hypothesis' alert and recovery, the calendar.
-    rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in command.KINDS}
-    assert list(rows) == list(command.KINDS)
-    assert rows["fleet-loss"][:3] == ["fleet-loss", "12", "all"] and rows["fleet-loss"][-2:] == ["1", "enabled"]
-    assert "dispatch, orders, payments, tracking" in next(line for line in lines if line.startswith("cpu-storm "))
-    assert rows["cpu-storm"][-5:] == ["FleetCpuAboveTarget", "14", "min", "on", "demand"]
-    assert rows["zone-outage"][-5:] == ["UnhealthyTargets", "2", "min", "on", "demand"]
+    # One row per drill, its regions together, with its hypothesis: the alert, what the fleet
+    # reaches (in the first region), the recovery time, and where the calendar runs it.
+    drills = command.read(planned["prod"], datetime.fromisoformat("2026-11-25T00:00:00+00:00"))
+    keys = list(dict.fromkeys(d.key for d in drills))
+    rows = {line.split()[0]: line for line in lines if line.split() and line.split()[0] in keys}
+    assert sorted(rows) == sorted(keys) and len(rows) == 12
+    assert [k for k in rows][:5] == ["zone-outage", *sorted(k for k in keys if k.startswith("fleet-loss-"))]
+    orders = rows["fleet-loss-orders"].split()
+    assert orders[:3] == ["fleet-loss-orders", "all", "none"] and orders[-1] == "ap-southeast-1"
+    assert "orders back at 9 in service" in rows["fleet-loss-orders"]
+    storm = rows["cpu-storm-orders"]
+    assert "FleetCpuAboveTarget" in storm and "orders scales out to 32 from 9" in storm
+    assert storm.split()[-4:] == ["14", "min", "on", "demand"]
+    assert rows["zone-outage"].split()[2] == "UnhealthyTargets"
     # The per-drill detail stays behind --all: no targets, no stop alarms here.
     assert "[project=courier-platform" not in shown and "apse1-alb-5xx-ratio" not in shown
 
