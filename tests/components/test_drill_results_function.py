@@ -223,6 +223,14 @@ def test_a_drill_without_a_judgement_fails_rather_than_passing_blind() -> None:
     assert verdict.reasons == ["no judgement for drill 'zone-outage' in judgements.json"]
 
 
+def test_an_experiment_that_never_started_fails_without_reading_a_series() -> None:
+    found = experiment("failed", reason="Target resolution failed")
+    del found["startTime"], found["endTime"]
+    verdict = fn.judge(found, "pod-delete-orders", PODS_BACK, Prometheus([]), NOW)
+    assert not verdict.passed and verdict.recovery_seconds is None
+    assert verdict.reasons == ["experiment failed: Target resolution failed", "the experiment never started"]
+
+
 def test_a_judgement_without_probes_publishes_no_recovery_time() -> None:
     switchover = probes.Judgement(15).as_json()
     verdict = fn.judge(experiment(minutes=40), "region-switchover", switchover, Prometheus([]), NOW)

@@ -192,6 +192,10 @@ def judge(
     if judgement is None:
         verdict.reasons.append(f"no judgement for drill {drill!r} in judgements.json")
         return verdict
+    if experiment.get("startTime") is None:
+        # Failed or cancelled before it began (its role, a target that resolved to nothing).
+        verdict.reasons.append("the experiment never started")
+        return verdict
     # Whole seconds: the steps' timestamps come back exactly as asked.
     start = float(math.floor(experiment["startTime"].timestamp()))
     ended = (experiment.get("endTime") or now).timestamp()
