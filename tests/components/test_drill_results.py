@@ -162,7 +162,7 @@ def test_finished_experiments_reach_the_queue_and_wait_there(stack_plans) -> Non
         assert queue.inputs["visibilityTimeoutSeconds"] >= 6 * function.inputs["timeout"]
         assert queue.inputs["sqsManagedSseEnabled"] is True and dead.inputs["sqsManagedSseEnabled"] is True
         redrive = json.loads(queue.inputs["redrivePolicy"])
-        assert redrive["maxReceiveCount"] == 3 and dead.urn in queue.property_dependencies["redrivePolicy"]
+        assert redrive["maxReceiveCount"] == 5 and dead.urn in queue.property_dependencies["redrivePolicy"]
         # Only this rule may send to the queue.
         policy = the(plan, QUEUE_POLICY, region)
         (statement,) = json.loads(policy.inputs["policy"])["Statement"]
@@ -391,7 +391,7 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
         monkeypatch.setenv("PROMETHEUS_URL", "https://example.invalid/workspaces/ws/")
         event = {"Records": [{"messageId": "m-1", "body": json.dumps(state_change("completed"))}]}
         assert module.handler(event, None) == {"batchItemFailures": []}
-        # A message it cannot judge goes back for a retry (and to the dead letters after three).
+        # A message it cannot judge goes back for a retry (and to the dead letters after five).
         broken = {"Records": [{"messageId": "m-2", "body": "not json"}]}
         assert module.handler(broken, None) == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
     (params,) = published

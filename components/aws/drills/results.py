@@ -7,7 +7,7 @@ past the experiment's end, while the fleet recovers) to a Lambda function
 
 Least privilege: the function may read this region's experiments and templates, query this
 region's Prometheus workspace and CloudWatch metrics, publish metrics in ``Courier/Drills`` only, and consume its queue;
-only EventBridge's rule may send to the queue. Messages that fail three times are kept 14 days in
+only EventBridge's rule may send to the queue. Messages that fail five times are kept 14 days in
 a dead-letter queue.
 """
 
@@ -35,7 +35,9 @@ TIMEOUT_SECONDS = 120
 #: AWS: a queue feeding Lambda should have a visibility timeout of at least six times the
 #: function's timeout (Lambda developer guide, "Using Lambda with Amazon SQS").
 VISIBILITY_SECONDS = 6 * TIMEOUT_SECONDS
-MAX_RECEIVES = 3
+#: AWS: at least 5 for a Lambda consumer, so throttled receives do not dead-letter a message
+#: too early (Lambda developer guide, "Using Lambda with Amazon SQS").
+MAX_RECEIVES = 5
 #: SQS's maximum retention for the dead letters (14 days).
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 #: A drill's event waits DELAY_SECONDS, then up to MAX_RECEIVES visibility timeouts: a day is
@@ -242,7 +244,7 @@ class DrillResults(pulumi.ComponentResource):
             opts=child,
         )
         if args.topic_arns:
-            # A result that could not be judged three times is kept 14 days: someone must look.
+            # A result that could not be judged five times is kept 14 days: someone must look.
             routed_alarm(
                 f"{name}-drill-results-dead-letters",
                 service="monitoring",
@@ -252,7 +254,7 @@ class DrillResults(pulumi.ComponentResource):
                 runbook_base_url=args.runbook_base_url,
                 tags=tags,
                 settings=aws.cloudwatch.MetricAlarmArgs(
-                    alarm_description=f"A finished drill in {args.region} could not be judged three times: its "
+                    alarm_description=f"A finished drill in {args.region} could not be judged five times: its "
                     "result is in the dead-letter queue and on no dashboard.",
                     namespace="AWS/SQS",
                     metric_name="ApproximateNumberOfMessagesVisible",

@@ -27,7 +27,7 @@ naming a judgement in ``judgements.json`` (components.aws.drills.probes):
   failed drill), every probe recovered within ``recoveryMinutes`` and the alert fired; else 0.
 
 Each verdict is also logged as one JSON line with its reasons. A message that fails is retried
-by SQS and lands in the dead-letter queue after the third attempt.
+by SQS and lands in the dead-letter queue after the fifth attempt.
 """
 
 from __future__ import annotations
