@@ -108,8 +108,10 @@ def problems(
         yield f"judgement {drill!r} names no experiment template of the region"
     for drill, judgement in sorted(judgements.items()):
         stated = hypotheses.get(drill)
-        minutes = float(judgement.get("recoveryMinutes", -1))
-        if stated is not None and math.ceil(minutes * 2) / 2 != stated:
+        minutes = judgement.get("recoveryMinutes")
+        if not isinstance(minutes, int | float):
+            yield f"judgement {drill!r}: no recoveryMinutes (got {minutes!r}): nothing to hold the recovery to"
+        elif stated is not None and math.ceil(minutes * 2) / 2 != stated:
             yield f"judgement {drill!r}: recovery {minutes} min, but its template states {stated} min"
         for probe in judgement.get("probes", []):
             if probe.get("source") == "cloudwatch":

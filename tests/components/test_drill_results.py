@@ -267,6 +267,51 @@ def test_a_cloudwatch_probe_that_could_read_nothing_is_refused(
     assert message.startswith("judgement 'fleet-loss-orders': probe AWS/AutoScaling") and expected in message
 
 
+def test_a_probe_on_another_regions_group_is_refused(stack_plans) -> None:
+    other = judgements(the(stack_plans["prod"], FUNCTION, "ap-northeast-1"))
+    elsewhere = other["fleet-loss-orders"]["probes"][0]["metric"]["dimensions"]["AutoScalingGroupName"]
+
+    def moved(found: dict[str, Any], _: Any) -> None:
+        found["fleet-loss-orders"]["probes"][0]["metric"]["dimensions"] = {"AutoScalingGroupName": elsewhere}
+
+    (message,) = verify_with(stack_plans["prod"], moved)
+    assert f"group {elsewhere!r} is none of the region's Auto Scaling groups" in message
+
+
+def test_a_judgement_without_a_recovery_time_is_refused(stack_plans) -> None:
+    def forget(found: dict[str, Any], _: Any) -> None:
+        del found["fleet-loss-orders"]["recoveryMinutes"]
+
+    assert verify_with(stack_plans["prod"], forget) == [
+        "judgement 'fleet-loss-orders': no recoveryMinutes (got None): nothing to hold the recovery to"
+    ]
+
+
+def test_probes_read_the_rules_of_their_own_region(stack_plans) -> None:
+    plan = stack_plans["prod"]
+    function = the(plan, FUNCTION, "ap-southeast-1")
+    # Without the primary's rule namespace its CPU and pod probes read nothing, though the other
+    # regions record the same series.
+    bare = dataclasses.replace(
+        plan,
+        resources=[
+            r
+            for r in plan.resources
+            if not (r.type == "aws:amp/ruleGroupNamespace:RuleGroupNamespace" and r.region == "ap-southeast-1")
+        ],
+    )
+    messages = [i.message for i in drill_results.check(Context(bare, AS_OF)) if i.urn == function.urn]
+    assert messages and all("neither docs/metrics.md nor a recording rule defines" in m for m in messages)
+
+
+def test_a_group_named_explicitly_is_matched_by_its_name() -> None:
+    group = Resource("urn:g", "aws:autoscaling/group:Group", "apse1-orders-asg", True, None, None, "x", False, [], {})
+    assert drill_results._names(group, "apse1-orders-asg-0a1b2c3")
+    assert not drill_results._names(group, "apse1-orders-asg-0a1b2c3x")
+    named = dataclasses.replace(group, inputs={"name": "orders-fleet"})
+    assert drill_results._names(named, "orders-fleet") and not drill_results._names(named, "apse1-orders-asg-0a1b2c3")
+
+
 def test_a_group_that_does_not_enable_the_metric_is_refused(stack_plans) -> None:
     plan = stack_plans["prod"]
     function = the(plan, FUNCTION, "ap-southeast-1")
