@@ -78,11 +78,13 @@ def test_cloudwatch_alarms_notify_the_same_role_topics_with_a_runbook(stack_plan
         assert len(scaling) == 4 and all("severity" not in a.inputs["tags"] for a in scaling)
         assert all(a.inputs["alarmActions"][0].startswith("arn:aws:autoscaling:") for a in scaling)
         alarms = [a for a in every if a not in scaling]
-        # Per fleet 5, the load balancer's 5xx, and the data tier's replication lag: Aurora's on
-        # the region's cluster (whichever writes today), DynamoDB's towards each other serving
-        # AWS region, S3's lag and failures per destination.
+        # Per fleet 5, the load balancer's 5xx, the drill results' dead letters, and the data
+        # tier's replication lag: Aurora's on the region's cluster (whichever writes today),
+        # DynamoDB's towards each other serving AWS region, S3's lag and failures per destination.
         lag = [a for a in alarms if a.inputs["tags"].get("service") == "data"]
-        assert len(alarms) - len(lag) == 4 * 5 + 1
+        (dead_letters,) = [a for a in alarms if a.inputs["tags"].get("service") == "monitoring"]
+        assert dead_letters.inputs["namespace"] == "AWS/SQS"
+        assert len(alarms) - len(lag) == 4 * 5 + 1 + 1
         stores = sorted(a.inputs["tags"]["store"] for a in lag)
         assert stores == ["Aurora"] + ["DynamoDB"] * 2 + ["S3"] * 4, region
         rto = [a for a in lag if a.inputs["metricName"] == "ReplicationLatency" and a.inputs["namespace"] == "AWS/S3"]
