@@ -237,6 +237,12 @@ class Diff:
     moved: list[Entry]
     updated: list[Entry]
     unchanged: int
+    #: Regions the head marks lost (``status: lost``): their API is down.
+    lost: tuple[str, ...] = ()
+    #: (section, entry) of every cloud resource created or deleted in a lost region: `pulumi up`
+    #: would call that region's API (a lost region's existing resources change never; a new one
+    #: is still created, so `up` fails there).
+    unreachable: list[tuple[str, Entry]] = field(default_factory=list)
 
     def sections(self) -> dict[str, list[Entry]]:
         return {
@@ -273,11 +279,14 @@ class Diff:
                 **{section: len(entries) for section, entries in self.sections().items()},
                 "unchanged": self.unchanged,
                 "protected": len(self.protected()),
+                "unreachable": len(self.unreachable),
                 "byRegion": self.counts(lambda e: e.region),
                 "byType": self.counts(lambda e: e.type),
             },
             **{_VERBS[s]: [e.to_json() for e in entries] for s, entries in self.sections().items()},
             "protectedDeletes": [{"action": s, **e.to_json()} for s, e in self.protected()],
+            "lostRegions": list(self.lost),
+            "unreachable": [{"action": s, **e.to_json()} for s, e in self.unreachable],
         }
 
 
@@ -309,6 +318,20 @@ def diff(base: Mapping[str, Any], head: Plan, label: str = "base") -> Diff:
         else:
             unchanged.add(urn)
     _cascade(new, replaced, moved, updated, unchanged)
+    lost = tuple(
+        str(r.get("name"))
+        for r in ((head.outputs.get("dr") or {}).get("regions") or [])
+        if isinstance(r, Mapping) and r.get("status") == "lost"
+    )
+    unreachable = [
+        (section, _entry(records[urn]))
+        for section, records, urns in (
+            ("create", new, [u for u in new if u not in old]),
+            ("delete", old, [u for u in old if u not in new]),
+        )
+        for urn in urns
+        if records[urn].get("custom") and records[urn].get("region") in lost
+    ]
     return Diff(
         base=label,
         created=sorted(created, key=_order),
@@ -317,6 +340,8 @@ def diff(base: Mapping[str, Any], head: Plan, label: str = "base") -> Diff:
         moved=sorted(moved.values(), key=_order),
         updated=sorted(updated.values(), key=_order),
         unchanged=len(unchanged),
+        lost=lost,
+        unreachable=sorted(unreachable, key=lambda item: _order(item[1])),
     )
 
 
@@ -526,6 +551,18 @@ def render(console: Console, changes: Diff, *, allow_protected: bool = False) ->
                     style=style,
                 )
             )
+    if changes.unreachable:
+        console.print(Text(f"\n    UNREACHABLE: {unreachable_headline(changes)} (the plan fails):", style="bold red"))
+        for section, entry in changes.unreachable[:DETAIL_LIMIT]:
+            console.print(
+                Text(
+                    f"      {_VERBS[section]:<9} {display_type(entry.type)}  {entry.name}  {entry.region}",
+                    style="bold red",
+                )
+            )
+        if len(changes.unreachable) > DETAIL_LIMIT:
+            console.print(Text(f"      …and {len(changes.unreachable) - DETAIL_LIMIT} more", style="bold red"))
+        console.print(Text(f"    {EXCLUDE_HINT}"))
     if changes.empty():
         console.print(Text("    no changes", style="green"))
         return
@@ -553,6 +590,20 @@ def render(console: Console, changes: Diff, *, allow_protected: bool = False) ->
             console.print(Text(f"      …and {len(entries) - DETAIL_LIMIT} more"))
 
 
+#: What to do about resources a lost region would need: deploy around them (Pulumi's targeted
+#: updates: --exclude takes URNs, --exclude-dependents their dependents too).
+EXCLUDE_HINT = (
+    "deploy the rest with `pulumi up --exclude '<urn>' --exclude-dependents` for each (the Plan JSON's "
+    "compare.unreachable lists the URNs), or wait for the region; docs/dr.md"
+)
+
+
+def unreachable_headline(changes: Diff) -> str:
+    counts = Counter(section for section, _ in changes.unreachable)
+    what = " and ".join(f"{n} to {s}" for s, n in sorted(counts.items()))
+    return f"{what} in lost region(s) {', '.join(changes.lost)}, whose API `pulumi up` would call"
+
+
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -560,7 +611,13 @@ def _cell(text: object) -> str:
 def markdown(changes: Diff, *, allow_protected: bool = False) -> str:
     """The diff as GitHub-flavoured Markdown (the pull request's job summary), counts first."""
     protected = changes.protected()
-    verdict = "⚠️ allowed" if protected and allow_protected else "❌ blocked" if protected else "✅"
+    verdict = (
+        "❌ blocked"
+        if changes.unreachable or (protected and not allow_protected)
+        else "⚠️ allowed"
+        if protected
+        else "✅"
+    )
     lines = [f"### Changes against `{changes.base}`: {verdict}", "", headline(changes) + "."]
     if protected:
         lines += [
@@ -573,6 +630,13 @@ def markdown(changes: Diff, *, allow_protected: bool = False) -> str:
             f"> - {_VERBS[s]} `{display_type(e.type)}` **{_cell(e.name)}** in {e.region} ({e.protection})"
             for s, e in protected
         ]
+    if changes.unreachable:
+        lines += ["", "> [!CAUTION]", f"> **{unreachable_headline(changes)}**; the plan fails:"]
+        lines += [
+            f"> - {_VERBS[s]} `{display_type(e.type)}` **{_cell(e.name)}** in {e.region}"
+            for s, e in changes.unreachable[:DETAIL_LIMIT]
+        ]
+        lines += [f"> {EXCLUDE_HINT}"]
     if changes.empty():
         return "\n".join(lines) + "\n"
     for title, key, limit in (
@@ -612,7 +676,16 @@ def dumps(plan: Plan, changes: Diff | None) -> str:
 
 
 def refused(changes: Diff, allow_protected: bool, err: Console) -> bool:
-    """Whether protected deletions fail the plan; says so (or that they were allowed) on ``err``."""
+    """Whether protected deletions, or creations and deletions in a lost region, fail the plan;
+    says so (or that protected deletions were allowed) on ``err``."""
+    if changes.unreachable:
+        err.print(
+            f"error: {unreachable_headline(changes)} against {changes.base}; {EXCLUDE_HINT}",
+            style="bold red",
+            markup=False,
+            emoji=False,
+        )
+        return True
     protected = changes.protected()
     if not protected:
         return False

@@ -5,10 +5,14 @@ global database is redeclared in a way that would detach, promote or replace it.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import yaml
+from rich.console import Console
 
 from components.aws.fleet import KEPT_IMAGE
+from courier import compare
 from courier.cli import make_plan
 from courier.dr import config
 from courier.plan import Plan
@@ -173,3 +177,31 @@ def test_a_lost_alibaba_region_is_kept_as_it_was_too(stack_plans: StackPlans, tm
         ]
 
     assert china_records(stack_plans["prod"].resources) and not china_records(after.values())
+
+
+def test_a_resource_new_in_a_lost_region_fails_the_comparison(prod_dr) -> None:
+    """A change that adds resources to every region (the drill results feed did) would make `up`
+    create them in the lost region too, whose API is down: `plan --compare` says so and fails."""
+    after = prod_dr.after
+    feed = [
+        r.urn for r in after.resources if r.region in ("ap-southeast-1", "ap-southeast-3") and "drill-results" in r.name
+    ]
+    base = after.to_json()
+    base["resources"] = [r for r in base["resources"] if r["urn"] not in feed]
+    changes = compare.diff(base, after, "before the feed")
+    assert changes.lost == ("ap-southeast-1",)
+    # The lost region's new cloud resources are unreachable; the rebuilt region's are not.
+    assert {e.region for _, e in changes.unreachable} == {"ap-southeast-1"}
+    assert {s for s, _ in changes.unreachable} == {"create"}
+    assert len(changes.unreachable) == sum(
+        1 for r in after.resources if r.urn in feed and r.region == "ap-southeast-1" and r.custom
+    )
+    assert any(e.region == "ap-southeast-3" for e in changes.created)
+    err = Console(file=io.StringIO(), width=400)
+    assert compare.refused(changes, allow_protected=True, err=err)
+    said = err.file.getvalue()  # type: ignore[attr-defined]
+    assert "in lost region(s) ap-southeast-1" in said and "--exclude" in said
+    assert compare.markdown(changes).startswith("### Changes against `before the feed`: ❌ blocked")
+    assert changes.to_json()["summary"]["unreachable"] == len(changes.unreachable)
+    # Without anything new there, the comparison passes.
+    assert not compare.diff(after.to_json(), after).unreachable
