@@ -22,7 +22,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "images" / "dashboard-orders.png"
-COLORS = {"prometheus": "#e8f1fb", "cloudwatch": "#fdf1e3", "datasource": "#eef7ee", "text": "#f4f4f4"}
+COLORS = {
+    "prometheus": "#e8f1fb",
+    "managed prometheus": "#e8f1fb",
+    "cloudwatch": "#fdf1e3",
+    "datasource": "#eef7ee",
+    "text": "#f4f4f4",
+}
 
 
 def model_from_plan(stack: str, uid: str) -> dict[str, Any]:
@@ -49,9 +55,13 @@ def _query(panel: dict[str, Any]) -> str:
     return str((panel.get("options") or {}).get("content", ""))
 
 
+#: How a data source type is labelled on the drawing.
+LABELS = {"datasource": "mixed", "grafana-amazonprometheus-datasource": "managed prometheus"}
+
+
 def _source(panel: dict[str, Any]) -> str:
     kind = str((panel.get("datasource") or {}).get("type", "text"))
-    return "mixed" if kind == "datasource" else kind
+    return LABELS.get(kind, kind)
 
 
 def draw(model: dict[str, Any], out: Path) -> None:

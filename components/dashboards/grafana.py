@@ -20,7 +20,7 @@ import pulumi_aws as aws
 import pulumiverse_grafana as grafana
 
 from components.aws import policies
-from components.monitoring.dashboards import CLOUDWATCH_UID, PROMOTION_TAG
+from components.monitoring.dashboards import AMP_DATASOURCE_TYPE, CLOUDWATCH_UID, PROMOTION_TAG
 
 TYPE_WORKSPACE = "courier:aws:GrafanaWorkspace"
 TYPE_DASHBOARDS = "courier:grafana:Dashboards"
@@ -229,7 +229,7 @@ class GrafanaDashboards(pulumi.ComponentResource):
             sources.append(
                 grafana.oss.DataSource(
                     f"{name}-{source.uid}",
-                    type="prometheus",
+                    type=AMP_DATASOURCE_TYPE,
                     name=f"Managed Prometheus {source.region}",
                     uid=source.uid,
                     url=source.query_url,

@@ -86,7 +86,8 @@ def test_every_aws_regions_prometheus_workspace_is_a_data_source(stack_plans, st
     assert set(sources) == {f"amp-{r.code}" for r in spec.regions_of("aws")} | {"cloudwatch"}
     for region in spec.regions_of("aws"):
         source = sources[f"amp-{region.code}"]
-        assert source["type"] == "prometheus"
+        # The dedicated plugin: SigV4 in the core Prometheus data source is deprecated.
+        assert source["type"] == "grafana-amazonprometheus-datasource"
         assert source["url"].startswith(f"https://aps-workspaces.{region.name}.amazonaws.com/workspaces/ws-")
         assert source["url"].endswith("/")
         assert json.loads(source["jsonDataEncoded"]) == {

@@ -78,7 +78,11 @@ def test_a_service_dashboard_draws_its_cpu_target_and_slo_as_lines_per_region() 
     (latency, *_) = _panels(model, "p99 latency")
     assert line(latency) == pytest.approx(payments.slo.latency_p99_ms / 1000)
     # Each region's Prometheus panels read that region's workspace.
-    sources = {p["datasource"]["uid"] for p in model["panels"] if p.get("datasource", {}).get("type") == "prometheus"}
+    sources = {
+        p["datasource"]["uid"]
+        for p in model["panels"]
+        if p.get("datasource", {}).get("type") == "grafana-amazonprometheus-datasource"
+    }
     assert sources == {dashboards.prometheus_uid(r) for r in regions}
     # Desired / in service / max of the region's own group, from CloudWatch.
     (capacity, *_) = _panels(model, "Capacity")
@@ -195,3 +199,20 @@ def test_the_artifact_checker_fails_a_dashboard_with_an_unknown_series(tmp_path:
     bad.write_text(json.dumps(model))
     assert check_file(["grafana", str(bad)]) == 1
     assert "reads courier_rider_count" in capsys.readouterr().out
+
+
+def test_promql_targets_are_found_under_either_prometheus_type_and_nowhere_else() -> None:
+    def panel(kind: str, expr: str) -> dict:
+        return {"title": kind, "datasource": {"type": kind, "uid": "x"}, "targets": [{"expr": expr}]}
+
+    model = {
+        "panels": [
+            panel("grafana-amazonprometheus-datasource", "up"),
+            {"type": "row", "panels": [panel("prometheus", "courier:fleet_instances:count")]},
+            panel("cloudwatch", "SEARCH('{AWS/EC2}', 'Average', 60)"),
+        ]
+    }
+    assert prometheus_queries(model) == [
+        ("grafana-amazonprometheus-datasource", "up"),
+        ("prometheus", "courier:fleet_instances:count"),
+    ]

@@ -28,6 +28,7 @@ from typing import Any
 from components.monitoring.dashboards.drills import DRILL_METRICS, DRILL_NAMESPACE, drills_dashboard
 from components.monitoring.dashboards.incidents import incidents_dashboard, role_selectors
 from components.monitoring.dashboards.panels import (
+    AMP_DATASOURCE_TYPE,
     CLOUDWATCH_UID,
     PROMOTION_TAG,
     _active_regions,
@@ -40,6 +41,7 @@ from components.monitoring.dashboards.service import Fleet, service_dashboard
 from components.spec import EnvironmentSpec, RegionSpec
 
 __all__ = [
+    "AMP_DATASOURCE_TYPE",
     "CLOUDWATCH_UID",
     "DRILL_METRICS",
     "DRILL_NAMESPACE",

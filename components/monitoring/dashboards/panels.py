@@ -36,13 +36,22 @@ _WIDTH = 8
 _HEIGHT = 8
 
 
+#: The data source type of a Managed Prometheus workspace: the dedicated plugin, which Amazon
+#: Managed Grafana offers from version 12. SigV4 in the core Prometheus data source is deprecated
+#: (Grafana's "Migrate from Prometheus SigV4 to Amazon Managed Service for Prometheus"; Grafana 13
+#: migrates such sources on startup).
+AMP_DATASOURCE_TYPE = "grafana-amazonprometheus-datasource"
+#: The data source types whose targets are PromQL.
+PROMQL_DATASOURCE_TYPES = frozenset({"prometheus", AMP_DATASOURCE_TYPE})
+
+
 def prometheus_uid(region: RegionSpec) -> str:
     """The UID of the Grafana data source of ``region``'s Managed Prometheus workspace."""
     return f"amp-{region.code}"
 
 
 def _prometheus(region: RegionSpec) -> models.DataSourceRef:
-    return models.DataSourceRef(type_val="prometheus", uid=prometheus_uid(region))
+    return models.DataSourceRef(type_val=AMP_DATASOURCE_TYPE, uid=prometheus_uid(region))
 
 
 def dashboard_uid(stack: str, slug: str) -> str:
