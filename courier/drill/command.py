@@ -32,6 +32,7 @@ from rich.table import Table
 
 from components.spec.drills import ScheduleError, parse_schedule
 from courier.plan import Plan, Resource
+from courier.verify.drill_results import judgements_of
 
 EXIT_OK = 0
 EXIT_UNGUARDED = 1
@@ -41,8 +42,6 @@ FIS_TEMPLATE = "aws:fis/experimentTemplate:ExperimentTemplate"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 FUNCTION = "aws:lambda/function:Function"
-#: The results function's file of judgements (components.aws.drills.results).
-JUDGEMENTS = "judgements.json"
 #: The tags components.aws.drills puts on every template.
 DRILL_TAG, KIND_TAG = "drill", "drill-kind"
 #: The kinds components.aws.drills declares, in the order the summary lists them (docs/drills.md).
@@ -137,9 +136,9 @@ def _judgements(plan: Plan) -> dict[str, dict[str, Any]]:
     """Region -> the judgements its drill results function ships (components.aws.drills.results)."""
     found: dict[str, dict[str, Any]] = {}
     for function in plan.of_type(FUNCTION):
-        text = (((function.inputs.get("code") or {}).get("assets") or {}).get(JUDGEMENTS) or {}).get("text")
-        if isinstance(text, str) and function.region:
-            found[function.region] = json.loads(text)
+        shipped = judgements_of(function)
+        if shipped is not None and function.region:
+            found[function.region] = shipped
     return found
 
 

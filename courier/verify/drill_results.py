@@ -23,6 +23,7 @@ from typing import Any
 
 import botocore.session
 
+from components.aws.drills import results
 from components.aws.drills.probes import GROUP_METRIC_PERIOD
 from components.aws.fleet import GROUP_METRICS
 from courier.plan import Resource
@@ -35,7 +36,6 @@ GROUP_TYPE = "aws:autoscaling/group:Group"
 STATISTICS = frozenset({"Minimum", "Maximum", "Average", "Sum", "SampleCount"})
 GROUP_METRIC_NAMES = frozenset(m.value for m in GROUP_METRICS)
 TEMPLATE_TYPE = "aws:fis/experimentTemplate:ExperimentTemplate"
-JUDGEMENTS = "judgements.json"
 SOURCE = "components/aws/drills/results_function.py; botocore lambda Runtime; the region's recording rules"
 OPERATORS = frozenset({">=", "<"})
 
@@ -45,16 +45,16 @@ def _runtimes() -> frozenset[str]:
     return frozenset(model.shape_for("Runtime").enum)
 
 
-def _judgements(function: Resource) -> Mapping[str, Any] | None:
+def judgements_of(function: Resource) -> dict[str, Any] | None:
+    """The judgements a drill results function's archive ships, as the Plan records them
+    (None: not such a function)."""
     assets = ((function.inputs.get("code") or {}).get("assets")) or {}
-    text = (assets.get(JUDGEMENTS) or {}).get("text")
+    text = (assets.get(results.JUDGEMENTS_FILE) or {}).get("text")
     return json.loads(text) if isinstance(text, str) else None
 
 
 def _shipped(function: Resource) -> Iterator[str]:
     """The handler's module is in the archive, and it is the project's file as it is."""
-    from components.aws.drills import results
-
     assets = ((function.inputs.get("code") or {}).get("assets")) or {}
     module = assets.get(results.FUNCTION_SOURCE.name) or {}
     if str(function.inputs.get("handler", "")) != results.HANDLER:
@@ -129,7 +129,7 @@ def problems(
 def check(context: Context) -> Iterator[Issue]:
     runtimes = _runtimes()
     for function in context.of_type(FUNCTION_TYPE):
-        judgements = _judgements(function)
+        judgements = judgements_of(function)
         if judgements is None:
             continue
         if str(function.inputs.get("runtime")) not in runtimes:

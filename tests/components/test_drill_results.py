@@ -51,7 +51,9 @@ def the(plan: Plan, kind: str, region: str, suffix: str = "") -> Resource:
 
 
 def judgements(function: Resource) -> dict[str, Any]:
-    return json.loads(function.inputs["code"]["assets"]["judgements.json"]["text"])
+    found = drill_results.judgements_of(function)
+    assert found is not None, function.urn
+    return dict(found)
 
 
 def drill_regions(plan: Plan) -> list[str]:
@@ -225,7 +227,7 @@ def verify_with(plan: Plan, change) -> list[str]:
     inputs = copy.deepcopy(function.inputs)
     found = judgements(function)
     change(found, inputs)
-    inputs["code"]["assets"]["judgements.json"]["text"] = json.dumps(found)
+    inputs["code"]["assets"][results.JUDGEMENTS_FILE]["text"] = json.dumps(found)
     edited = dataclasses.replace(function, inputs=inputs)
     shrunk = dataclasses.replace(plan, resources=[edited if r.urn == function.urn else r for r in plan.resources])
     return [i.message for i in drill_results.check(Context(shrunk, AS_OF))]
@@ -391,7 +393,7 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
     assets = shipped_archive(stack_plans["prod"], "ap-southeast-1")
     root = Path(__file__).resolve().parents[2]
     shutil.copy(root / assets["results_function.py"]["path"], tmp_path / "results_function.py")
-    (tmp_path / "judgements.json").write_text(assets["judgements.json"]["text"])
+    (tmp_path / results.JUDGEMENTS_FILE).write_text(assets[results.JUDGEMENTS_FILE]["text"])
     spec = importlib.util.spec_from_file_location("shipped_results_function", tmp_path / "results_function.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -450,6 +452,7 @@ def test_the_shipped_handler_judges_with_the_shipped_judgements(stack_plans, tmp
 def test_a_result_lost_to_the_dead_letters_pages_the_tech_expert(stack_plans) -> None:
     plan = stack_plans["prod"]
     topics = {t.urn: t for t in plan.of_type("aws:sns/topic:Topic")}
+    codes = {r["name"]: r["code"] for r in plan.outputs["dr"]["regions"]}
     for region in drill_regions(plan):
         dead = the(plan, QUEUE, region, "-drill-results-dead")
         (alarm,) = [
@@ -469,8 +472,5 @@ def test_a_result_lost_to_the_dead_letters_pages_the_tech_expert(stack_plans) ->
         assert inputs["tags"]["severity"] == "warning"
         assert inputs["alarmDescription"].endswith(f"/docs/runbooks/{results.DEAD_LETTER_RUNBOOK}.md")
         notified = {topics[u].name for u in alarm.property_dependencies["alarmActions"]}
-        assert notified == {f"{REGION_CODES[region]}-tech-expert"}, notified
+        assert notified == {f"{codes[region]}-tech-expert"}, notified
         assert alarm.property_dependencies["okActions"] == alarm.property_dependencies["alarmActions"]
-
-
-REGION_CODES = {"ap-southeast-1": "apse1", "ap-northeast-1": "apne1", "ap-northeast-2": "apne2"}

@@ -50,6 +50,8 @@ MAX_CONCURRENCY = 2
 RUNTIME = "python3.13"
 FUNCTION_SOURCE = Path(__file__).with_name("results_function.py")
 HANDLER = f"{FUNCTION_SOURCE.stem}.handler"
+#: The judgements' file in the function's archive (read by the function beside its module).
+JUDGEMENTS_FILE = "judgements.json"
 #: The terminal states of an experiment (FIS API ExperimentState.status).
 TERMINAL_STATES = ("completed", "stopped", "failed", "cancelled")
 
@@ -218,7 +220,7 @@ class DrillResults(pulumi.ComponentResource):
                 lambda found: pulumi.AssetArchive(
                     {
                         FUNCTION_SOURCE.name: pulumi.FileAsset(str(FUNCTION_SOURCE)),
-                        "judgements.json": pulumi.StringAsset(json.dumps(found, indent=2, sort_keys=True)),
+                        JUDGEMENTS_FILE: pulumi.StringAsset(json.dumps(found, indent=2, sort_keys=True)),
                     }
                 )
             ),

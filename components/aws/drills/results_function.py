@@ -38,13 +38,15 @@ import math
 import os
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 NAMESPACE = "Courier/Drills"
+#: Beside this module in the archive (components.aws.drills.results.JUDGEMENTS_FILE).
+JUDGEMENTS_FILE = "judgements.json"
 TERMINAL = frozenset({"completed", "stopped", "failed", "cancelled"})
 #: query_range's resolution; the recording rules are evaluated every 30 s or faster.
 STEP_SECONDS = 30
@@ -345,12 +347,12 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
 
     session = botocore.session.get_session()
     region = os.environ["AWS_REGION"]
-    judgements = json.loads((Path(__file__).parent / "judgements.json").read_text())
+    judgements = json.loads((Path(__file__).parent / JUDGEMENTS_FILE).read_text())
     fis = session.create_client("fis", region_name=region)
     cloudwatch = session.create_client("cloudwatch", region_name=region)
     query = _prometheus(session, region, os.environ["PROMETHEUS_URL"])
     failures: list[dict[str, str]] = []
-    for record in _records(event):
+    for record in event.get("Records") or []:
         try:
             process(
                 json.loads(record["body"]),
@@ -365,7 +367,3 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
             log.exception("drill result of message %s", record["messageId"])
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
-
-
-def _records(event: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    return list(event.get("Records") or [])
